@@ -1,0 +1,147 @@
+//! The boundary between a guest and its host: the [`Host`] trait through which every
+//! syscall goes, the [`SyscallCtx`] a syscall sees (registers and memory, with guest-memory
+//! writes recorded so that engines caching translations can invalidate them), and the
+//! [`VmEvent`]s the machine itself reports (unknown opcodes, fetch faults).
+
+use crate::machine::{Machine, MEM_SIZE, NUM_REGS};
+use std::fmt;
+use std::ops::Range;
+
+/// What a syscall handler may see and change.
+#[derive(Debug)]
+pub struct SyscallCtx<'a> {
+    /// R0..R7; R0 conventionally carries the result.
+    pub regs: &'a mut [i32; NUM_REGS],
+    mem: &'a mut [u8; MEM_SIZE],
+    written: Option<Range<usize>>,
+}
+
+impl<'a> SyscallCtx<'a> {
+    /// A context over a machine's registers and memory.
+    pub fn new(machine: &'a mut Machine) -> SyscallCtx<'a> {
+        SyscallCtx {
+            regs: &mut machine.regs,
+            mem: &mut machine.mem,
+            written: None,
+        }
+    }
+
+    /// Guest memory, read-only.
+    pub fn mem(&self) -> &[u8; MEM_SIZE] {
+        self.mem
+    }
+
+    /// The guest bytes `addr .. addr + len`, if the whole range is inside memory.
+    pub fn mem_range(&self, addr: i32, len: i32) -> Option<&[u8]> {
+        let range = checked_range(addr, len)?;
+        Some(&self.mem[range])
+    }
+
+    /// Copy `data` into guest memory at `addr`. Returns false (and writes nothing) unless
+    /// the whole range is inside memory.
+    pub fn write_mem(&mut self, addr: i32, data: &[u8]) -> bool {
+        let Ok(len) = i32::try_from(data.len()) else {
+            return false;
+        };
+        let Some(range) = checked_range(addr, len) else {
+            return false;
+        };
+        self.mem[range.clone()].copy_from_slice(data);
+        self.written = Some(match self.written.take() {
+            Some(w) => w.start.min(range.start)..w.end.max(range.end),
+            None => range,
+        });
+        true
+    }
+
+    /// The span of guest memory this syscall wrote, if any.
+    pub fn written(&self) -> Option<Range<usize>> {
+        self.written.clone()
+    }
+}
+
+/// `addr .. addr + len` as an index range, if `len >= 0` and it lies inside memory.
+pub fn checked_range(addr: i32, len: i32) -> Option<Range<usize>> {
+    if addr < 0 || len < 0 {
+        return None;
+    }
+    let end = addr as usize + len as usize;
+    (end <= MEM_SIZE).then_some(addr as usize..end)
+}
+
+/// Something the machine itself reports while running. Each has one exact output line
+/// (its `Display`), the one the original VM appended to its output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmEvent {
+    /// An unknown opcode byte was executed (and skipped) at `pc`.
+    UnknownOpcode { pc: u32, opcode: u8 },
+    /// Fetching an instruction byte at `pc` (always 65,536) failed; the machine stopped.
+    FetchFault { pc: u32 },
+}
+
+impl fmt::Display for VmEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            VmEvent::UnknownOpcode { opcode, .. } => {
+                write!(f, "# WARNING: unknown opcode 0x{opcode:02X}")
+            }
+            VmEvent::FetchFault { pc } => write!(
+                f,
+                "# ERROR at PC={pc}: RuntimeError: PC out of bounds: {pc}"
+            ),
+        }
+    }
+}
+
+/// The host a guest runs against. Every engine calls it identically: the same syscalls
+/// with the same machine state, and the same events, in the same order.
+pub trait Host {
+    /// Perform syscall `num` (the `SYSCALL` instruction's operand).
+    fn syscall(&mut self, num: u8, ctx: &mut SyscallCtx<'_>);
+
+    /// The machine reports an event (its `Display` is the output line the original VM
+    /// appended).
+    fn event(&mut self, event: VmEvent);
+}
+
+/// A host with no services: every syscall sets R0 = 0, events are dropped. Useful for
+/// benchmarks and engine tests that need no I/O.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullHost;
+
+impl Host for NullHost {
+    fn syscall(&mut self, _num: u8, ctx: &mut SyscallCtx<'_>) {
+        ctx.regs[0] = 0;
+    }
+
+    fn event(&mut self, _event: VmEvent) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lines_match_the_original() {
+        assert_eq!(
+            VmEvent::UnknownOpcode { pc: 3, opcode: 0xab }.to_string(),
+            "# WARNING: unknown opcode 0xAB"
+        );
+        assert_eq!(
+            VmEvent::FetchFault { pc: 65536 }.to_string(),
+            "# ERROR at PC=65536: RuntimeError: PC out of bounds: 65536"
+        );
+    }
+
+    #[test]
+    fn writes_outside_memory_change_nothing() {
+        let mut m = Machine::new(&[]).unwrap();
+        let mut ctx = SyscallCtx::new(&mut m);
+        assert!(!ctx.write_mem(65_535, &[1, 2]));
+        assert!(!ctx.write_mem(-1, &[1]));
+        assert_eq!(ctx.written(), None);
+        assert!(ctx.write_mem(10, &[1, 2]));
+        assert!(ctx.write_mem(4, &[1]));
+        assert_eq!(ctx.written(), Some(4..12));
+    }
+}

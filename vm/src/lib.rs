@@ -1,0 +1,25 @@
+//! `pxvm`: the pxVM instruction set and its reference implementation.
+//!
+//! The ISA is written once in [`isa`]; [`insn`] decodes and encodes it; [`asm`] and
+//! [`disasm`] translate between bytecode and text; [`machine`] holds guest state; [`host`]
+//! is the boundary every syscall crosses; [`exec`] defines what one instruction does and
+//! [`interp`] runs it in a loop — the oracle every other engine is tested against.
+//! This crate never depends on Cranelift.
+
+pub mod asm;
+pub mod disasm;
+pub mod engine;
+pub mod exec;
+pub mod host;
+pub mod insn;
+pub mod interp;
+pub mod isa;
+pub mod machine;
+pub mod syscalls;
+
+pub use engine::{Engine, Exit};
+pub use host::{Host, NullHost, SyscallCtx, VmEvent};
+pub use insn::{decode, Decoded, Insn};
+pub use interp::Interpreter;
+pub use isa::{Layout, Opcode};
+pub use machine::{Machine, MEM_SIZE};

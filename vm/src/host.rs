@@ -124,7 +124,11 @@ mod tests {
     #[test]
     fn event_lines_match_the_original() {
         assert_eq!(
-            VmEvent::UnknownOpcode { pc: 3, opcode: 0xab }.to_string(),
+            VmEvent::UnknownOpcode {
+                pc: 3,
+                opcode: 0xab
+            }
+            .to_string(),
             "# WARNING: unknown opcode 0xAB"
         );
         assert_eq!(

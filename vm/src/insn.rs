@@ -115,7 +115,9 @@ fn imm_at(bytes: &[u8], at: usize) -> i32 {
 #[inline]
 pub fn decode(bytes: &[u8], pc: usize) -> Result<Decoded, Truncated> {
     let Some(&byte) = bytes.get(pc) else {
-        return Err(Truncated { at: pc.max(bytes.len()) });
+        return Err(Truncated {
+            at: pc.max(bytes.len()),
+        });
     };
     let Some(op) = Opcode::from_byte(byte) else {
         return Ok(Decoded::Unknown(byte));

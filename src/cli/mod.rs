@@ -1,0 +1,43 @@
+//! Command-line parsing (clap) and dispatch to one module per subcommand. Errors are
+//! reported as `pxos: <message>` on stderr with exit status 2 (bad usage or input);
+//! a kernel that ran, whatever its exit, gives status 0.
+
+mod asm;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// pxOS: run, assemble and inspect self-evolving pxVM kernels.
+#[derive(Debug, Parser)]
+#[command(name = "pxos", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Assemble a .asm file to bytecode.
+    Asm(asm::AsmArgs),
+    /// Disassemble bytecode (or a .asm file) to an annotated listing.
+    Disasm(asm::DisasmArgs),
+    /// Boot a kernel (.asm or bytecode) on a fresh machine and run it.
+    Run(run::RunArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Asm(args) => asm::asm(args),
+        Command::Disasm(args) => asm::disasm(args),
+        Command::Run(args) => run::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("pxos: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

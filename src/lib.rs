@@ -1,0 +1,12 @@
+//! `pxos`: the runtime around pxVM kernels — the host and its syscalls ([`host`]), loading
+//! kernels from `.asm` or bytecode files ([`kernel`]), choosing an engine ([`engines`]),
+//! running a kernel and reporting every observable of the run ([`run`]). The `pxos` binary
+//! (`src/main.rs`, `src/cli/`) is a thin command-line layer over this library.
+
+pub mod difftest;
+pub mod engines;
+pub mod host;
+pub mod kernel;
+pub mod run;
+
+pub use pxvm;

@@ -1,0 +1,144 @@
+//! The `pxos` binary end to end: assembling the seed kernels, `run --json`, and clear
+//! errors (with exit status 2) for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pxos(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run pxos")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn kernel(name: &str) -> String {
+    Path::new("kernels").join(name).display().to_string()
+}
+
+#[test]
+fn asm_produces_the_original_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, size) in [("kernel_v1.asm", 73), ("kernel_v2.asm", 65)] {
+        let out: PathBuf = dir.path().join(name).with_extension("bin");
+        let o = pxos(&["asm", &kernel(name), "-o", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!("({size} bytes)")),
+            "{}",
+            stdout(&o)
+        );
+        assert_eq!(std::fs::read(&out).unwrap().len(), size);
+    }
+}
+
+#[test]
+fn run_json_reports_every_field() {
+    let o = pxos(&["run", &kernel("kernel_v1.asm"), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 1, "exactly one JSON object: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["engine"], "interp");
+    assert_eq!(v["exit"], "halt");
+    assert_eq!(v["cycles"], 16);
+    assert_eq!(v["pc"], 73);
+    assert_eq!(v["regs"].as_array().unwrap().len(), 8);
+    assert_eq!(v["sysout"][0], "PRINT PXVM: PXVM booting...");
+    assert_eq!(v["memory_sha256"].as_str().unwrap().len(), 64);
+    assert!(v["pending_kernel"].is_null());
+}
+
+#[test]
+fn run_with_a_folder_takes_the_self_modify_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("build/kernel_v2.bin");
+    std::fs::create_dir_all(v2.parent().unwrap()).unwrap();
+    let o = pxos(&["asm", &kernel("kernel_v2.asm"), "-o", v2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = pxos(&[
+        "run",
+        &kernel("kernel_v1.asm"),
+        "--fs",
+        dir.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["pending_kernel"]["path"], "build/kernel_v2.bin");
+    assert_eq!(v["pending_kernel"]["size"], 65);
+    assert_eq!(v["regs"][0], 1);
+}
+
+#[test]
+fn plain_run_prints_lines_and_a_summary() {
+    let o = pxos(&["run", &kernel("kernel_v2.asm")]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("PRINT PXVM: Kernel init done.\n"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("exit=halt cycles=14 pc=65"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fuel_exit_still_succeeds() {
+    let o = pxos(&["run", &kernel("kernel_v1.asm"), "--fuel", "3", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["exit"], "fuel");
+    assert_eq!(v["cycles"], 3);
+}
+
+#[test]
+fn bad_inputs_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, vec![0u8; 65_537]).unwrap();
+    let empty = dir.path().join("empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+    let bad = dir.path().join("bad.asm");
+    std::fs::write(&bad, "NOP\nIMM33 R1, 2\n").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["run".into(), big.display().to_string()], "65537 bytes"),
+        (vec!["run".into(), empty.display().to_string()], "empty"),
+        (
+            vec!["run".into(), "no/such/kernel.bin".into()],
+            "no/such/kernel.bin",
+        ),
+        (vec!["run".into(), bad.display().to_string()], "bad.asm:2:"),
+        (vec!["asm".into(), bad.display().to_string()], "bad.asm:2:"),
+        (
+            vec!["disasm".into(), big.display().to_string()],
+            "65537 bytes",
+        ),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = pxos(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?} printed to stdout");
+    }
+    let o = pxos(&["run", &kernel("kernel_v1.asm"), "--engine", "warp"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown engine 'warp'"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pxos(&["run", &kernel("kernel_v1.asm"), "--fuel", "-1"]);
+    assert_eq!(o.status.code(), Some(2));
+}

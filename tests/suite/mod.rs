@@ -1,0 +1,9 @@
+//! Integration test modules.
+
+mod cli;
+mod edges;
+mod filesys;
+mod invariants;
+mod kernels;
+mod syscalls;
+pub mod util;

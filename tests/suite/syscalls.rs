@@ -1,0 +1,139 @@
+//! The drawing, number and self-modification syscalls: exact output lines and results.
+
+use super::util::*;
+use pxos::difftest::Scenario;
+
+fn call_with(regs: &[(u8, i32)], num: u8) -> Vec<u8> {
+    let mut parts: Vec<Vec<u8>> = regs.iter().map(|&(r, v)| imm32(r, v)).collect();
+    parts.push(sys(num));
+    prog(&parts)
+}
+
+fn lines(code: Vec<u8>) -> Vec<String> {
+    run(&prog(&[code, halt()]), 1000).report.sysout
+}
+
+#[test]
+fn print_known_and_unknown_messages() {
+    let out = lines(prog(&[
+        call_with(&[(1, 1)], 1),
+        call_with(&[(1, 6)], 1),
+        call_with(&[(1, 7)], 1),
+        call_with(&[(1, -1)], 1),
+    ]));
+    assert_eq!(
+        out,
+        [
+            "PRINT PXVM: PXVM booting...",
+            "PRINT PXVM: Process terminated.",
+            "PRINT [vm warn] unknown message_id 7",
+            "PRINT [vm warn] unknown message_id -1",
+        ]
+    );
+}
+
+#[test]
+fn rect_with_known_and_unknown_colors() {
+    let out = lines(prog(&[
+        call_with(&[(1, 50), (2, 50), (3, 100), (4, 100), (5, 1)], 2),
+        call_with(&[(1, -3), (2, 0), (3, 1), (4, 2), (5, 9)], 2),
+    ]));
+    assert_eq!(
+        out,
+        [
+            "RECT 50 50 100 100 40 40 100 255",
+            "# WARNING: unknown color_id 9",
+            "RECT -3 0 1 2 255 0 255 255",
+        ]
+    );
+}
+
+#[test]
+fn text_defaults_to_white_and_names_unknown_messages() {
+    let out = lines(prog(&[
+        call_with(&[(1, 10), (2, 20), (3, 5), (4, 2)], 3),
+        call_with(&[(1, 1), (2, 2), (3, 0), (4, 99)], 3),
+    ]));
+    assert_eq!(
+        out,
+        [
+            "TEXT 10 20 200 200 255 255 PXVM ready.",
+            "TEXT 1 2 255 255 255 255 [unknown msg 99]",
+        ]
+    );
+}
+
+#[test]
+fn layer_use_names_layers_and_ignores_unknown_ones() {
+    let out = lines(prog(&[
+        call_with(&[(1, 1)], 4),
+        call_with(&[(1, 4)], 4),
+        call_with(&[(1, 5)], 4),
+        call_with(&[(1, 3)], 4),
+    ]));
+    assert_eq!(out, ["SELECT background", "SELECT overlay", "SELECT vm"]);
+}
+
+#[test]
+fn unknown_syscalls_warn_and_zero_r0() {
+    let code = prog(&[imm32(0, 77), sys(200), halt()]);
+    let o = run(&code, 100);
+    assert_eq!(o.report.sysout, ["# WARNING: unknown syscall 200"]);
+    assert_eq!(o.report.regs[0], 0);
+    for n in 200..=255u8 {
+        let o = run(&prog(&[sys(n), halt()]), 10);
+        assert_eq!(o.report.sysout, [format!("# WARNING: unknown syscall {n}")]);
+    }
+}
+
+#[test]
+fn print_int_appends_decimal_lines() {
+    let out = lines(prog(&[
+        call_with(&[(1, 55)], 10),
+        call_with(&[(1, i32::MIN)], 10),
+    ]));
+    assert_eq!(out, ["55", "-2147483648"]);
+}
+
+#[test]
+fn self_modify_success_leaves_a_pending_kernel() {
+    let new_kernel = vec![0x01, 0x00];
+    let code = prog(&[imm32(1, 301), sys(99), halt()]);
+    let o = check(&Scenario::new(code, 100).with_file("build/kernel_v2.bin", new_kernel.clone()));
+    assert_eq!(o.report.regs[0], 1);
+    assert_eq!(
+        o.report.sysout,
+        [
+            "# SELF_MODIFY: New kernel loaded (2 bytes)",
+            "# SELF_MODIFY: Requesting kernel replacement from build/kernel_v2.bin"
+        ]
+    );
+    let pending = o.report.pending_kernel.expect("pending");
+    assert_eq!(pending.path, "build/kernel_v2.bin");
+    assert_eq!(pending.size, 2);
+    assert_eq!(pending.sha256, pxos::run::sha256_hex(&new_kernel));
+    assert_eq!(
+        o.report.exit, "halt",
+        "the kernel keeps running until it halts"
+    );
+}
+
+#[test]
+fn self_modify_failures() {
+    // Missing file, then an empty file: R0 = 0, an error line, nothing pending.
+    let code = prog(&[imm32(0, 5), imm32(1, 7), sys(99), halt()]);
+    let o = run(&code, 100);
+    assert_eq!(o.report.regs[0], 0);
+    assert_eq!(o.report.sysout, ["# SELF_MODIFY ERROR: Cannot load file_7"]);
+    assert_eq!(o.report.pending_kernel, None);
+    let o = check(&Scenario::new(code, 100).with_file("file_7", vec![]));
+    assert_eq!(o.report.sysout, ["# SELF_MODIFY ERROR: Cannot load file_7"]);
+    assert_eq!(o.report.pending_kernel, None);
+}
+
+#[test]
+fn self_modify_reads_at_most_64_kib() {
+    let code = prog(&[imm32(1, 301), sys(99), halt()]);
+    let o = check(&Scenario::new(code, 100).with_file("build/kernel_v2.bin", vec![1; 70_000]));
+    assert_eq!(o.report.pending_kernel.unwrap().size, 65_536);
+}

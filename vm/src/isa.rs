@@ -202,6 +202,29 @@ impl fmt::Display for Opcode {
     }
 }
 
+/// The opcode table of `docs/ISA.md`, generated from this module (a test keeps the
+/// document in step with the table).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| opcode | mnemonic | operands | bytes | effect |\n|---|---|---|---|---|\n",
+    );
+    for &op in ALL_OPCODES {
+        let operands = match op.operand_syntax() {
+            "" => "–",
+            s => s,
+        };
+        out += &format!(
+            "| 0x{:02X} | {} | {} | {} | {} |\n",
+            op as u8,
+            op.mnemonic(),
+            operands,
+            op.len(),
+            op.effect()
+        );
+    }
+    out
+}
+
 /// Opcode bytes reserved to stay unknown forever (tests rely on them): 0x80–0xEF, 0xF1–0xFF.
 pub const fn is_reserved_opcode_byte(byte: u8) -> bool {
     matches!(byte, 0x80..=0xEF | 0xF1..=0xFF)

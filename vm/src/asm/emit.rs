@@ -121,36 +121,34 @@ pub(crate) fn layout(lines: &[Line], syms: &mut Symbols, diags: &mut Diags) -> S
     }
 }
 
+/// A pass-1 failure: `Some` to report, `None` when already reported (a poisoned name).
+type Fail = Option<Diag>;
+
+fn fail<T>(col: usize, message: String) -> Result<T, Fail> {
+    Err(Some(Diag { col, message }))
+}
+
 /// The single value argument of `.zero`, `.align` or `.org`, evaluated with names above.
-fn single_value(
-    dir: Directive,
-    col: usize,
-    args: &[Arg],
-    syms: &Symbols,
-    line: usize,
-    diags: &mut Diags,
-) -> Option<i64> {
+fn single_value(dir: Directive, col: usize, args: &[Arg], syms: &Symbols) -> Result<i64, Fail> {
     let what = match dir {
         Directive::Zero => "a byte count (.zero N)",
         Directive::Align => "an alignment (.align N)",
         _ => "an address (.org ADDR)",
     };
     match args {
-        [Arg::Expr(e)] => value(e, syms, Scope::Above(dir.name()), line, diags),
-        [Arg::Str { col, .. }] => {
-            let message = format!("{} takes {what}, found a string", dir.name());
-            diags.push(line, Diag { col: *col, message });
-            None
-        }
-        _ => {
-            let col = args.get(1).map_or(col, Arg::col);
-            let message = format!("{} takes {what}, found {} values", dir.name(), args.len());
-            diags.push(line, Diag { col, message });
-            None
-        }
+        [Arg::Expr(e)] => eval(e, syms, Scope::Above(dir.name())).map_err(|e| match e {
+            EvalError::Report(d) => Some(d),
+            EvalError::Silent => None,
+        }),
+        [Arg::Str { col, .. }] => fail(*col, format!("{} takes {what}, found a string", dir.name())),
+        _ => fail(
+            args.get(1).map_or(col, Arg::col),
+            format!("{} takes {what}, found {} values", dir.name(), args.len()),
+        ),
     }
 }
 
+/// The size of a data directive at address `pc`, reporting any problem.
 fn data_size(
     dir: Directive,
     col: usize,
@@ -160,43 +158,62 @@ fn data_size(
     line: usize,
     diags: &mut Diags,
 ) -> Option<u64> {
-    let mut fail = |col: usize, message: String| {
-        diags.push(line, Diag { col, message });
-        None
-    };
+    match try_data_size(dir, col, args, pc, syms) {
+        Ok(n) => Some(n),
+        Err(Some(d)) => {
+            diags.push(line, d);
+            None
+        }
+        Err(None) => None,
+    }
+}
+
+fn try_data_size(
+    dir: Directive,
+    col: usize,
+    args: &[Arg],
+    pc: u64,
+    syms: &Symbols,
+) -> Result<u64, Fail> {
+    let max = MEM as i64;
     match dir {
-        Directive::Byte | Directive::Word if args.is_empty() => fail(
-            col,
-            format!("{} needs at least one value", dir.name()),
-        ),
-        Directive::Byte => Some(args.len() as u64),
-        Directive::Word => Some(4 * args.len() as u64),
+        Directive::Byte | Directive::Word if args.is_empty() => {
+            fail(col, format!("{} needs at least one value", dir.name()))
+        }
+        Directive::Byte => Ok(args.len() as u64),
+        Directive::Word => Ok(4 * args.len() as u64),
         Directive::String | Directive::Asciz => match args {
-            [Arg::Str { bytes, .. }] => {
-                Some(bytes.len() as u64 + u64::from(dir == Directive::Asciz))
-            }
+            [Arg::Str { bytes, .. }] => Ok(bytes.len() as u64 + u64::from(dir == Directive::Asciz)),
             [Arg::Expr(e)] => fail(
                 e.col,
-                format!("{} takes one string (\"text\"), found '{}'", dir.name(), super::shorten(&e.text)),
+                format!(
+                    "{} takes one string (\"text\"), found '{}'",
+                    dir.name(),
+                    super::shorten(&e.text)
+                ),
             ),
             _ => fail(
                 args.get(1).map_or(col, Arg::col),
-                format!("{} takes one string (\"text\"), found {} arguments", dir.name(), args.len()),
+                format!(
+                    "{} takes one string (\"text\"), found {} arguments",
+                    dir.name(),
+                    args.len()
+                ),
             ),
         },
         Directive::Zero => {
-            let n = single_value(dir, col, args, syms, line, diags)?;
-            if (0..=MEM as i64).contains(&n) {
-                Some(n as u64)
+            let n = single_value(dir, col, args, syms)?;
+            if (0..=max).contains(&n) {
+                Ok(n as u64)
             } else {
                 fail(args[0].col(), format!(".zero count {n} is out of range (0..=65536)"))
             }
         }
         Directive::Align => {
-            let n = single_value(dir, col, args, syms, line, diags)?;
-            if (1..=MEM as i64).contains(&n) && (n as u64).is_power_of_two() {
+            let n = single_value(dir, col, args, syms)?;
+            if (1..=max).contains(&n) && (n as u64).is_power_of_two() {
                 let n = n as u64;
-                Some((n - pc % n) % n)
+                Ok((n - pc % n) % n)
             } else {
                 fail(
                     args[0].col(),
@@ -205,16 +222,18 @@ fn data_size(
             }
         }
         Directive::Org => {
-            let a = single_value(dir, col, args, syms, line, diags)?;
-            if !(0..=MEM as i64).contains(&a) {
+            let a = single_value(dir, col, args, syms)?;
+            if !(0..=max).contains(&a) {
                 fail(args[0].col(), format!(".org address {a} is outside memory (0..=65536)"))
             } else if (a as u64) < pc {
                 fail(
                     args[0].col(),
-                    format!(".org {a:#06x} would move backwards: this line is at address {pc:#06x}"),
+                    format!(
+                        ".org {a:#06x} would move backwards: this line is at address {pc:#06x}"
+                    ),
                 )
             } else {
-                Some(a as u64 - pc)
+                Ok(a as u64 - pc)
             }
         }
     }

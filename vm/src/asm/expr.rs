@@ -4,7 +4,7 @@
 //! from -2^31 up to 2^32-1; 0x80000000..=0xFFFFFFFF mean their two's complement).
 
 use super::parser::{register_number, Atom, Expr};
-use super::{shorten, Diag};
+use super::{shorten, Diag, Symbol, SymbolKind};
 use std::collections::HashMap;
 
 /// Smallest value an i32 expression may have.
@@ -91,10 +91,14 @@ impl Symbols {
     }
 
     /// Every user-defined label and constant (not the predefined ones, not poisoned ones).
-    pub fn user_defined(&self) -> impl Iterator<Item = (&str, Sym)> {
-        self.map.iter().filter_map(|(k, &v)| match v {
-            Sym::Label { .. } | Sym::Const { .. } => Some((k.as_str(), v)),
-            _ => None,
+    pub fn user_defined(&self) -> impl Iterator<Item = (&str, Symbol)> {
+        self.map.iter().filter_map(|(k, &v)| {
+            let (kind, value, line) = match v {
+                Sym::Label { value, line } => (SymbolKind::Label, value, line),
+                Sym::Const { value, line } => (SymbolKind::Constant, value, line),
+                Sym::Predefined { .. } | Sym::Poisoned { .. } => return None,
+            };
+            Some((k.as_str(), Symbol { kind, value, line }))
         })
     }
 }

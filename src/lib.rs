@@ -5,6 +5,8 @@
 
 pub mod difftest;
 pub mod engines;
+pub mod fuzz;
+pub mod gen;
 pub mod host;
 pub mod kernel;
 pub mod run;

@@ -3,6 +3,7 @@
 //! a kernel that ran, whatever its exit, gives status 0.
 
 mod asm;
+mod fuzz;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     Disasm(asm::DisasmArgs),
     /// Boot a kernel (.asm or bytecode) on a fresh machine and run it.
     Run(run::RunArgs),
+    /// Run generated programs on every engine until time is up; report divergences.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -32,6 +35,7 @@ pub fn main() -> ExitCode {
         Command::Asm(args) => asm::asm(args),
         Command::Disasm(args) => asm::disasm(args),
         Command::Run(args) => run::run(args),
+        Command::Fuzz(args) => fuzz::fuzz(args),
     };
     match result {
         Ok(code) => code,

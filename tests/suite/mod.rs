@@ -1,6 +1,7 @@
 //! Integration test modules.
 
 mod cli;
+mod differential;
 mod edges;
 mod filesys;
 mod invariants;

@@ -30,7 +30,9 @@ pub fn instructions(bytes: &[u8]) -> Vec<(usize, Decoded)> {
 /// Where the linear decoding of `bytes` ends in an instruction cut short by the end of
 /// the input, if it does: that instruction's address.
 pub fn truncated_tail(bytes: &[u8]) -> Option<usize> {
-    let end = instructions(bytes).last().map_or(0, |&(pc, d)| pc + d.len());
+    let end = instructions(bytes)
+        .last()
+        .map_or(0, |&(pc, d)| pc + d.len());
     (end < bytes.len()).then_some(end)
 }
 
@@ -197,9 +199,15 @@ mod tests {
         let text = disassemble(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "; 13 bytes");
-        assert_eq!(lines[1], "    IMM32 R1, 1                  ; 0000: 11 01 01 00 00 00");
+        assert_eq!(
+            lines[1],
+            "    IMM32 R1, 1                  ; 0000: 11 01 01 00 00 00"
+        );
         assert_eq!(lines[2], "L_0006:");
-        assert_eq!(lines[3], "    JZ R2, L_0006                ; 0006: 41 02 06 00 00 00");
+        assert_eq!(
+            lines[3],
+            "    JZ R2, L_0006                ; 0006: 41 02 06 00 00 00"
+        );
         assert_eq!(
             lines[4],
             "    .byte 0x80                   ; 000C: 80                   (unknown opcode)"

@@ -35,6 +35,7 @@ pub enum Layout {
 
 impl Layout {
     /// Encoded length of an instruction with this layout, opcode byte included.
+    #[allow(clippy::len_without_is_empty)] // an instruction is never empty
     pub const fn len(self) -> usize {
         match self {
             Layout::None => 1,
@@ -77,7 +78,7 @@ macro_rules! isa_table {
         #[repr(u8)]
         pub enum Opcode {
             $(
-                #[doc = $effect]
+                #[doc = concat!("`", $effect, "`")]
                 $name = $byte,
             )*
         }
@@ -159,6 +160,7 @@ isa_table! {
 
 impl Opcode {
     /// Encoded length in bytes, opcode included.
+    #[allow(clippy::len_without_is_empty)] // an instruction is never empty
     pub const fn len(self) -> usize {
         self.layout().len()
     }
@@ -205,9 +207,8 @@ impl fmt::Display for Opcode {
 /// The opcode table of `docs/ISA.md`, generated from this module (a test keeps the
 /// document in step with the table).
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| opcode | mnemonic | operands | bytes | effect |\n|---|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| opcode | mnemonic | operands | bytes | effect |\n|---|---|---|---|---|\n");
     for &op in ALL_OPCODES {
         let operands = match op.operand_syntax() {
             "" => "–",

@@ -11,6 +11,7 @@ use super::{Diag, Diags};
 use crate::insn::Insn;
 use crate::isa::{Layout, Opcode};
 use crate::machine::MEM_SIZE;
+use std::collections::HashSet;
 
 /// Bytes of guest memory, as the assembler counts addresses.
 const MEM: u64 = MEM_SIZE as u64;
@@ -76,6 +77,16 @@ fn value(
 
 /// Pass 1: addresses, sizes, labels and constants.
 pub(crate) fn layout(lines: &[Line], syms: &mut Symbols, diags: &mut Diags) -> Sizes {
+    let defined: HashSet<String> = lines
+        .iter()
+        .flat_map(|l| {
+            let equ = match &l.body {
+                Some(Body::Equ { name, .. }) => Some(name),
+                _ => None,
+            };
+            l.labels.iter().chain(equ).map(|n| n.text.clone())
+        })
+        .collect();
     let mut pc: u64 = 0;
     let mut per_line = Vec::with_capacity(lines.len());
     let mut overflow_at = None;
@@ -94,11 +105,11 @@ pub(crate) fn layout(lines: &[Line], syms: &mut Symbols, diags: &mut Diags) -> S
             None | Some(Body::Invalid) => Some(0),
             Some(Body::Insn { op, .. }) => Some(op.len() as u64),
             Some(Body::Data { dir, col, args }) => {
-                data_size(*dir, *col, args, pc, syms, n, diags)
+                data_size(*dir, *col, args, pc, (syms, &defined), n, diags)
             }
             Some(Body::Equ { name, value: e, .. }) => {
-                const SCOPE: Scope<'static> = Scope::Above("a constant's value");
-                let sym = match e.as_ref().and_then(|e| value(e, syms, SCOPE, n, diags)) {
+                let scope = Scope::Above("a constant's value", &defined);
+                let sym = match e.as_ref().and_then(|e| value(e, syms, scope, n, diags)) {
                     Some(value) => Sym::Const { value, line: n },
                     None => Sym::Poisoned { line: n },
                 };
@@ -124,23 +135,29 @@ pub(crate) fn layout(lines: &[Line], syms: &mut Symbols, diags: &mut Diags) -> S
 /// A pass-1 failure: `Some` to report, `None` when already reported (a poisoned name).
 type Fail = Option<Diag>;
 
+/// The symbols defined so far, and every name the program defines anywhere.
+type Names<'a> = (&'a Symbols, &'a HashSet<String>);
+
 fn fail<T>(col: usize, message: String) -> Result<T, Fail> {
     Err(Some(Diag { col, message }))
 }
 
 /// The single value argument of `.zero`, `.align` or `.org`, evaluated with names above.
-fn single_value(dir: Directive, col: usize, args: &[Arg], syms: &Symbols) -> Result<i64, Fail> {
+fn single_value(dir: Directive, col: usize, args: &[Arg], names: Names<'_>) -> Result<i64, Fail> {
+    let (syms, defined) = names;
     let what = match dir {
         Directive::Zero => "a byte count (.zero N)",
         Directive::Align => "an alignment (.align N)",
         _ => "an address (.org ADDR)",
     };
     match args {
-        [Arg::Expr(e)] => eval(e, syms, Scope::Above(dir.name())).map_err(|e| match e {
+        [Arg::Expr(e)] => eval(e, syms, Scope::Above(dir.name(), defined)).map_err(|e| match e {
             EvalError::Report(d) => Some(d),
             EvalError::Silent => None,
         }),
-        [Arg::Str { col, .. }] => fail(*col, format!("{} takes {what}, found a string", dir.name())),
+        [Arg::Str { col, .. }] => {
+            fail(*col, format!("{} takes {what}, found a string", dir.name()))
+        }
         _ => fail(
             args.get(1).map_or(col, Arg::col),
             format!("{} takes {what}, found {} values", dir.name(), args.len()),
@@ -154,11 +171,11 @@ fn data_size(
     col: usize,
     args: &[Arg],
     pc: u64,
-    syms: &Symbols,
+    names: Names<'_>,
     line: usize,
     diags: &mut Diags,
 ) -> Option<u64> {
-    match try_data_size(dir, col, args, pc, syms) {
+    match try_data_size(dir, col, args, pc, names) {
         Ok(n) => Some(n),
         Err(Some(d)) => {
             diags.push(line, d);
@@ -173,7 +190,7 @@ fn try_data_size(
     col: usize,
     args: &[Arg],
     pc: u64,
-    syms: &Symbols,
+    names: Names<'_>,
 ) -> Result<u64, Fail> {
     let max = MEM as i64;
     match dir {
@@ -202,15 +219,18 @@ fn try_data_size(
             ),
         },
         Directive::Zero => {
-            let n = single_value(dir, col, args, syms)?;
+            let n = single_value(dir, col, args, names)?;
             if (0..=max).contains(&n) {
                 Ok(n as u64)
             } else {
-                fail(args[0].col(), format!(".zero count {n} is out of range (0..=65536)"))
+                fail(
+                    args[0].col(),
+                    format!(".zero count {n} is out of range (0..=65536)"),
+                )
             }
         }
         Directive::Align => {
-            let n = single_value(dir, col, args, syms)?;
+            let n = single_value(dir, col, args, names)?;
             if (1..=max).contains(&n) && (n as u64).is_power_of_two() {
                 let n = n as u64;
                 Ok((n - pc % n) % n)
@@ -222,9 +242,12 @@ fn try_data_size(
             }
         }
         Directive::Org => {
-            let a = single_value(dir, col, args, syms)?;
+            let a = single_value(dir, col, args, names)?;
             if !(0..=max).contains(&a) {
-                fail(args[0].col(), format!(".org address {a} is outside memory (0..=65536)"))
+                fail(
+                    args[0].col(),
+                    format!(".org address {a} is outside memory (0..=65536)"),
+                )
             } else if (a as u64) < pc {
                 fail(
                     args[0].col(),
@@ -262,7 +285,13 @@ impl Out {
 }
 
 /// Pass 2: evaluate operands and write bytes.
-pub(crate) fn emit(lines: &[Line], sizes: &Sizes, syms: &Symbols, diags: &mut Diags, out: &mut Out) {
+pub(crate) fn emit(
+    lines: &[Line],
+    sizes: &Sizes,
+    syms: &Symbols,
+    diags: &mut Diags,
+    out: &mut Out,
+) {
     for (line, &size) in lines.iter().zip(&sizes.per_line) {
         let Some(size) = size else { continue };
         let before = out.bytes.len();
@@ -273,7 +302,9 @@ pub(crate) fn emit(lines: &[Line], sizes: &Sizes, syms: &Symbols, diags: &mut Di
                     None => out.pad(size),
                 }
             }
-            Some(Body::Data { dir, args, .. }) => data(*dir, args, size, syms, line.number, diags, out),
+            Some(Body::Data { dir, args, .. }) => {
+                data(*dir, args, size, syms, line.number, diags, out)
+            }
             _ => {}
         }
         debug_assert!(!out.live || out.bytes.len() - before == size as usize);
@@ -284,8 +315,14 @@ fn operand_count_message(op: Opcode, found: usize) -> String {
     let want = slots(op.layout()).len();
     match want {
         0 => format!("{op} takes no operands, found {found}"),
-        1 => format!("{op} takes 1 operand ({}), found {found}", op.operand_syntax()),
-        n => format!("{op} takes {n} operands ({}), found {found}", op.operand_syntax()),
+        1 => format!(
+            "{op} takes 1 operand ({}), found {found}",
+            op.operand_syntax()
+        ),
+        n => format!(
+            "{op} takes {n} operands ({}), found {found}",
+            op.operand_syntax()
+        ),
     }
 }
 
@@ -346,7 +383,10 @@ fn operand(slot: Slot, name: &str, arg: &Arg, syms: &Symbols) -> Result<Operand,
     let expr = match arg {
         Arg::Expr(e) => e,
         Arg::Str { .. } if slot == Slot::Reg => {
-            return fail(format!("expected a register (R0..R7), found {}", found(arg)))
+            return fail(format!(
+                "expected a register (R0..R7), found {}",
+                found(arg)
+            ))
         }
         Arg::Str { .. } => return fail(format!("expected a value ({name}), found a string")),
     };
@@ -356,7 +396,10 @@ fn operand(slot: Slot, name: &str, arg: &Arg, syms: &Symbols) -> Result<Operand,
             "register '{}' does not exist (R0..R7; R8..R255 encode as no-ops)",
             super::shorten(&expr.text)
         )),
-        (Slot::Reg, None) => fail(format!("expected a register (R0..R7), found {}", found(arg))),
+        (Slot::Reg, None) => fail(format!(
+            "expected a register (R0..R7), found {}",
+            found(arg)
+        )),
         (Slot::U8 | Slot::Imm, Some(Ok(_))) => fail(format!(
             "expected a value ({name}), found register '{}'",
             expr.text
@@ -398,10 +441,18 @@ fn data(
                     Arg::Expr(e) => value(e, syms, Scope::Whole, line, diags),
                 };
                 match (dir, v) {
-                    (Directive::Byte, Some(v)) if (-128..=255).contains(&v) => out.extend(&[v as u8]),
+                    (Directive::Byte, Some(v)) if (-128..=255).contains(&v) => {
+                        out.extend(&[v as u8])
+                    }
                     (Directive::Byte, Some(v)) => {
                         let message = format!("value {v} does not fit in a byte (-128..=255)");
-                        diags.push(line, Diag { col: arg.col(), message });
+                        diags.push(
+                            line,
+                            Diag {
+                                col: arg.col(),
+                                message,
+                            },
+                        );
                         out.pad(1);
                     }
                     (_, Some(v)) => out.extend(&to_i32(v).to_le_bytes()),

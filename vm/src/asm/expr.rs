@@ -5,7 +5,7 @@
 
 use super::parser::{register_number, Atom, Expr};
 use super::{shorten, Diag, Symbol, SymbolKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Smallest value an i32 expression may have.
 pub(crate) const MIN_VALUE: i64 = i32::MIN as i64;
@@ -52,7 +52,14 @@ impl Symbols {
     pub fn new() -> Symbols {
         let map = crate::syscalls::NAMED
             .iter()
-            .map(|&(name, n)| (name.to_string(), Sym::Predefined { value: i64::from(n) }))
+            .map(|&(name, n)| {
+                (
+                    name.to_string(),
+                    Sym::Predefined {
+                        value: i64::from(n),
+                    },
+                )
+            })
             .collect();
         Symbols { map }
     }
@@ -108,8 +115,9 @@ impl Symbols {
 pub(crate) enum Scope<'a> {
     /// Every name in the program may be used (instruction operands, `.byte`, `.word`).
     Whole,
-    /// Only names defined above may be used (in the named directive).
-    Above(&'a str),
+    /// Only names defined above may be used (in the named directive); `later` holds every
+    /// name the program defines anywhere, to tell "defined below" from "undefined".
+    Above(&'a str, &'a HashSet<String>),
 }
 
 /// Evaluate `expr`; the result is in `MIN_VALUE..=MAX_VALUE` or an error at `expr`.
@@ -147,12 +155,14 @@ fn lookup(name: &str, col: usize, syms: &Symbols, scope: Scope<'_>) -> Result<i6
         }
         Some(Sym::Poisoned { .. }) => Err(EvalError::Silent),
         None => {
-            let message = if register_number(name).is_some() {
-                format!("register '{shown}' cannot be used in an expression")
-            } else if let Scope::Above(dir) = scope {
-                format!("'{shown}' is not defined above this line; {dir} may only use names defined above it")
-            } else {
-                format!("undefined label '{shown}'")
+            let message = match scope {
+                _ if register_number(name).is_some() => {
+                    format!("register '{shown}' cannot be used in an expression")
+                }
+                Scope::Above(dir, later) if later.contains(name) => format!(
+                    "'{shown}' is not defined above this line; {dir} may only use names defined above it"
+                ),
+                _ => format!("undefined label '{shown}'"),
             };
             Err(Diag { col, message }.into())
         }
@@ -190,8 +200,24 @@ mod tests {
     #[test]
     fn sums_and_names() {
         let mut s = Symbols::new();
-        s.define("DATA", 1, Sym::Label { value: 0x40, line: 1 }).unwrap();
-        s.define("END", 1, Sym::Label { value: 0x50, line: 2 }).unwrap();
+        s.define(
+            "DATA",
+            1,
+            Sym::Label {
+                value: 0x40,
+                line: 1,
+            },
+        )
+        .unwrap();
+        s.define(
+            "END",
+            1,
+            Sym::Label {
+                value: 0x50,
+                line: 2,
+            },
+        )
+        .unwrap();
         assert_eq!(value("DATA+4", &s), Ok(0x44));
         assert_eq!(value("END-DATA", &s), Ok(0x10));
         assert_eq!(value("-0x10 + 'A'", &s), Ok(49));
@@ -206,7 +232,11 @@ mod tests {
         let Err(EvalError::Report(d)) = value("0xFFFFFFFF + 1", &s) else {
             panic!()
         };
-        assert!(d.message.contains("does not fit in 32 bits"), "{}", d.message);
+        assert!(
+            d.message.contains("does not fit in 32 bits"),
+            "{}",
+            d.message
+        );
         let Err(EvalError::Report(d)) = value("-0x80000001", &s) else {
             panic!()
         };
@@ -216,21 +246,40 @@ mod tests {
         };
         assert_eq!(d.col, 11);
         assert_eq!(d.message, "undefined label 'NOPE'");
-        let Err(EvalError::Report(d)) = eval(&expr("1 + R3"), &s, Scope::Above(".org")) else {
+        let Err(EvalError::Report(d)) =
+            eval(&expr("1 + R3"), &s, Scope::Above(".org", &HashSet::new()))
+        else {
             panic!()
         };
         assert!(d.message.contains("register 'R3'"));
+        let later: HashSet<String> = ["LATER".to_string()].into();
+        let Err(EvalError::Report(d)) = eval(&expr("LATER"), &s, Scope::Above(".org", &later))
+        else {
+            panic!()
+        };
+        assert!(d.message.contains("not defined above"), "{}", d.message);
+        let Err(EvalError::Report(d)) = eval(&expr("NEVER"), &s, Scope::Above(".org", &later))
+        else {
+            panic!()
+        };
+        assert_eq!(d.message, "undefined label 'NEVER'");
     }
 
     #[test]
     fn redefinitions_are_refused() {
         let mut s = Symbols::new();
         s.define("A", 1, Sym::Label { value: 0, line: 3 }).unwrap();
-        let d = s.define("A", 5, Sym::Const { value: 0, line: 9 }).unwrap_err();
+        let d = s
+            .define("A", 5, Sym::Const { value: 0, line: 9 })
+            .unwrap_err();
         assert_eq!(d.message, "label 'A' already defined at line 3");
-        let d = s.define("SYS_PRINT", 1, Sym::Const { value: 0, line: 9 }).unwrap_err();
+        let d = s
+            .define("SYS_PRINT", 1, Sym::Const { value: 0, line: 9 })
+            .unwrap_err();
         assert!(d.message.contains("predefined constant (syscall 1)"));
-        let d = s.define("r12", 1, Sym::Label { value: 0, line: 9 }).unwrap_err();
+        let d = s
+            .define("r12", 1, Sym::Label { value: 0, line: 9 })
+            .unwrap_err();
         assert!(d.message.contains("register name"));
         s.define("P", 1, Sym::Poisoned { line: 4 }).unwrap();
         assert_eq!(value("P", &s), Err(EvalError::Silent));

@@ -99,7 +99,10 @@ pub(crate) fn lex_line(line: &str) -> Result<Vec<Token>, Diag> {
                 Tok::Ident(line[cur.byte(start)..cur.byte(i)].to_string())
             }
             c if c.is_ascii_digit() => {
-                while cur.at(i).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                while cur
+                    .at(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
                     i += 1;
                 }
                 let text = &line[cur.byte(start)..cur.byte(i)];
@@ -143,7 +146,9 @@ fn parse_number(text: &str) -> Result<i64, String> {
     };
     let shown = super::shorten(text);
     if digits.is_empty() {
-        return Err(format!("invalid number '{shown}': no digits after the prefix"));
+        return Err(format!(
+            "invalid number '{shown}': no digits after the prefix"
+        ));
     }
     if let Some(bad) = digits.chars().find(|c| !c.is_digit(radix)) {
         return Err(format!(
@@ -152,7 +157,14 @@ fn parse_number(text: &str) -> Result<i64, String> {
     }
     // Leading zeros cannot overflow; strip them so long zero runs parse.
     let significant = digits.trim_start_matches('0');
-    match u64::from_str_radix(if significant.is_empty() { "0" } else { significant }, radix) {
+    match u64::from_str_radix(
+        if significant.is_empty() {
+            "0"
+        } else {
+            significant
+        },
+        radix,
+    ) {
         Ok(v) if v <= MAX_LITERAL => Ok(v as i64),
         _ => Err(format!(
             "number '{shown}' is too large (at most 0xFFFFFFFF)"
@@ -251,7 +263,11 @@ mod tests {
     use super::*;
 
     fn kinds(line: &str) -> Vec<Tok> {
-        lex_line(line).unwrap().into_iter().map(|t| t.kind).collect()
+        lex_line(line)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]
@@ -274,7 +290,11 @@ mod tests {
     fn bad_numbers_are_located() {
         let e = lex_line("  12ab").unwrap_err();
         assert_eq!(e.col, 3);
-        assert!(e.message.contains("'a' is not a decimal digit"), "{}", e.message);
+        assert!(
+            e.message.contains("'a' is not a decimal digit"),
+            "{}",
+            e.message
+        );
         assert!(lex_line("0x").unwrap_err().message.contains("no digits"));
         assert!(lex_line("0x100000000")
             .unwrap_err()
@@ -301,7 +321,10 @@ mod tests {
             ]
         );
         assert!(lex_line("''").unwrap_err().message.contains("empty"));
-        assert!(lex_line("'ab'").unwrap_err().message.contains("more than one"));
+        assert!(lex_line("'ab'")
+            .unwrap_err()
+            .message
+            .contains("more than one"));
         assert!(lex_line("'a").unwrap_err().message.contains("unterminated"));
         assert!(lex_line("'é'").unwrap_err().message.contains("not ASCII"));
     }

@@ -1,7 +1,7 @@
 //! The pxVM assembler: source text to bytecode. This module owns the public API
 //! ([`assemble`], [`assemble_with_symbols`], the located [`AsmError`]s) and runs the
-//! pipeline: [`lexer`] and [`parser`] turn each line into labels and one statement,
-//! [`emit`] lays the program out (pass 1) and writes its bytes (pass 2), and [`expr`] holds
+//! pipeline: `lexer` and `parser` turn each line into labels and one statement,
+//! `emit` lays the program out (pass 1) and writes its bytes (pass 2), and `expr` holds
 //! the symbol table and evaluates expressions. Operand shapes come from the ISA table
 //! ([`crate::isa::Opcode::layout`]), so a new opcode needs no change here.
 //!
@@ -90,7 +90,14 @@ pub fn assemble_with_symbols(source: &str, file: &str) -> Result<Program, AsmErr
         let text = text.strip_suffix('\r').unwrap_or(text);
         let (line, err) = match lexer::lex_line(text) {
             Ok(toks) => parser::parse_line(number, text, &toks),
-            Err(d) => (parser::Line { number, labels: Vec::new(), body: None }, Some(d)),
+            Err(d) => (
+                parser::Line {
+                    number,
+                    labels: Vec::new(),
+                    body: None,
+                },
+                Some(d),
+            ),
         };
         if let Some(d) = err {
             diags.push(number, d);
@@ -203,7 +210,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -237,7 +244,10 @@ mod tests {
         assert_eq!(errs.errors.len(), MAX_ERRORS + 1);
         assert_eq!(errs.errors[0].line, 1);
         assert_eq!(errs.errors[49].line, 50);
-        assert_eq!(errs.errors[50].message, "too many errors; 10 more not shown");
+        assert_eq!(
+            errs.errors[50].message,
+            "too many errors; 10 more not shown"
+        );
     }
 
     #[test]
@@ -246,11 +256,19 @@ mod tests {
         assert_eq!(p.bytes, vec![0x01]);
         assert_eq!(
             p.symbols["N"],
-            Symbol { kind: SymbolKind::Constant, value: 0xFFFF_FFFF, line: 1 }
+            Symbol {
+                kind: SymbolKind::Constant,
+                value: 0xFFFF_FFFF,
+                line: 1
+            }
         );
         assert_eq!(
             p.symbols["END"],
-            Symbol { kind: SymbolKind::Label, value: 1, line: 3 }
+            Symbol {
+                kind: SymbolKind::Label,
+                value: 1,
+                line: 3
+            }
         );
         assert_eq!(p.symbols.len(), 3);
     }

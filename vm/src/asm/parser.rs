@@ -149,7 +149,11 @@ pub(crate) fn register_number(name: &str) -> Option<Result<u8, ()>> {
     if significant.len() > 3 {
         return Some(Err(()));
     }
-    Some(significant.parse::<u16>().map_or(Ok(0), |n| u8::try_from(n).map_err(|_| ())))
+    Some(
+        significant
+            .parse::<u16>()
+            .map_or(Ok(0), |n| u8::try_from(n).map_err(|_| ())),
+    )
 }
 
 /// Tokens of one line plus the line text, for quoting what was found.
@@ -172,9 +176,10 @@ impl Parser<'_> {
     fn col(&self) -> usize {
         match self.toks.get(self.pos) {
             Some(t) => t.col,
-            None => self.toks.last().map_or(1, |t| {
-                t.col + self.text[t.span.clone()].chars().count()
-            }),
+            None => self
+                .toks
+                .last()
+                .map_or(1, |t| t.col + self.text[t.span.clone()].chars().count()),
         }
     }
 
@@ -307,8 +312,22 @@ fn parse_body(p: &mut Parser<'_>, word: String, col: usize) -> (Body, Option<Dia
         p.pos += 1;
         let name = Name { text: word, col };
         return match p.equ_value() {
-            Ok(e) => (Body::Equ { name, col, value: Some(e) }, None),
-            Err(d) => (Body::Equ { name, col, value: None }, Some(d)),
+            Ok(e) => (
+                Body::Equ {
+                    name,
+                    col,
+                    value: Some(e),
+                },
+                None,
+            ),
+            Err(d) => (
+                Body::Equ {
+                    name,
+                    col,
+                    value: None,
+                },
+                Some(d),
+            ),
         };
     }
     if word.starts_with('.') {
@@ -367,12 +386,33 @@ fn parse_equ(p: &mut Parser<'_>, col: usize) -> (Body, Option<Diag>) {
     if p.peek() != Some(&Tok::Comma) {
         let mut d = p.error("','");
         d.message.push_str(" (.equ NAME, value)");
-        return (Body::Equ { name, col, value: None }, Some(d));
+        return (
+            Body::Equ {
+                name,
+                col,
+                value: None,
+            },
+            Some(d),
+        );
     }
     p.pos += 1;
     match p.equ_value() {
-        Ok(e) => (Body::Equ { name, col, value: Some(e) }, None),
-        Err(d) => (Body::Equ { name, col, value: None }, Some(d)),
+        Ok(e) => (
+            Body::Equ {
+                name,
+                col,
+                value: Some(e),
+            },
+            None,
+        ),
+        Err(d) => (
+            Body::Equ {
+                name,
+                col,
+                value: None,
+            },
+            Some(d),
+        ),
     }
 }
 

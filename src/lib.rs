@@ -9,6 +9,7 @@ pub mod fuzz;
 pub mod gen;
 pub mod host;
 pub mod kernel;
+pub mod render;
 pub mod run;
 
 pub use pxvm;

@@ -17,6 +17,18 @@ use std::collections::HashMap;
 /// memory through its output.
 pub const DEFAULT_MAX_OUTPUT_LINES: usize = 1_000_000;
 
+/// The version store as the version syscalls see it (VERSION_GET, VERSION_LIST,
+/// VERSION_SWITCH). A host without one treats those syscalls as unknown.
+pub trait VersionService: std::fmt::Debug + Send {
+    /// The id of the current version, if there is one.
+    fn current_id(&self) -> Option<i32>;
+    /// The ids of all versions, oldest first.
+    fn ids(&self) -> Vec<i32>;
+    /// Make version `id` current for the next boot; false if there is no such version (or
+    /// it may not be booted).
+    fn switch_to(&mut self, id: i32) -> bool;
+}
+
 /// A replacement kernel requested with SELF_MODIFY, waiting for the host to install it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingKernel {
@@ -40,6 +52,7 @@ pub struct PxHost {
     /// The most recent successful SELF_MODIFY request.
     pub pending: Option<PendingKernel>,
     files: Box<dyn FileStore + Send>,
+    versions: Option<Box<dyn VersionService>>,
     handles: HashMap<i32, Handle>,
     next_handle: i32,
     max_output_lines: usize,
@@ -59,6 +72,7 @@ impl PxHost {
             sysout: Vec::new(),
             pending: None,
             files,
+            versions: None,
             handles: HashMap::new(),
             next_handle: 1,
             max_output_lines: DEFAULT_MAX_OUTPUT_LINES,
@@ -70,6 +84,17 @@ impl PxHost {
     pub fn with_max_output_lines(mut self, lines: usize) -> PxHost {
         self.max_output_lines = lines;
         self
+    }
+
+    /// Answer the version syscalls from `versions`.
+    pub fn with_versions(mut self, versions: Box<dyn VersionService>) -> PxHost {
+        self.versions = Some(versions);
+        self
+    }
+
+    /// The version service, if any (to take it back after a run).
+    pub fn versions_mut(&mut self) -> Option<&mut (dyn VersionService + 'static)> {
+        self.versions.as_deref_mut()
     }
 
     /// Lines dropped because the output limit was reached.
@@ -191,6 +216,22 @@ impl PxHost {
         len
     }
 
+    /// VERSION_LIST: write up to `max` version ids as i32s at `addr`; R0 = how many.
+    /// A buffer outside memory writes nothing and returns 0.
+    fn version_list(&mut self, ctx: &mut SyscallCtx<'_>, addr: i32, max: i32) -> i32 {
+        let Some(versions) = &self.versions else {
+            return 0;
+        };
+        let ids = versions.ids();
+        let n = ids.len().min(max.max(0) as usize);
+        let bytes: Vec<u8> = ids[..n].iter().flat_map(|id| id.to_le_bytes()).collect();
+        if ctx.write_mem(addr, &bytes) {
+            n as i32
+        } else {
+            0
+        }
+    }
+
     fn self_modify(&mut self, id: i32) -> i32 {
         let path = path_for_id(id);
         match self.files.read(&path, 0, MEM_SIZE) {
@@ -227,6 +268,15 @@ impl Host for PxHost {
             SYS_FS_READ => self.fs_read(ctx, r[1], r[2], r[3]),
             SYS_FS_WRITE => self.fs_write(ctx, r[1], r[2], r[3]),
             SYS_SELF_MODIFY => self.self_modify(r[1]),
+            SYS_VERSION_GET if self.versions.is_some() => self
+                .versions
+                .as_ref()
+                .and_then(|v| v.current_id())
+                .unwrap_or(0),
+            SYS_VERSION_LIST if self.versions.is_some() => self.version_list(ctx, r[1], r[2]),
+            SYS_VERSION_SWITCH if self.versions.is_some() => {
+                i32::from(self.versions.as_mut().is_some_and(|v| v.switch_to(r[1])))
+            }
             _ => {
                 self.emit(format!("# WARNING: unknown syscall {num}"));
                 0

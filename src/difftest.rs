@@ -9,7 +9,7 @@ use crate::host::files::MemFiles;
 use crate::host::PxHost;
 use crate::run::{run_kernel, RunReport};
 use pxvm::machine::LoadError;
-use pxvm::MEM_SIZE;
+use pxvm::{Engine, MEM_SIZE};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -48,19 +48,29 @@ pub struct Observed {
 
 /// Run `scenario` on one engine.
 pub fn run_one(kind: EngineKind, scenario: &Scenario) -> Result<Observed, LoadError> {
+    run_on(kind.build().as_mut(), scenario)
+}
+
+/// Run `scenario` on the reference stepper (`pxvm::interp::run_reference`), the definition
+/// of pxVM that every engine is compared with.
+pub fn run_reference(scenario: &Scenario) -> Result<Observed, LoadError> {
+    run_on(&mut pxvm::interp::Reference, scenario)
+}
+
+fn run_on(engine: &mut dyn Engine, scenario: &Scenario) -> Result<Observed, LoadError> {
+    let name = engine.name();
     let mut files = MemFiles::new();
     for (path, data) in &scenario.files {
         files.insert(path, data.clone());
     }
-    let mut engine = kind.build();
     let outcome = run_kernel(
         &scenario.kernel,
-        engine.as_mut(),
+        engine,
         PxHost::new(Box::new(files)),
         scenario.fuel,
     )?;
     Ok(Observed {
-        report: outcome.report(kind.name()),
+        report: outcome.report(name),
         memory: outcome.machine.mem.to_vec(),
         files: outcome.host.files().snapshot().unwrap_or_default(),
     })
@@ -75,14 +85,11 @@ pub enum DiffError {
     Divergence(String),
 }
 
-/// Run `scenario` on every engine; return the interpreter's observation if all agree,
-/// or a report naming each difference.
+/// Run `scenario` on the reference stepper and on every engine; return the reference's
+/// observation if all agree, or a report naming each difference.
 pub fn run_everywhere(scenario: &Scenario) -> Result<Observed, DiffError> {
-    let reference = run_one(EngineKind::Interp, scenario)?;
+    let reference = run_reference(scenario)?;
     for &kind in EngineKind::ALL {
-        if kind == EngineKind::Interp {
-            continue;
-        }
         let other = run_one(kind, scenario)?;
         if let Some(diff) = describe_difference(&reference, &other) {
             return Err(DiffError::Divergence(diff));

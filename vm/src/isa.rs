@@ -83,6 +83,14 @@ macro_rules! isa_table {
             )*
         }
 
+        /// Opcode bytes as constants, for matching raw bytes in fast decoders.
+        pub mod byte {
+            $(
+                #[doc = concat!("The opcode byte of `", stringify!($name), "`.")]
+                pub const $name: u8 = $byte;
+            )*
+        }
+
         /// Every known opcode, in byte order.
         pub const ALL_OPCODES: &[Opcode] = &[$(Opcode::$name),*];
 

@@ -152,3 +152,121 @@ pub fn describe_difference(a: &Observed, b: &Observed) -> Option<String> {
     }
     (!out.is_empty()).then_some(out)
 }
+
+/// Where two engines first disagree, found by [`first_divergence`].
+#[derive(Clone, Debug)]
+pub struct DivergencePoint {
+    /// Instructions retired (by both) before the diverging one.
+    pub cycles: u64,
+    /// The pc of the diverging instruction (both engines agree on it).
+    pub pc: u32,
+    /// That instruction, disassembled.
+    pub instruction: String,
+    /// What differs after it, one observable per line.
+    pub difference: String,
+}
+
+/// Run `scenario` on the reference and on `kind`; if they disagree, find the first
+/// instruction after which they do (bisecting on the fuel budget: runs are deterministic
+/// and a run with budget n is a prefix of any longer run) and describe it.
+pub fn first_divergence(
+    kind: EngineKind,
+    scenario: &Scenario,
+) -> Result<Option<DivergencePoint>, LoadError> {
+    first_divergence_with(&|| kind.build(), scenario)
+}
+
+/// [`first_divergence`] for any engine: `make` builds a fresh one for each trial run.
+pub fn first_divergence_with(
+    make: &dyn Fn() -> Box<dyn Engine>,
+    scenario: &Scenario,
+) -> Result<Option<DivergencePoint>, LoadError> {
+    let differs = |fuel: u64| -> Result<Option<(Observed, String)>, LoadError> {
+        let s = Scenario {
+            fuel,
+            ..scenario.clone()
+        };
+        let reference = run_reference(&s)?;
+        let other = run_on(make().as_mut(), &s)?;
+        Ok(describe_difference(&reference, &other).map(|d| (reference, d)))
+    };
+    let Some((_, mut difference)) = differs(scenario.fuel)? else {
+        return Ok(None);
+    };
+    // Invariant: budget `hi` diverges, budget `lo - 1` does not (budget 0 may diverge
+    // only in how the run starts, which `lo = 0` covers).
+    let (mut lo, mut hi) = (0, scenario.fuel);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match differs(mid)? {
+            Some((_, d)) => {
+                hi = mid;
+                difference = d;
+            }
+            None => lo = mid + 1,
+        }
+    }
+    // Budget `hi` is the first that diverges: the state after `hi - 1` instructions is
+    // common to both, and the instruction at its pc is the culprit.
+    let before = run_reference(&Scenario {
+        fuel: hi.saturating_sub(1),
+        ..scenario.clone()
+    })?;
+    let pc = before.report.pc;
+    let instruction = match pxvm::decode(&before.memory, pc as usize) {
+        Ok(pxvm::Decoded::Insn(insn)) => insn.to_string(),
+        Ok(pxvm::Decoded::Unknown(byte)) => format!(".byte {byte:#04x} (unknown opcode)"),
+        Err(_) => "(fetch past the end of memory)".to_string(),
+    };
+    Ok(Some(DivergencePoint {
+        cycles: hi.saturating_sub(1),
+        pc,
+        instruction,
+        difference,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pxvm::{Exit, Host, Machine};
+
+    /// An engine with a planted bug: after 25 instructions it sets R3 to 99.
+    struct Buggy;
+
+    impl Engine for Buggy {
+        fn name(&self) -> &'static str {
+            "buggy"
+        }
+
+        fn run(&mut self, m: &mut Machine, host: &mut dyn Host, fuel: u64) -> Exit {
+            let exit = pxvm::interp::run(m, host, fuel.min(25));
+            if m.cycles < 25 || exit != Exit::Fuel {
+                return exit;
+            }
+            m.regs[3] = 99;
+            pxvm::interp::run(m, host, fuel - 25)
+        }
+    }
+
+    #[test]
+    fn bisection_names_the_first_diverging_instruction() {
+        // IMM32 R1, 1 ; loop: ADD R0, R0, R1 ; JMP loop
+        let code = [
+            pxvm::Insn::new(pxvm::Opcode::IMM32, [1, 0, 0], 1).encode(),
+            pxvm::Insn::new(pxvm::Opcode::ADD, [0, 0, 1], 0).encode(),
+            pxvm::Insn::new(pxvm::Opcode::JMP, [0; 3], 6).encode(),
+        ]
+        .concat();
+        let scenario = Scenario::new(code, 1_000);
+        let point = first_divergence_with(&|| Box::new(Buggy), &scenario)
+            .unwrap()
+            .expect("diverges");
+        assert_eq!(point.cycles, 24, "the 25th instruction diverges");
+        assert_eq!(point.pc, 10, "after 24 instructions the loop is at its JMP");
+        assert_eq!(point.instruction, "JMP 6");
+        assert!(point.difference.contains("regs"), "{}", point.difference);
+        let same = first_divergence(EngineKind::Interp, &scenario).unwrap();
+        assert!(same.is_none());
+    }
+}

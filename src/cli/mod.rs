@@ -3,6 +3,7 @@
 //! a kernel that ran, whatever its exit, gives status 0.
 
 mod asm;
+mod bench;
 mod fuzz;
 mod run;
 
@@ -27,6 +28,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run generated programs on every engine until time is up; report divergences.
     Fuzz(fuzz::FuzzArgs),
+    /// Benchmark the engines on the kernel suite against native references.
+    Bench(bench::BenchArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Disasm(args) => asm::disasm(args),
         Command::Run(args) => run::run(args),
         Command::Fuzz(args) => fuzz::fuzz(args),
+        Command::Bench(args) => bench::bench(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 //! running a kernel and reporting every observable of the run ([`run`]). The `pxos` binary
 //! (`src/main.rs`, `src/cli/`) is a thin command-line layer over this library.
 
+pub mod batch;
 pub mod bench;
 pub mod difftest;
 pub mod engines;

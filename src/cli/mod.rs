@@ -3,6 +3,7 @@
 //! a kernel that ran, whatever its exit, gives status 0.
 
 mod asm;
+mod batch;
 mod bench;
 mod fuzz;
 mod run;
@@ -30,6 +31,10 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Benchmark the engines on the kernel suite against native references.
     Bench(bench::BenchArgs),
+    /// Run many kernels headless, one JSON line each; resumable and shardable.
+    Batch(batch::BatchArgs),
+    /// Combine batch outputs (e.g. shards) into one, sorted by kernel.
+    Merge(batch::MergeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -40,6 +45,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Fuzz(args) => fuzz::fuzz(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Batch(args) => batch::batch(args),
+        Command::Merge(args) => batch::merge(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ use pxos::engines::EngineKind;
 use pxos::host::files::DirFiles;
 use pxos::host::PxHost;
 use pxos::kernel;
+use pxos::render::{self, RenderOptions};
 use pxos::run::{run_kernel, DEFAULT_FUEL};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ pub struct RunArgs {
     /// Print exactly one JSON object describing the run.
     #[arg(long)]
     json: bool,
+    /// Also render the run's output lines (a drawing script) as a PNG picture here.
+    #[arg(long, value_name = "OUT.png")]
+    png: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -39,6 +43,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mut engine = args.engine.build();
     let outcome = run_kernel(&bytes, engine.as_mut(), host, args.fuel)?;
     let report = outcome.report(args.engine.name());
+    if let Some(out) = &args.png {
+        let title = args
+            .kernel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        render::render_png_with(&report.sysout, out, &RenderOptions { title })?;
+        eprintln!("wrote {}", out.display());
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -1,24 +1,8 @@
 //! The `pxos` binary end to end: assembling the seed kernels, `run --json`, and clear
 //! errors (with exit status 2) for bad input.
 
+use super::cli_util::{pxos, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pxos(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pxos"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run pxos")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn kernel(name: &str) -> String {
     Path::new("kernels").join(name).display().to_string()

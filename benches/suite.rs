@@ -73,16 +73,21 @@ fn execute(c: &mut Criterion) {
         };
         group.throughput(Throughput::Elements(cycles));
         for &kind in EngineKind::ALL {
-            group.bench_with_input(BenchmarkId::from_parameter(kind.name()), &bytes, |b, bytes| {
-                b.iter(|| {
-                    let mut engine = kind.build();
-                    let o = run_kernel(bytes, engine.as_mut(), PxHost::default(), u64::MAX).unwrap();
-                    if let Some(e) = &expected {
-                        assert_eq!(&o.host.sysout, e, "{} on {}", k.name, kind.name());
-                    }
-                    o
-                })
-            });
+            group.bench_with_input(
+                BenchmarkId::from_parameter(kind.name()),
+                &bytes,
+                |b, bytes| {
+                    b.iter(|| {
+                        let mut engine = kind.build();
+                        let o = run_kernel(bytes, engine.as_mut(), PxHost::default(), u64::MAX)
+                            .unwrap();
+                        if let Some(e) = &expected {
+                            assert_eq!(&o.host.sysout, e, "{} on {}", k.name, kind.name());
+                        }
+                        o
+                    })
+                },
+            );
         }
         if let (Some(native), Some(n)) = (k.native, param) {
             group.bench_function("native", |b| b.iter(|| native(black_box(n))));

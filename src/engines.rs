@@ -1,6 +1,7 @@
 //! The engines a user can choose with `--engine`, by name, and constructing them.
 
 use pxvm::{Engine, Interpreter};
+use pxvm_jit::JitEngine;
 use std::fmt;
 use std::str::FromStr;
 
@@ -9,16 +10,23 @@ use std::str::FromStr;
 pub enum EngineKind {
     /// The reference interpreter.
     Interp,
+    /// The Cranelift JIT: compiles every block before running it.
+    Jit,
+    /// Interprets, and compiles the blocks that get hot with the JIT.
+    Tiered,
 }
 
 impl EngineKind {
     /// Every engine, in the order they are listed to users.
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp];
+    pub const ALL: &'static [EngineKind] =
+        &[EngineKind::Interp, EngineKind::Jit, EngineKind::Tiered];
 
     /// The engine's name on the command line and in reports.
     pub const fn name(self) -> &'static str {
         match self {
             EngineKind::Interp => "interp",
+            EngineKind::Jit => "jit",
+            EngineKind::Tiered => "tiered",
         }
     }
 
@@ -26,6 +34,8 @@ impl EngineKind {
     pub fn build(self) -> Box<dyn Engine> {
         match self {
             EngineKind::Interp => Box::new(Interpreter),
+            EngineKind::Jit => Box::new(JitEngine::jit()),
+            EngineKind::Tiered => Box::new(JitEngine::tiered()),
         }
     }
 }

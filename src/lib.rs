@@ -5,13 +5,16 @@
 
 pub mod batch;
 pub mod bench;
+pub mod boot;
 pub mod difftest;
 pub mod engines;
+pub mod evolve;
 pub mod fuzz;
 pub mod gen;
 pub mod host;
 pub mod kernel;
 pub mod render;
 pub mod run;
+pub mod store;
 
 pub use pxvm;

@@ -59,7 +59,8 @@ fn is_kernel_file(path: &Path) -> bool {
 }
 
 fn is_manifest(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
@@ -95,12 +96,11 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>, InputError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let entry: ManifestLine =
-            serde_json::from_str(line).map_err(|e| InputError::Manifest {
-                path: path.to_path_buf(),
-                line: i + 1,
-                message: e.to_string(),
-            })?;
+        let entry: ManifestLine = serde_json::from_str(line).map_err(|e| InputError::Manifest {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
         jobs.push(Job {
             kernel: base.join(entry.kernel),
             fuel: entry.fuel,
@@ -196,7 +196,10 @@ mod tests {
 
     #[test]
     fn shard_syntax() {
-        assert_eq!("1/4".parse::<Shard>().unwrap(), Shard { index: 1, count: 4 });
+        assert_eq!(
+            "1/4".parse::<Shard>().unwrap(),
+            Shard { index: 1, count: 4 }
+        );
         for bad in ["4/4", "1/0", "x/2", "3", "-1/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }

@@ -51,8 +51,13 @@ pub fn run_job(job: &Job, options: &BatchOptions) -> Record {
             None => PxHost::default(),
         };
         let mut engine = options.engine.build();
-        let outcome = run_kernel(&bytes, engine.as_mut(), host, job.fuel.unwrap_or(options.fuel))
-            .map_err(|e| e.to_string())?;
+        let outcome = run_kernel(
+            &bytes,
+            engine.as_mut(),
+            host,
+            job.fuel.unwrap_or(options.fuel),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(outcome.report(options.engine.name()))
     })();
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;

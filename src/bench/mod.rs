@@ -93,12 +93,16 @@ pub fn select(name: Option<&str>) -> Result<Vec<&'static BenchKernel>, BenchErro
 
 /// Time `f` (which performs `per_call` runs): warm up once, then sample per the options.
 /// Returns the median time of one run and the sample count.
-fn sample(options: &BenchOptions, mut f: impl FnMut() -> Result<(), BenchError>) -> Result<(f64, usize), BenchError> {
+fn sample(
+    options: &BenchOptions,
+    mut f: impl FnMut() -> Result<(), BenchError>,
+) -> Result<(f64, usize), BenchError> {
     let t = Instant::now();
     f()?;
     let once = t.elapsed();
     // Batch tiny workloads so each sample is at least ~2 ms long.
-    let batch = (Duration::from_millis(2).as_nanos() / once.as_nanos().max(1)).clamp(1, 100_000) as usize;
+    let batch =
+        (Duration::from_millis(2).as_nanos() / once.as_nanos().max(1)).clamp(1, 100_000) as usize;
     let mut times = Vec::new();
     let start = Instant::now();
     while times.len() < options.max_samples
@@ -147,10 +151,12 @@ pub fn run(
 ) -> Result<BenchReport, BenchError> {
     let mut rows = Vec::new();
     for kernel in kernels {
-        let bytes = kernel.bytecode(kernel.param).map_err(|source| BenchError::Assemble {
-            kernel: kernel.name.to_string(),
-            source,
-        })?;
+        let bytes = kernel
+            .bytecode(kernel.param)
+            .map_err(|source| BenchError::Assemble {
+                kernel: kernel.name.to_string(),
+                source,
+            })?;
         let expected = kernel.expected_output(kernel.param);
         let native_ns = match (kernel.native, kernel.param) {
             (Some(f), Some(n)) => {
@@ -177,7 +183,9 @@ pub fn run(
         for &kind in engines {
             progress(&format!("{} on {}", kernel.name, kind.name()));
             let instructions = run_checked(kernel, kind, &bytes, &expected)?;
-            let (ns, samples) = sample(options, || run_checked(kernel, kind, &bytes, &expected).map(drop))?;
+            let (ns, samples) = sample(options, || {
+                run_checked(kernel, kind, &bytes, &expected).map(drop)
+            })?;
             if kind == EngineKind::Interp {
                 interp_ns = Some(ns);
             }
@@ -251,7 +259,13 @@ impl BenchReport {
             };
             out += &format!(
                 "| {} | {} | {} | {} | {} | {} | {} |\n",
-                r.kernel, r.engine, instrs, format_ns(r.median_ns), ips, native, speedup
+                r.kernel,
+                r.engine,
+                instrs,
+                format_ns(r.median_ns),
+                ips,
+                native,
+                speedup
             );
         }
         out

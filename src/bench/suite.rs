@@ -38,14 +38,54 @@ macro_rules! kernel {
 
 /// The suite, in report order.
 pub const SUITE: &[BenchKernel] = &[
-    kernel!("countdown", "SUB/CMP/JZ loop", 30_000_000, native::countdown),
-    kernel!("fib_iter", "iterative Fibonacci", 10_000_000, native::fib_iter),
-    kernel!("fib_rec", "recursive Fibonacci (CALL/RET)", 27, native::fib_rec),
-    kernel!("sieve", "sieve of Eratosthenes (LDB/STB)", 40, native::sieve),
-    kernel!("matmul", "32x32 matrix multiply (LDW/STW/MUL)", 80, native::matmul),
-    kernel!("memcpy", "32 KiB moved per repetition (LDW/STW)", 400, native::memcpy),
-    kernel!("syscall_loop", "host round trip per iteration", 2_000_000, native::syscall_loop),
-    kernel!("self_patch_loop", "rewrites its own code every iteration", 5_000_000, native::self_patch_loop),
+    kernel!(
+        "countdown",
+        "SUB/CMP/JZ loop",
+        30_000_000,
+        native::countdown
+    ),
+    kernel!(
+        "fib_iter",
+        "iterative Fibonacci",
+        10_000_000,
+        native::fib_iter
+    ),
+    kernel!(
+        "fib_rec",
+        "recursive Fibonacci (CALL/RET)",
+        27,
+        native::fib_rec
+    ),
+    kernel!(
+        "sieve",
+        "sieve of Eratosthenes (LDB/STB)",
+        40,
+        native::sieve
+    ),
+    kernel!(
+        "matmul",
+        "32x32 matrix multiply (LDW/STW/MUL)",
+        80,
+        native::matmul
+    ),
+    kernel!(
+        "memcpy",
+        "32 KiB moved per repetition (LDW/STW)",
+        400,
+        native::memcpy
+    ),
+    kernel!(
+        "syscall_loop",
+        "host round trip per iteration",
+        2_000_000,
+        native::syscall_loop
+    ),
+    kernel!(
+        "self_patch_loop",
+        "rewrites its own code every iteration",
+        5_000_000,
+        native::self_patch_loop
+    ),
     BenchKernel {
         name: "kernel_v1",
         what: "the seed's v1.0 kernel: boot, draw, request evolution",
@@ -88,15 +128,28 @@ mod tests {
             let bytes = k.bytecode(k.param).unwrap();
             if let Some(n) = k.param {
                 assert_eq!(bytes[0], pxvm::isa::byte::JMP, "{}", k.name);
-                assert_eq!(bytes[PARAM_ADDR..PARAM_ADDR + 4], n.to_le_bytes(), "{}", k.name);
+                assert_eq!(
+                    bytes[PARAM_ADDR..PARAM_ADDR + 4],
+                    n.to_le_bytes(),
+                    "{}",
+                    k.name
+                );
             }
         }
     }
 
     #[test]
     fn small_sizes_match_the_native_references_on_every_engine() {
-        let small = [("countdown", 50), ("fib_iter", 47), ("fib_rec", 12), ("sieve", 1),
-            ("matmul", 2), ("memcpy", 2), ("syscall_loop", 30), ("self_patch_loop", 40)];
+        let small = [
+            ("countdown", 50),
+            ("fib_iter", 47),
+            ("fib_rec", 12),
+            ("sieve", 1),
+            ("matmul", 2),
+            ("memcpy", 2),
+            ("syscall_loop", 30),
+            ("self_patch_loop", 40),
+        ];
         for (name, n) in small {
             let k = BenchKernel::find(name).unwrap();
             let o = run_everywhere(&Scenario::new(k.bytecode(Some(n)).unwrap(), 50_000_000))

@@ -38,8 +38,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
     };
     let steps = kernels.len() * (engines.len() + 1);
     let bar = ProgressBar::new(steps as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-            .expect("static template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("static template"),
     );
     let report = bench::run(&kernels, &engines, &options, &mut |msg| {
         bar.set_message(msg.to_string());

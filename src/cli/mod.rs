@@ -5,8 +5,12 @@
 mod asm;
 mod batch;
 mod bench;
+mod boot;
+mod evolve;
 mod fuzz;
+mod manage;
 mod run;
+mod versions;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +39,21 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Combine batch outputs (e.g. shards) into one, sorted by kernel.
     Merge(batch::MergeArgs),
+    /// Evolve kernels toward a goal (output lines, a picture, or speed).
+    Evolve(evolve::EvolveArgs),
+    /// Boot the store's current kernel; take its replacement requests, generation after
+    /// generation, rolling back a new version that fails.
+    Boot(boot::BootArgs),
+    /// List the store's versions (or `versions tree`: the lineage).
+    Versions(versions::VersionsArgs),
+    /// Add a kernel (.asm or bytecode) to the store as a new version and make it current.
+    Register(manage::RegisterArgs),
+    /// Make another version current.
+    Switch(manage::SwitchArgs),
+    /// Make an ancestor of the current version current again.
+    Rollback(manage::RollbackArgs),
+    /// Check the store and repair what can be repaired.
+    Verify(manage::VerifyArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -47,6 +66,13 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::bench(args),
         Command::Batch(args) => batch::batch(args),
         Command::Merge(args) => batch::merge(args),
+        Command::Evolve(args) => evolve::evolve(args),
+        Command::Boot(args) => boot::boot(args),
+        Command::Versions(args) => versions::versions(args),
+        Command::Register(args) => manage::register(args),
+        Command::Switch(args) => manage::switch(args),
+        Command::Rollback(args) => manage::rollback(args),
+        Command::Verify(args) => manage::verify(args),
     };
     match result {
         Ok(code) => code,

@@ -72,6 +72,37 @@ impl MemFiles {
         }
     }
 
+    /// A copy of every file under the folder `root` (paths relative to it, `/`-separated),
+    /// so a run can start from a folder's files without touching the folder. Refuses
+    /// folders holding more than the store limits allow.
+    pub fn copy_of_dir(root: &Path) -> std::io::Result<MemFiles> {
+        fn walk(root: &Path, dir: &Path, out: &mut MemFiles) -> std::io::Result<()> {
+            let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(|e| e.path());
+            for entry in entries {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(root, &path, out)?;
+                } else if path.is_file() {
+                    let rel = path.strip_prefix(root).map_err(std::io::Error::other)?;
+                    let name: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
+                    let size = entry.metadata()?.len() as usize;
+                    if out.files.len() >= MAX_FILES || out.total + size > MAX_TOTAL_BYTES {
+                        return Err(std::io::Error::other(format!(
+                            "{} holds more than {MAX_FILES} files or {MAX_TOTAL_BYTES} bytes",
+                            root.display()
+                        )));
+                    }
+                    out.insert(&name.join("/"), fs::read(&path)?);
+                }
+            }
+            Ok(())
+        }
+        let mut files = MemFiles::new();
+        walk(root, root, &mut files)?;
+        Ok(files)
+    }
+
     /// The bytes of `path`, if it exists.
     pub fn get(&self, path: &str) -> Option<&[u8]> {
         self.files.get(path).map(Vec::as_slice)
@@ -232,6 +263,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         exercise(&mut DirFiles::open(dir.path()).unwrap());
         assert!(dir.path().join("build/kernel_v2.bin").is_file());
+    }
+
+    #[test]
+    fn a_folder_can_be_copied_into_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut on_disk = DirFiles::open(dir.path()).unwrap();
+        assert!(on_disk.create("build/kernel_v2.bin"));
+        assert!(on_disk.write("build/kernel_v2.bin", 0, b"\x01\x00"));
+        assert!(on_disk.create("file_3"));
+        let copy = MemFiles::copy_of_dir(dir.path()).unwrap();
+        assert_eq!(copy.get("build/kernel_v2.bin"), Some(&b"\x01\x00"[..]));
+        assert_eq!(copy.get("file_3"), Some(&b""[..]));
     }
 
     #[test]

@@ -21,7 +21,9 @@ fn corpus(dir: &Path) {
 const FUEL: &str = "20000";
 
 fn records(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn comparable(mut records: Vec<Value>) -> Vec<Value> {
@@ -37,10 +39,22 @@ fn batch_records_every_kernel_and_errors_do_not_stop_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     let recs = records(&stdout(&o));
     assert_eq!(recs.len(), 42);
-    let broken = recs.iter().find(|r| r["kernel"].as_str().unwrap().ends_with("broken.asm")).unwrap();
-    assert!(broken["error"].as_str().unwrap().contains("broken.asm:1:"), "{broken}");
-    let empty = recs.iter().find(|r| r["kernel"].as_str().unwrap().ends_with("empty.bin")).unwrap();
-    assert!(empty["error"].as_str().unwrap().contains("empty"), "{empty}");
+    let broken = recs
+        .iter()
+        .find(|r| r["kernel"].as_str().unwrap().ends_with("broken.asm"))
+        .unwrap();
+    assert!(
+        broken["error"].as_str().unwrap().contains("broken.asm:1:"),
+        "{broken}"
+    );
+    let empty = recs
+        .iter()
+        .find(|r| r["kernel"].as_str().unwrap().ends_with("empty.bin"))
+        .unwrap();
+    assert!(
+        empty["error"].as_str().unwrap().contains("empty"),
+        "{empty}"
+    );
     let ok = recs.iter().filter(|r| r.get("error").is_none()).count();
     assert_eq!(ok, 40);
     for r in recs.iter().filter(|r| r.get("error").is_none()) {
@@ -56,13 +70,33 @@ fn four_shards_merged_equal_one_unsharded_run() {
     corpus(dir.path());
     let input = dir.path().to_str().unwrap();
     let whole = dir.path().join("whole.jsonl");
-    let o = pxos(&["batch", input, "--out", whole.to_str().unwrap(), "--jobs", "2", "--fuel", FUEL]);
+    let o = pxos(&[
+        "batch",
+        input,
+        "--out",
+        whole.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--fuel",
+        FUEL,
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut shard_files = Vec::new();
     let mut total = 0;
     for k in 0..4 {
         let out = dir.path().join(format!("shard{k}.jsonl"));
-        let o = pxos(&["batch", input, "--shard", &format!("{k}/4"), "--out", out.to_str().unwrap(), "--jobs", "1", "--fuel", FUEL]);
+        let o = pxos(&[
+            "batch",
+            input,
+            "--shard",
+            &format!("{k}/4"),
+            "--out",
+            out.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--fuel",
+            FUEL,
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         total += records(&std::fs::read_to_string(&out).unwrap()).len();
         shard_files.push(out.to_str().unwrap().to_string());
@@ -85,7 +119,14 @@ fn a_rerun_with_the_same_out_skips_what_is_done_and_mends_a_torn_line() {
     corpus(dir.path());
     let input = dir.path().to_str().unwrap();
     let out = dir.path().join("out.jsonl");
-    let o = pxos(&["batch", input, "--out", out.to_str().unwrap(), "--fuel", FUEL]);
+    let o = pxos(&[
+        "batch",
+        input,
+        "--out",
+        out.to_str().unwrap(),
+        "--fuel",
+        FUEL,
+    ]);
     assert!(o.status.success());
     let full = std::fs::read_to_string(&out).unwrap();
     // Simulate a kill mid-write: keep 30 whole records and half of the next.
@@ -93,7 +134,14 @@ fn a_rerun_with_the_same_out_skips_what_is_done_and_mends_a_torn_line() {
     let mut torn: String = lines[..30].iter().map(|l| format!("{l}\n")).collect();
     torn += &lines[30][..lines[30].len() / 2];
     std::fs::write(&out, torn).unwrap();
-    let o = pxos(&["batch", input, "--out", out.to_str().unwrap(), "--fuel", FUEL]);
+    let o = pxos(&[
+        "batch",
+        input,
+        "--out",
+        out.to_str().unwrap(),
+        "--fuel",
+        FUEL,
+    ]);
     assert!(o.status.success());
     assert!(stderr(&o).contains("12 kernels run"), "{}", stderr(&o));
     assert!(stderr(&o).contains("30 already done"), "{}", stderr(&o));
@@ -118,8 +166,14 @@ fn manifests_set_fuel_per_kernel() {
     let o = pxos(&["batch", manifest.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let recs = records(&stdout(&o));
-    assert_eq!((recs[0]["exit"].as_str(), recs[0]["cycles"].as_u64()), (Some("fuel"), Some(3)));
-    assert_eq!((recs[1]["exit"].as_str(), recs[1]["cycles"].as_u64()), (Some("halt"), Some(14)));
+    assert_eq!(
+        (recs[0]["exit"].as_str(), recs[0]["cycles"].as_u64()),
+        (Some("fuel"), Some(3))
+    );
+    assert_eq!(
+        (recs[1]["exit"].as_str(), recs[1]["cycles"].as_u64()),
+        (Some("halt"), Some(14))
+    );
 }
 
 #[test]
@@ -129,7 +183,11 @@ fn bad_batch_options_and_manifests_are_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--shard"), "{}", stderr(&o));
     let manifest = dir.path().join("bad.jsonl");
-    std::fs::write(&manifest, "{\"kernel\": \"a.bin\"}\n{\"kernal\": \"b.bin\"}\n").unwrap();
+    std::fs::write(
+        &manifest,
+        "{\"kernel\": \"a.bin\"}\n{\"kernal\": \"b.bin\"}\n",
+    )
+    .unwrap();
     let o = pxos(&["batch", manifest.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.jsonl:2:"), "{}", stderr(&o));
@@ -139,5 +197,9 @@ fn bad_batch_options_and_manifests_are_clear_errors() {
     std::fs::write(&b, "{\"kernel\":\"k\",\"exit\":\"fuel\",\"wall_ms\":1}\n").unwrap();
     let o = pxos(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("two different records"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("two different records"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -31,7 +31,7 @@ fn run_json_reports_every_field() {
     let text = stdout(&o);
     assert_eq!(text.lines().count(), 1, "exactly one JSON object: {text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["engine"], "interp");
+    assert_eq!(v["engine"], "tiered", "the default engine");
     assert_eq!(v["exit"], "halt");
     assert_eq!(v["cycles"], 16);
     assert_eq!(v["pc"], 73);
@@ -125,4 +125,57 @@ fn bad_inputs_get_clear_errors() {
     );
     let o = pxos(&["run", &kernel("kernel_v1.asm"), "--fuel", "-1"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn engine_both_checks_every_engine_and_leaves_the_folder_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("build/kernel_v2.bin");
+    std::fs::create_dir_all(v2.parent().unwrap()).unwrap();
+    std::fs::write(&v2, [0x01, 0x00]).unwrap();
+    let o = pxos(&[
+        "run",
+        &kernel("kernel_v1.asm"),
+        "--engine",
+        "both",
+        "--fs",
+        dir.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["engine"], "both");
+    assert_eq!(v["cycles"], 16);
+    assert_eq!(v["pending_kernel"]["size"], 2);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["build"], "the folder is read, never written");
+    for name in ["self_patch.asm", "factorial.asm"] {
+        let o = pxos(&["run", &kernel(name), "--engine", "both"]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert!(stdout(&o).contains("[both] exit=halt"), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn every_engine_gives_the_same_json_report() {
+    let mut reports = Vec::new();
+    for engine in ["interp", "jit", "tiered"] {
+        let o = pxos(&[
+            "run",
+            &kernel("factorial.asm"),
+            "--engine",
+            engine,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["engine"], engine);
+        v["engine"] = serde_json::Value::Null;
+        reports.push(v);
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
 }

@@ -138,3 +138,22 @@ fn build_file_ids_name_build_paths() {
     assert!(o.files.contains_key("build/assembler.bin"));
     assert!(o.files.contains_key("build/kernel_v2.asm"));
 }
+
+#[test]
+fn the_open_mode_is_not_enforced_afterwards() {
+    // A handle opened for reading writes, and one opened for writing reads, through one
+    // position per handle.
+    let code = prog(&[
+        imm32(1, 0x4443_4241), // "ABCD"
+        ins(STORE, [1, 0, 0], 0x2000),
+        call(OPEN, 6, 0, 0, 0),       // read mode -> handle 1
+        call(WRITE, 1, 0x2000, 2, 1), // writes "AB" at 0 -> 2
+        call(OPEN, 6, 1, 0, 2),       // write mode -> handle 2
+        call(READ, 2, 0x3000, 10, 3), // reads "ABcdef"... -> 6
+        halt(),
+    ]);
+    let o = check(&Scenario::new(code, 1000).with_file("file_6", b"abcdef".to_vec()));
+    assert_eq!(results(&o.memory, 4), [1, 2, 2, 6]);
+    assert_eq!(o.files["file_6"], b"ABcdef");
+    assert_eq!(&o.memory[0x3000..0x3006], b"ABcdef");
+}

@@ -3,11 +3,18 @@
 mod batch;
 mod cli;
 pub mod cli_util;
+mod crash;
 mod differential;
 mod edges;
+mod evolve;
+mod evolution;
 mod filesys;
 mod invariants;
 mod kernels;
 mod render;
+mod store;
+mod store_cli;
+pub mod store_util;
 mod syscalls;
 pub mod util;
+mod version_syscalls;

@@ -137,3 +137,38 @@ fn self_modify_reads_at_most_64_kib() {
     let o = check(&Scenario::new(code, 100).with_file("build/kernel_v2.bin", vec![1; 70_000]));
     assert_eq!(o.report.pending_kernel.unwrap().size, 65_536);
 }
+
+#[test]
+fn every_message_color_and_layer_of_the_tables() {
+    let mut parts = Vec::new();
+    for id in 1..=6 {
+        parts.push(call_with(&[(1, id)], 1));
+    }
+    for color in 1..=5 {
+        parts.push(call_with(&[(1, 0), (2, 0), (3, 1), (4, 1), (5, color)], 2));
+    }
+    for layer in 1..=4 {
+        parts.push(call_with(&[(1, layer)], 4));
+    }
+    let out = lines(prog(&parts));
+    assert_eq!(
+        out,
+        [
+            "PRINT PXVM: PXVM booting...",
+            "PRINT PXVM: PXVM ready.",
+            "PRINT PXVM: Task complete.",
+            "PRINT PXVM: Kernel init done.",
+            "PRINT PXVM: Process started.",
+            "PRINT PXVM: Process terminated.",
+            "RECT 0 0 1 1 40 40 100 255",
+            "RECT 0 0 1 1 20 20 60 255",
+            "RECT 0 0 1 1 0 0 40 255",
+            "RECT 0 0 1 1 255 255 255 255",
+            "RECT 0 0 1 1 200 200 255 255",
+            "SELECT background",
+            "SELECT ui",
+            "SELECT vm",
+            "SELECT overlay",
+        ]
+    );
+}

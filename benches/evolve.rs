@@ -1,0 +1,50 @@
+//! Criterion bench of evolution throughput: scoring a population of 100 distinct
+//! 100-instruction kernels at fuel 1,000 (the yardstick: at least 100,000
+//! evaluations per second on 2 cores), on each engine.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pxos::engines::EngineKind;
+use pxos::evolve::genome::{encode, random_insn, Alphabet, Item};
+use pxos::evolve::goal::Goal;
+use pxos::evolve::Evaluator;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// 100 distinct kernels of 100 random instructions each (syscalls: PRINT_INT only).
+fn population() -> Vec<Vec<u8>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let alphabet = Alphabet {
+        syscalls: vec![pxvm::syscalls::SYS_PRINT_INT],
+        max_len: 4096,
+    };
+    (0..100)
+        .map(|_| {
+            let mut items = Vec::new();
+            for _ in 0..100 {
+                let insn = random_insn(&mut rng, &items, &alphabet);
+                items.push(Item::Insn(insn));
+            }
+            encode(&items)
+        })
+        .collect()
+}
+
+fn evaluate(c: &mut Criterion) {
+    let genomes = population();
+    let goal = Goal::Output((0..10).map(|i| i.to_string()).collect());
+    let mut group = c.benchmark_group("evolve/evaluate_100_kernels_of_100_instructions");
+    group.throughput(Throughput::Elements(genomes.len() as u64));
+    for &kind in EngineKind::ALL {
+        group.bench_function(kind.name(), |b| {
+            b.iter(|| {
+                // A fresh evaluator each time: no cache hits, every genome runs.
+                let mut evaluator = Evaluator::new(&goal, kind, 1_000);
+                evaluator.score_all(&genomes)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluate);
+criterion_main!(benches);

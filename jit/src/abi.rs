@@ -1,0 +1,83 @@
+//! The contract between the Rust dispatcher and compiled code: the [`Ctx`] block that
+//! compiled code reads and writes (guest registers, remaining fuel, the exit pc, and the
+//! pointers to guest memory, the code map and the entry table), the exit reasons compiled
+//! code returns, and the two Cranelift signatures (the System V trampoline the dispatcher
+//! calls, and the tail-call convention every region function uses so that regions can
+//! chain to each other without growing the stack).
+
+use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
+use cranelift_codegen::isa::CallConv;
+use pxvm::machine::NUM_REGS;
+use std::mem::offset_of;
+
+/// Entries in the pc-indexed table of compiled entry points (one per guest address).
+pub(crate) const ENTRY_COUNT: usize = pxvm::MEM_SIZE;
+
+/// The state compiled code works on. The dispatcher fills it before each call into
+/// compiled code and reads it back afterwards; compiled code loads the registers and fuel
+/// into SSA variables on entry and stores them back only when it leaves (or chains).
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// Guest R0..R7.
+    pub regs: [i32; NUM_REGS],
+    /// Instructions compiled code may still retire in this run.
+    pub fuel: u64,
+    /// Base of the guest's 64 KiB memory.
+    pub mem: *mut u8,
+    /// Base of the 64 KiB code map (non-zero bytes are covered by live translations).
+    pub codemap: *const u8,
+    /// Base of the entry table: `ENTRY_COUNT` code addresses, 0 where nothing is compiled.
+    pub entries: *const usize,
+    /// On exit: the guest pc to continue at.
+    pub pc: u32,
+    /// On a [`EXIT_CODE_WRITE`] exit: the first guest address written.
+    pub write_addr: u32,
+    /// On a [`EXIT_CODE_WRITE`] exit: the number of bytes written (1 or 4).
+    pub write_len: u32,
+}
+
+/// `ctx.pc` has no compiled entry (or is outside the table): the dispatcher decides.
+pub(crate) const EXIT_JUMP: u32 = 0;
+/// The block at `ctx.pc` needs more fuel than is left: the dispatcher steps the rest.
+pub(crate) const EXIT_FUEL: u32 = 1;
+/// A store wrote translated code: invalidate `write_addr .. write_addr + write_len`, then
+/// continue at `ctx.pc` (the instruction after the store).
+pub(crate) const EXIT_CODE_WRITE: u32 = 2;
+
+/// Byte offsets of [`Ctx`] fields, as compiled code addresses them.
+pub(crate) mod off {
+    use super::*;
+    pub const REGS: i32 = offset_of!(Ctx, regs) as i32;
+    pub const FUEL: i32 = offset_of!(Ctx, fuel) as i32;
+    pub const MEM: i32 = offset_of!(Ctx, mem) as i32;
+    pub const CODEMAP: i32 = offset_of!(Ctx, codemap) as i32;
+    pub const ENTRIES: i32 = offset_of!(Ctx, entries) as i32;
+    pub const PC: i32 = offset_of!(Ctx, pc) as i32;
+    pub const WRITE_ADDR: i32 = offset_of!(Ctx, write_addr) as i32;
+    pub const WRITE_LEN: i32 = offset_of!(Ctx, write_len) as i32;
+}
+
+/// The Rust-callable entry into compiled code: `trampoline(ctx, pc, code)` calls the region
+/// function at `code` with `(ctx, pc)` and returns its exit reason.
+pub(crate) type Trampoline = unsafe extern "C" fn(*mut Ctx, u32, usize) -> u32;
+
+/// Signature of every region function: `(ctx, pc) -> exit reason`, tail-call convention.
+pub(crate) fn region_signature(ptr: Type) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(types::I32));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// Signature of the trampoline: `(ctx, pc, code) -> exit reason`, the platform's C
+/// convention (so that Rust can call it as [`Trampoline`]).
+pub(crate) fn trampoline_signature(ptr: Type, call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(types::I32));
+    sig.params.push(AbiParam::new(ptr));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}

@@ -1,0 +1,194 @@
+//! The Cranelift side of the code cache: the host ISA (built once per process), one
+//! `JITModule` holding every live region function plus the trampoline through which Rust
+//! enters compiled code, compiling a [`Plan`] into that module, and freeing the module's
+//! memory. cranelift-jit frees code only per module, so a cache flush drops the whole
+//! [`Backend`] (its `Drop` frees the executable memory) and the next compile builds a new
+//! one.
+
+use crate::abi::{region_signature, trampoline_signature, Trampoline};
+use crate::region;
+use crate::scan::Plan;
+use cranelift_codegen::ir::{InstBuilder, Type, UserFuncName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Module, ModuleError};
+use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
+
+/// Host pages are assumed to be this large when accounting for executable memory: every
+/// finalize starts a fresh page.
+const PAGE: usize = 4096;
+
+/// The host ISA with the flags the JIT needs, or `None` if this host cannot run Cranelift
+/// code (then every engine in this crate interprets).
+fn host_isa() -> Option<OwnedTargetIsa> {
+    static ISA: OnceLock<Option<OwnedTargetIsa>> = OnceLock::new();
+    ISA.get_or_init(|| {
+        let mut flags = settings::builder();
+        let wanted = [
+            ("opt_level", "speed"),
+            ("preserve_frame_pointers", "true"),
+            ("use_colocated_libcalls", "false"),
+            ("is_pic", "false"),
+            (
+                "enable_verifier",
+                if cfg!(debug_assertions) {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
+        ];
+        for (name, value) in wanted {
+            flags.set(name, value).ok()?;
+        }
+        let builder = cranelift_native::builder().ok()?;
+        builder.finish(settings::Flags::new(flags)).ok()
+    })
+    .clone()
+}
+
+/// A compiled region: where its code starts and how many bytes of executable memory it
+/// occupies (rounded to pages, as finalizing uses them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Compiled {
+    pub addr: usize,
+    pub bytes: usize,
+}
+
+/// One JIT module and the reusable compilation contexts.
+pub(crate) struct Backend {
+    /// Taken out only by `Drop`, which frees its memory.
+    module: ManuallyDrop<JITModule>,
+    trampoline: Trampoline,
+    ctx: cranelift_codegen::Context,
+    fctx: FunctionBuilderContext,
+    ptr: Type,
+    /// Executable memory used so far, in bytes (page-rounded per finalize).
+    pub code_bytes: usize,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("code_bytes", &self.code_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// A fresh module with its trampoline, or `None` if the host is unsupported or the
+    /// trampoline cannot be built.
+    pub fn new() -> Option<Backend> {
+        let isa = host_isa()?;
+        let ptr = isa.pointer_type();
+        let call_conv = isa.default_call_conv();
+        let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let code = match build_trampoline(&mut module, &mut ctx, &mut fctx, ptr, call_conv) {
+            Ok(code) => code,
+            Err(_) => {
+                // SAFETY: nothing from this module was ever called or handed out.
+                unsafe { module.free_memory() };
+                return None;
+            }
+        };
+        // SAFETY: `code` is the finalized trampoline, built with the platform's C calling
+        // convention and the parameter and result types of `Trampoline`.
+        let trampoline = unsafe { std::mem::transmute::<*const u8, Trampoline>(code) };
+        Some(Backend {
+            module: ManuallyDrop::new(module),
+            trampoline,
+            ctx,
+            fctx,
+            ptr,
+            code_bytes: PAGE,
+        })
+    }
+
+    pub fn trampoline(&self) -> Trampoline {
+        self.trampoline
+    }
+
+    /// Compile `plan` into one finalized function.
+    pub fn compile(&mut self, plan: &Plan) -> Result<Compiled, Box<ModuleError>> {
+        let module = &mut *self.module;
+        let sig = region_signature(self.ptr);
+        let id = module.declare_anonymous_function(&sig)?;
+        module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = sig;
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let self_ref = module.declare_func_in_func(id, &mut self.ctx.func);
+        let frontend = module.target_config();
+        region::build(
+            &mut self.ctx.func,
+            &mut self.fctx,
+            plan,
+            self.ptr,
+            self_ref,
+            frontend,
+        );
+        let defined = module.define_function(id, &mut self.ctx);
+        let size = self
+            .ctx
+            .compiled_code()
+            .map_or(0, |c| c.code_buffer().len());
+        module.clear_context(&mut self.ctx);
+        defined?;
+        module.finalize_definitions()?;
+        let addr = module.get_finalized_function(id) as usize;
+        let bytes = size.div_ceil(PAGE).max(1) * PAGE;
+        self.code_bytes += bytes;
+        Ok(Compiled { addr, bytes })
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        // SAFETY: `self.module` is not used again after this take (we are in `drop`).
+        let module = unsafe { ManuallyDrop::take(&mut self.module) };
+        // SAFETY: the backend is being dropped, so no code of this module can run again:
+        // compiled code is only entered through `self.trampoline` while the cache holds
+        // this backend, and the cache clears every table holding code addresses of this
+        // module whenever it drops the backend.
+        unsafe { module.free_memory() };
+    }
+}
+
+/// `trampoline(ctx, pc, code) = code(ctx, pc)`: the bridge from the C convention to the
+/// tail-call convention of region functions.
+fn build_trampoline(
+    module: &mut JITModule,
+    ctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+    ptr: Type,
+    call_conv: cranelift_codegen::isa::CallConv,
+) -> Result<*const u8, Box<ModuleError>> {
+    let sig = trampoline_signature(ptr, call_conv);
+    let id = module.declare_anonymous_function(&sig)?;
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let region_sig = b.import_signature(region_signature(ptr));
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let call = b
+            .ins()
+            .call_indirect(region_sig, params[2], &[params[0], params[1]]);
+        let result = b.inst_results(call)[0];
+        b.ins().return_(&[result]);
+        b.finalize(module.target_config());
+    }
+    let defined = module.define_function(id, ctx);
+    module.clear_context(ctx);
+    defined?;
+    module.finalize_definitions()?;
+    Ok(module.get_finalized_function(id))
+}

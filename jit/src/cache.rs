@@ -1,0 +1,355 @@
+//! The code cache: which regions are compiled, the pc-indexed entry table compiled code and
+//! the dispatcher look targets up in, invalidation when translated bytes are written, the
+//! per-block patch policy, validation against memory at the start of every run, bounded
+//! executable memory (a flush drops the whole Cranelift module), and entering compiled
+//! code.
+//!
+//! Patch policy: every time a write invalidates a block, the block's patch count grows.
+//! From [`LIVE_AFTER`] patches on, the block is compiled with its immediates read from
+//! memory, so a loop that rewrites its own immediates stops invalidating anything; from
+//! [`INTERPRET_AFTER`] patches on, the block is left to the interpreter for good.
+
+use crate::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
+use crate::backend::Backend;
+use crate::codemap::CodeMap;
+use crate::scan::{plan_region, BlockMode, Plan, RegionLimits};
+use pxvm::{Machine, MEM_SIZE};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// Patches after which a block's immediates are read live.
+pub const LIVE_AFTER: u8 = 2;
+/// Patches after which a block is never compiled again.
+pub const INTERPRET_AFTER: u8 = 6;
+
+/// Bounds on the memory the cache may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Executable memory (bytes, page-rounded) after which the cache is flushed.
+    pub max_code_bytes: usize,
+    /// Executable memory held by invalidated regions after which the cache is flushed.
+    pub max_dead_bytes: usize,
+    /// Most live regions.
+    pub max_regions: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            max_code_bytes: 64 << 20,
+            max_dead_bytes: 16 << 20,
+            max_regions: 8192,
+        }
+    }
+}
+
+/// Counters describing what the cache did, for tests, benches and reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Regions compiled.
+    pub compiles: u64,
+    /// Guest instructions compiled, over all regions.
+    pub compiled_insns: u64,
+    /// Regions invalidated (by writes or by validation).
+    pub invalidations: u64,
+    /// Whole-cache flushes.
+    pub flushes: u64,
+    /// Calls from the dispatcher into compiled code.
+    pub entries: u64,
+    /// Regions alive now.
+    pub live_regions: u64,
+    /// Executable memory held now (page-rounded).
+    pub code_bytes: u64,
+}
+
+/// One compiled region.
+#[derive(Debug)]
+struct Region {
+    code: usize,
+    bytes: usize,
+    /// Block starts (the pcs this region may own in the entry table) and each block's end.
+    blocks: Vec<(u32, u32)>,
+    /// The guest bytes of the dependencies at compile time, concatenated.
+    source: Vec<u8>,
+}
+
+/// How a call into compiled code ended, after the machine has been updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// Continue at `m.pc` (look up or compile, or step).
+    Jump,
+    /// The block at `m.pc` needs more fuel than remains: step the rest.
+    Fuel,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    limits: CacheLimits,
+    region_limits: RegionLimits,
+    backend: Option<Box<Backend>>,
+    /// `ENTRY_COUNT` code addresses once a backend exists, else empty.
+    entries: Vec<usize>,
+    codemap: CodeMap,
+    regions: Vec<Option<Region>>,
+    free_slots: Vec<u32>,
+    dead_bytes: usize,
+    /// Patch counts by block start.
+    patches: HashMap<u32, u8>,
+    /// Addresses never to compile at (a bitmap, allocated on first use).
+    interpret: Vec<u64>,
+    /// Set when the host cannot run Cranelift code: compile nothing, ever.
+    unsupported: bool,
+    pub stats: CacheStats,
+}
+
+impl Cache {
+    pub fn new(limits: CacheLimits, region_limits: RegionLimits) -> Cache {
+        Cache {
+            limits,
+            region_limits,
+            ..Cache::default()
+        }
+    }
+
+    /// Whether no translation is alive (so no write can need invalidating).
+    pub fn is_empty(&self) -> bool {
+        self.codemap.is_empty()
+    }
+
+    /// The compiled entry for `pc`, if any.
+    #[inline]
+    pub fn lookup(&self, pc: u32) -> Option<usize> {
+        self.entries.get(pc as usize).copied().filter(|&c| c != 0)
+    }
+
+    fn interpret_only(&self, pc: u32) -> bool {
+        self.interpret
+            .get(pc as usize / 64)
+            .is_some_and(|w| w >> (pc % 64) & 1 != 0)
+    }
+
+    fn mark_interpret(&mut self, range: Range<u32>) {
+        if self.interpret.is_empty() {
+            self.interpret = vec![0; MEM_SIZE / 64];
+        }
+        for pc in range.start..range.end.min(MEM_SIZE as u32) {
+            self.interpret[pc as usize / 64] |= 1 << (pc % 64);
+        }
+    }
+
+    fn mode(&self, pc: u32) -> BlockMode {
+        if self.interpret_only(pc) {
+            BlockMode::Interpret
+        } else if self.patches.get(&pc).is_some_and(|&n| n >= LIVE_AFTER) {
+            BlockMode::LiveImmediates
+        } else {
+            BlockMode::Normal
+        }
+    }
+
+    /// Compile the region starting at `pc` and return its entry, or `None` if the
+    /// instruction there is not compilable, the block is left to the interpreter, or the
+    /// host cannot run compiled code.
+    pub fn compile(&mut self, pc: u32, mem: &[u8; MEM_SIZE]) -> Option<usize> {
+        if self.unsupported || self.interpret_only(pc) {
+            return None;
+        }
+        let plan = plan_region(&mem[..], pc, &self.region_limits, |p| self.mode(p))?;
+        self.make_room();
+        if self.backend.is_none() {
+            match Backend::new() {
+                Some(b) => self.backend = Some(Box::new(b)),
+                None => {
+                    self.unsupported = true;
+                    return None;
+                }
+            }
+            if self.entries.is_empty() {
+                self.entries = vec![0; ENTRY_COUNT];
+            }
+        }
+        let backend = self.backend.as_mut()?;
+        let compiled = match backend.compile(&plan) {
+            Ok(c) => c,
+            Err(_) => {
+                // Not expected; never try this entry again rather than fail repeatedly.
+                self.mark_interpret(pc..pc + 1);
+                return None;
+            }
+        };
+        self.stats.compiles += 1;
+        self.stats.compiled_insns += plan.insn_count as u64;
+        self.install(&plan, compiled.addr, compiled.bytes, mem);
+        Some(compiled.addr)
+    }
+
+    /// Flush when the cache holds too much.
+    fn make_room(&mut self) {
+        let code = self.backend.as_ref().map_or(0, |b| b.code_bytes);
+        let live = self.regions.len() - self.free_slots.len();
+        if code > self.limits.max_code_bytes
+            || self.dead_bytes > self.limits.max_dead_bytes
+            || live >= self.limits.max_regions
+        {
+            self.flush();
+        }
+    }
+
+    fn install(&mut self, plan: &Plan, code: usize, bytes: usize, mem: &[u8; MEM_SIZE]) {
+        let id = match self.free_slots.pop() {
+            Some(id) => id,
+            None => {
+                self.regions.push(None);
+                (self.regions.len() - 1) as u32
+            }
+        };
+        let mut source = Vec::new();
+        for &(s, e) in &plan.deps {
+            source.extend_from_slice(&mem[s as usize..e as usize]);
+        }
+        let blocks = plan.blocks.iter().map(|b| (b.start, b.next)).collect();
+        for b in &plan.blocks {
+            self.entries[b.start as usize] = code;
+        }
+        self.codemap.add(id, plan.deps.clone());
+        self.regions[id as usize] = Some(Region {
+            code,
+            bytes,
+            blocks,
+            source,
+        });
+        self.stats.live_regions += 1;
+        self.stats.code_bytes = self.backend.as_ref().map_or(0, |b| b.code_bytes) as u64;
+    }
+
+    /// Drop region `id`; with `patched`, count a patch for each of its blocks that overlaps
+    /// `written`.
+    fn kill(&mut self, id: u32, patched: Option<&Range<usize>>, counted: &mut Vec<u32>) {
+        let Some(region) = self.regions.get_mut(id as usize).and_then(Option::take) else {
+            return;
+        };
+        for &(start, end) in &region.blocks {
+            if self.entries.get(start as usize) == Some(&region.code) {
+                self.entries[start as usize] = 0;
+            }
+            if let Some(w) = patched {
+                let hit = (start as usize) < w.end && w.start < end as usize;
+                if hit && !counted.contains(&start) {
+                    counted.push(start);
+                    let n = self.patches.entry(start).or_insert(0);
+                    *n = n.saturating_add(1);
+                    if *n >= INTERPRET_AFTER {
+                        self.mark_interpret(start..end);
+                    }
+                }
+            }
+        }
+        self.codemap.remove(id);
+        self.free_slots.push(id);
+        self.dead_bytes += region.bytes;
+        self.stats.invalidations += 1;
+        self.stats.live_regions = self.stats.live_regions.saturating_sub(1);
+    }
+
+    /// Guest memory `range` was written: invalidate every translation that depends on it.
+    #[inline]
+    pub fn note_write(&mut self, range: Range<usize>) {
+        if self.codemap.is_empty() || !self.codemap.any(&range) {
+            return;
+        }
+        let mut counted = Vec::new();
+        for id in self.codemap.regions_touching(&range) {
+            self.kill(id, Some(&range), &mut counted);
+        }
+    }
+
+    /// Drop every translation whose source bytes no longer match `mem` (memory changed
+    /// outside a run: a reset, a new kernel, a different machine). When anything changed,
+    /// the patch history is forgotten too: it described other code.
+    pub fn validate(&mut self, mem: &[u8; MEM_SIZE]) {
+        if self.codemap.is_empty() {
+            return;
+        }
+        let mut stale = Vec::new();
+        for (id, region) in self.regions.iter().enumerate() {
+            let Some(region) = region else { continue };
+            let deps = self.codemap.deps(id as u32);
+            let mut at = 0;
+            let same = deps.iter().all(|&(s, e)| {
+                let n = (e - s) as usize;
+                let ok = mem[s as usize..e as usize] == region.source[at..at + n];
+                at += n;
+                ok
+            });
+            if !same {
+                stale.push(id as u32);
+            }
+        }
+        if !stale.is_empty() {
+            let mut counted = Vec::new();
+            for id in stale {
+                self.kill(id, None, &mut counted);
+            }
+            self.patches.clear();
+            self.interpret.clear();
+        }
+    }
+
+    /// Drop every translation and free the executable memory.
+    pub fn flush(&mut self) {
+        self.regions.clear();
+        self.free_slots.clear();
+        self.entries.fill(0);
+        self.codemap.clear();
+        self.dead_bytes = 0;
+        // Dropping the backend frees its module; no table refers to its code any more.
+        self.backend = None;
+        self.stats.flushes += 1;
+        self.stats.live_regions = 0;
+        self.stats.code_bytes = 0;
+    }
+
+    /// Run compiled code at `code` (an entry of this cache for `m.pc`) with at most `fuel`
+    /// instructions; update the machine and return how it left and how much fuel it used.
+    pub fn enter(&mut self, code: usize, m: &mut Machine, fuel: u64) -> (Left, u64) {
+        let Some(backend) = self.backend.as_ref() else {
+            return (Left::Jump, 0);
+        };
+        let mut ctx = Ctx {
+            regs: m.regs,
+            fuel,
+            mem: m.mem.as_mut_ptr(),
+            codemap: self.codemap.as_ptr(),
+            entries: self.entries.as_ptr(),
+            pc: m.pc,
+            write_addr: 0,
+            write_len: 0,
+        };
+        let trampoline = backend.trampoline();
+        self.stats.entries += 1;
+        // SAFETY: `code` comes from `self.entries` (or a compile just now), so it is the
+        // finalized entry of a region function of `backend`'s module, which stays alive
+        // (no flush can happen during the call). The region code only dereferences:
+        // `ctx` (valid for the call); `ctx.mem + a` with `a` bounds-checked to
+        // 0..MEM_SIZE against the machine's 64 KiB memory, which `m` lends us exclusively
+        // for the call; `ctx.codemap + a` likewise (the map has MEM_SIZE bytes because a
+        // region exists); and `ctx.entries + 8 * pc` for pc < ENTRY_COUNT, the length of
+        // `self.entries`. Every address in the entry table is a live function of this
+        // module with the same signature, so the tail calls stay inside valid code.
+        let reason = unsafe { trampoline(&mut ctx, m.pc, code) };
+        let used = fuel.saturating_sub(ctx.fuel);
+        m.regs = ctx.regs;
+        m.pc = ctx.pc.min(MEM_SIZE as u32);
+        m.cycles += used;
+        match reason {
+            EXIT_FUEL => (Left::Fuel, used),
+            EXIT_CODE_WRITE => {
+                let start = ctx.write_addr as usize;
+                let len = ctx.write_len.min(4) as usize;
+                self.note_write(start..start + len);
+                (Left::Jump, used)
+            }
+            _ => (Left::Jump, used),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The code map: one byte per guest address, non-zero where some live translation depends
+//! on that byte, so compiled stores can tell with one load and one branch whether they
+//! just rewrote translated code. Alongside it, a page index (256-byte pages) lists the
+//! regions whose dependencies touch each page, so an invalidation finds the affected
+//! regions without scanning them all, and unmarking a region re-marks bytes that other
+//! regions still depend on.
+//!
+//! Nothing is allocated until the first region is added: an engine that never compiles
+//! pays nothing here.
+
+use pxvm::MEM_SIZE;
+use std::ops::Range;
+
+const PAGE_SHIFT: u32 = 8;
+const PAGES: usize = MEM_SIZE >> PAGE_SHIFT;
+
+/// Sorted, disjoint byte ranges `[start, end)` a region depends on.
+pub(crate) type Deps = Vec<(u32, u32)>;
+
+#[derive(Debug, Default)]
+pub(crate) struct CodeMap {
+    /// `MEM_SIZE` bytes once anything was added, else empty.
+    bytes: Vec<u8>,
+    /// Region ids per page.
+    pages: Vec<Vec<u32>>,
+    /// Each region's dependencies, by id (empty for ids not in use).
+    deps: Vec<Deps>,
+    /// Regions registered.
+    count: usize,
+}
+
+fn pages_of(start: u32, end: u32) -> Range<usize> {
+    (start >> PAGE_SHIFT) as usize..((end - 1) >> PAGE_SHIFT) as usize + 1
+}
+
+fn overlaps(deps: &[(u32, u32)], start: u32, end: u32) -> bool {
+    deps.iter().any(|&(s, e)| s < end && start < e)
+}
+
+impl CodeMap {
+    /// Base pointer for compiled code; only valid (and only used) once a region exists.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.bytes.as_ptr()
+    }
+
+    /// Whether any byte of `range` is covered by a translation.
+    pub fn any(&self, range: &Range<usize>) -> bool {
+        let end = range.end.min(self.bytes.len());
+        range.start < end && self.bytes[range.start..end].iter().any(|&b| b != 0)
+    }
+
+    /// Whether no region is registered.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Register region `id` with its dependencies and mark their bytes.
+    pub fn add(&mut self, id: u32, deps: Deps) {
+        if self.bytes.is_empty() {
+            self.bytes = vec![0; MEM_SIZE];
+            self.pages = vec![Vec::new(); PAGES];
+        }
+        for &(s, e) in &deps {
+            self.bytes[s as usize..e as usize].fill(1);
+            for page in pages_of(s, e) {
+                if self.pages[page].last() != Some(&id) {
+                    self.pages[page].push(id);
+                }
+            }
+        }
+        let slot = id as usize;
+        if self.deps.len() <= slot {
+            self.deps.resize(slot + 1, Vec::new());
+        }
+        self.deps[slot] = deps;
+        self.count += 1;
+    }
+
+    /// The registered regions whose dependencies overlap `range`.
+    pub fn regions_touching(&self, range: &Range<usize>) -> Vec<u32> {
+        let (start, end) = (range.start as u32, range.end.min(MEM_SIZE) as u32);
+        if start >= end || self.bytes.is_empty() {
+            return Vec::new();
+        }
+        let mut ids: Vec<u32> = pages_of(start, end)
+            .flat_map(|p| self.pages[p].iter().copied())
+            .filter(|&id| overlaps(self.deps(id), start, end))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Unregister region `id`: clear its bytes, then re-mark the bytes other regions on the
+    /// same pages still depend on.
+    pub fn remove(&mut self, id: u32) {
+        let Some(deps) = self.deps.get_mut(id as usize).map(std::mem::take) else {
+            return;
+        };
+        if deps.is_empty() {
+            return;
+        }
+        self.count -= 1;
+        let mut touched = Vec::new();
+        for &(s, e) in &deps {
+            self.bytes[s as usize..e as usize].fill(0);
+            for page in pages_of(s, e) {
+                self.pages[page].retain(|&x| x != id);
+                touched.push(page);
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for page in touched {
+            for &other in &self.pages[page] {
+                for &(s, e) in &self.deps[other as usize] {
+                    for &(ds, de) in &deps {
+                        let (lo, hi) = (s.max(ds), e.min(de));
+                        if lo < hi {
+                            self.bytes[lo as usize..hi as usize].fill(1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The dependencies of region `id`.
+    pub fn deps(&self, id: u32) -> &[(u32, u32)] {
+        self.deps.get(id as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Forget every region (the allocation is kept).
+    pub fn clear(&mut self) {
+        self.bytes.fill(0);
+        self.pages.iter_mut().for_each(Vec::clear);
+        self.deps.clear();
+        self.count = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_one_region_keeps_bytes_another_needs() {
+        let mut map = CodeMap::default();
+        map.add(1, vec![(10, 20)]);
+        map.add(2, vec![(15, 30), (300, 301)]);
+        assert_eq!(map.regions_touching(&(18..19)), vec![1, 2]);
+        assert_eq!(map.regions_touching(&(300..304)), vec![2]);
+        map.remove(2);
+        assert!(map.any(&(10..20)));
+        assert!(!map.any(&(20..30)));
+        assert!(!map.any(&(300..301)));
+        map.remove(1);
+        assert!(!map.any(&(0..MEM_SIZE)));
+        assert!(map.is_empty());
+    }
+}

@@ -1,0 +1,238 @@
+//! The dispatcher: the Rust loop that owns a run. It enters compiled code where the cache
+//! has (or, per the engine's policy, may build) an entry for the current pc, and otherwise
+//! executes exactly one instruction with `pxvm::exec::step` — the reference semantics — so
+//! HALT, SYSCALL, unknown opcodes, fetch faults and fuel tails are exact by construction.
+//! Every guest write the stepped instruction reports (stores, CALL pushes, syscall
+//! buffers) is passed to the cache, which invalidates translations of those bytes.
+//!
+//! Two policies share the loop: `jit` compiles every block before running it; `tiered`
+//! first runs the plain (fast) interpreter for a warm-up while nothing is compiled — so
+//! short runs allocate and compile nothing and cost what the interpreter costs — then
+//! steps, counts entries into blocks, and compiles a region when its entry becomes hot.
+//! Both bound the compile work of one run relative to the instructions it retired.
+
+use crate::cache::{Cache, Left};
+use pxvm::exec::{step, Step};
+use pxvm::isa::Opcode;
+use pxvm::{Engine, Exit, Host, Interpreter, Machine, MEM_SIZE};
+
+/// When to compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Compile every block before it runs.
+    Eager,
+    /// Interpret; compile a block once it has been entered `threshold` times, counting
+    /// only after the engine has stepped `warmup` instructions.
+    Tiered { warmup: u64, threshold: u16 },
+}
+
+/// Guest instructions a run may compile before it has retired anything; beyond that, one
+/// compiled instruction per [`COMPILE_RATIO`] retired instructions.
+const COMPILE_ALLOWANCE: u64 = 16_384;
+const COMPILE_RATIO: u64 = 512;
+
+/// Dispatcher state that outlives one run.
+#[derive(Debug)]
+pub(crate) struct Dispatcher {
+    pub policy: Policy,
+    /// Entry counts by pc (tiered), allocated when counting starts.
+    counts: Vec<u16>,
+    /// Instructions stepped over the engine's life (tiered warm-up).
+    stepped: u64,
+}
+
+/// Per-run accounting of compile work.
+struct Budget {
+    fuel: u64,
+    compiled_at_start: u64,
+}
+
+impl Budget {
+    fn allows(&self, cache: &Cache, left: u64) -> bool {
+        let compiled = cache.stats.compiled_insns - self.compiled_at_start;
+        let retired = self.fuel - left;
+        compiled <= COMPILE_ALLOWANCE + retired / COMPILE_RATIO
+    }
+}
+
+/// By opcode byte: whether a new block may start after the instruction (after a control
+/// transfer, and after anything that is never compiled). A table, because this is asked
+/// after every stepped instruction.
+const ENDS_BLOCK: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        if let Some(op) = Opcode::from_byte(byte as u8) {
+            table[byte] = op.ends_block();
+        }
+        byte += 1;
+    }
+    table
+};
+
+/// By opcode byte: instructions no block ever starts with (HALT, SYSCALL, unknown
+/// opcodes), so the dispatcher steps them without looking for compiled code.
+const NEVER_COMPILED: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        if let Some(op) = Opcode::from_byte(byte as u8) {
+            table[byte] = matches!(op, Opcode::HALT | Opcode::SYSCALL);
+        }
+        byte += 1;
+    }
+    table
+};
+
+#[inline]
+fn ends_block(byte: Option<u8>) -> bool {
+    byte.is_none_or(|b| ENDS_BLOCK[usize::from(b)])
+}
+
+impl Dispatcher {
+    pub fn new(policy: Policy) -> Dispatcher {
+        Dispatcher {
+            policy,
+            counts: Vec::new(),
+            stepped: 0,
+        }
+    }
+
+    /// Run `m` for at most `fuel` retired instructions.
+    pub fn run(
+        &mut self,
+        cache: &mut Cache,
+        m: &mut Machine,
+        host: &mut dyn Host,
+        fuel: u64,
+    ) -> Exit {
+        cache.validate(&m.mem);
+        let budget = Budget {
+            fuel,
+            compiled_at_start: cache.stats.compiled_insns,
+        };
+        let mut left = fuel;
+        if let Some(exit) = self.warm_up(cache, m, host, &mut left) {
+            return exit;
+        }
+        let mut at_entry = true;
+        loop {
+            if left == 0 {
+                return Exit::Fuel;
+            }
+            let pc = m.pc;
+            let byte = m.mem.get(pc as usize).copied();
+            if at_entry && byte.is_some_and(|b| !NEVER_COMPILED[usize::from(b)]) {
+                let code = match cache.lookup(pc) {
+                    Some(code) => Some(code),
+                    None if self.wants_compile(pc) && budget.allows(cache, left) => {
+                        let code = cache.compile(pc, &m.mem);
+                        if code.is_none() {
+                            self.cool(pc);
+                        }
+                        code
+                    }
+                    None => None,
+                };
+                if let Some(code) = code {
+                    let (how, used) = cache.enter(code, m, left);
+                    left -= used.min(left);
+                    match how {
+                        Left::Jump => continue,
+                        Left::Fuel => return self.step_out(cache, m, host, left),
+                    }
+                }
+            }
+            if let Some(exit) = self.step(cache, m, host) {
+                return exit;
+            }
+            left -= 1;
+            at_entry = ends_block(byte) || self.policy == Policy::Eager;
+        }
+    }
+
+    /// Tiered, during the warm-up, with nothing compiled: run the plain interpreter (no
+    /// per-instruction bookkeeping is needed while no translation exists to invalidate).
+    fn warm_up(
+        &mut self,
+        cache: &Cache,
+        m: &mut Machine,
+        host: &mut dyn Host,
+        left: &mut u64,
+    ) -> Option<Exit> {
+        let Policy::Tiered { warmup, .. } = self.policy else {
+            return None;
+        };
+        if self.stepped >= warmup || !cache.is_empty() {
+            return None;
+        }
+        let chunk = (warmup - self.stepped).min(*left);
+        let before = m.cycles;
+        let exit = Interpreter.run(m, host, chunk);
+        let retired = m.cycles - before;
+        self.stepped += retired;
+        *left -= retired.min(*left);
+        (exit != Exit::Fuel).then_some(exit)
+    }
+
+    /// Whether to compile at `pc` now (counting the entry for the tiered policy).
+    fn wants_compile(&mut self, pc: u32) -> bool {
+        match self.policy {
+            Policy::Eager => true,
+            Policy::Tiered { warmup, threshold } => {
+                if self.stepped < warmup {
+                    return false;
+                }
+                if self.counts.is_empty() {
+                    self.counts = vec![0; MEM_SIZE];
+                }
+                let Some(c) = self.counts.get_mut(pc as usize) else {
+                    return false;
+                };
+                *c = c.saturating_add(1);
+                *c >= threshold
+            }
+        }
+    }
+
+    /// Compiling at `pc` failed (nothing compilable there): start counting afresh, so a hot
+    /// SYSCALL or HALT costs one failed attempt per `threshold` entries.
+    fn cool(&mut self, pc: u32) {
+        if let Some(c) = self.counts.get_mut(pc as usize) {
+            *c = 0;
+        }
+    }
+
+    /// Execute one instruction with the reference semantics; `Some` when the run ends.
+    #[inline]
+    fn step(&mut self, cache: &mut Cache, m: &mut Machine, host: &mut dyn Host) -> Option<Exit> {
+        self.stepped += 1;
+        match step(m, host) {
+            Step::Retired { wrote } => {
+                if let Some(range) = wrote {
+                    cache.note_write(range);
+                }
+                None
+            }
+            Step::Halted => Some(Exit::Halt),
+            Step::Faulted => Some(Exit::Error),
+        }
+    }
+
+    /// The remaining fuel is less than the next block needs: step until it is used up.
+    fn step_out(
+        &mut self,
+        cache: &mut Cache,
+        m: &mut Machine,
+        host: &mut dyn Host,
+        mut left: u64,
+    ) -> Exit {
+        while left > 0 {
+            if let Some(exit) = self.step(cache, m, host) {
+                return exit;
+            }
+            left -= 1;
+        }
+        Exit::Fuel
+    }
+}

@@ -1,0 +1,345 @@
+//! The semantics of each pxVM instruction in Cranelift IR, mirroring `pxvm::exec::step`
+//! line by line: wrapping arithmetic, DIV/MOD by zero giving 0 (and `i32::MIN / -1` giving
+//! `i32::MIN`), shift counts masked to 5 bits, bounds-checked loads that read 0 outside
+//! memory, and stores that are ignored outside memory and that leave compiled code (after
+//! completing) when they hit bytes covered by a translation. Control transfers at the end
+//! of a block are emitted by `region`, which knows where each successor lives.
+//!
+//! Every guest address is checked against the 64 KiB bounds before it is added to the
+//! memory base, so compiled code can only touch the guest's own memory.
+
+use crate::scan::PlannedInsn;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::Endianness;
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use pxvm::isa::Opcode;
+use pxvm::MEM_SIZE;
+
+/// Highest address at which a 4-byte access fits.
+const WORD_MAX: i64 = MEM_SIZE as i64 - 4;
+/// Highest byte address.
+const BYTE_MAX: i64 = MEM_SIZE as i64 - 1;
+
+/// Flags for guest memory: little-endian, possibly unaligned, never trapping (the address
+/// has been bounds-checked).
+fn guest_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_notrap()
+        .with_endianness(Endianness::Little)
+}
+
+/// Flags for the code map: it does not change while compiled code runs.
+fn codemap_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap().with_readonly()
+}
+
+/// The state of one function being emitted: the builder, the SSA variables that hold the
+/// guest registers and the remaining fuel, and the values every block may use.
+pub(crate) struct Fx<'a> {
+    pub b: FunctionBuilder<'a>,
+    pub regs: [Variable; 8],
+    pub fuel: Variable,
+    /// The host pointer type.
+    pub ptr: Type,
+    /// The `Ctx` pointer (function parameter).
+    pub ctx: Value,
+    /// Guest memory base.
+    pub mem: Value,
+    /// Code map base.
+    pub codemap: Value,
+    /// Exit after a store hit translated code: params `(resume pc, addr, len)`, all i32.
+    pub code_write_exit: Block,
+    /// Fuel the block being emitted gives back when control leaves its fuel tree after
+    /// its last instruction (`need(root) - prefix`, see `scan::fold_fuel_checks`).
+    pub leave_refund: u64,
+}
+
+impl Fx<'_> {
+    /// An i32 constant.
+    pub fn c32(&mut self, v: i32) -> Value {
+        self.b.ins().iconst(types::I32, i64::from(v as u32))
+    }
+
+    pub fn reg(&mut self, r: u8) -> Value {
+        self.b.use_var(self.regs[usize::from(r)])
+    }
+
+    pub fn set_reg(&mut self, r: u8, v: Value) {
+        self.b.def_var(self.regs[usize::from(r)], v);
+    }
+
+    /// `fuel += n` (giving back what a block paid for but will not run).
+    pub fn refund(&mut self, n: u64) {
+        if n > 0 {
+            let f = self.b.use_var(self.fuel);
+            let f = self.b.ins().iadd_imm_s(f, n as i64);
+            self.b.def_var(self.fuel, f);
+        }
+    }
+
+    /// The immediate of `p`: a constant, or read from guest memory when it is live.
+    fn imm(&mut self, p: &PlannedInsn) -> Value {
+        match p.live_bytes() {
+            Some((off, len)) => {
+                let at = (p.pc + off) as i32;
+                if len == 1 {
+                    self.b.ins().uload8(types::I32, guest_flags(), self.mem, at)
+                } else {
+                    self.b.ins().load(types::I32, guest_flags(), self.mem, at)
+                }
+            }
+            None => self.c32(p.insn.imm),
+        }
+    }
+
+    /// Emit one instruction that does not end its block. `after` is the number of
+    /// instructions of the block that follow it (given back, with `leave_refund`, if a
+    /// store leaves early).
+    pub fn straight(&mut self, p: &PlannedInsn, after: u64) {
+        use Opcode::*;
+        let insn = p.insn;
+        if !insn.regs_valid() {
+            return; // a counted no-op
+        }
+        let [a, b, c] = insn.regs;
+        match insn.op {
+            NOP => {}
+            IMM8 | IMM32 => {
+                let v = self.imm(p);
+                self.set_reg(a, v);
+            }
+            MOV => {
+                let v = self.reg(b);
+                self.set_reg(a, v);
+            }
+            ADD | SUB | MUL | DIV | MOD | AND | OR | XOR | SHL | SHR | SAR | SLT | SLTU | CMP => {
+                let (x, y) = (self.reg(b), self.reg(c));
+                let v = self.alu(insn.op, x, y);
+                self.set_reg(a, v);
+            }
+            ADDI | ANDI | ORI | XORI | SHLI | SHRI | SARI | SLTI => {
+                let x = self.reg(b);
+                let y = self.imm(p);
+                let v = self.alu(insn.op, x, y);
+                self.set_reg(a, v);
+            }
+            LOAD => {
+                let v = if p.live {
+                    let addr = self.imm(p);
+                    self.load_word(addr)
+                } else {
+                    self.load_word_static(insn.imm)
+                };
+                self.set_reg(a, v);
+            }
+            STORE => {
+                let v = self.reg(a);
+                if p.live {
+                    let addr = self.imm(p);
+                    self.store(addr, v, 4, p.next(), after);
+                } else {
+                    self.store_static(insn.imm, v, p.next(), after);
+                }
+            }
+            LDW | LDB => {
+                let base = self.reg(b);
+                let off = self.imm(p);
+                let addr = self.b.ins().iadd(base, off);
+                let v = if insn.op == LDW {
+                    self.load_word(addr)
+                } else {
+                    self.load_byte(addr)
+                };
+                self.set_reg(a, v);
+            }
+            STW | STB => {
+                let base = self.reg(a);
+                let v = self.reg(b);
+                let off = self.imm(p);
+                let addr = self.b.ins().iadd(base, off);
+                let len = if insn.op == STW { 4 } else { 1 };
+                self.store(addr, v, len, p.next(), after);
+            }
+            // Control transfers end blocks and are emitted by `region`; HALT and SYSCALL are
+            // never planned.
+            HALT | SYSCALL | JMP | JZ | JNZ | JR | CALL | RET => {}
+        }
+    }
+
+    /// `pxvm::exec::alu` in IR.
+    pub fn alu(&mut self, op: Opcode, x: Value, y: Value) -> Value {
+        use Opcode::*;
+        if matches!(op, DIV | MOD) {
+            return self.div_mod(op == DIV, x, y);
+        }
+        let ins = self.b.ins();
+        match op {
+            ADD | ADDI => ins.iadd(x, y),
+            SUB => ins.isub(x, y),
+            MUL => ins.imul(x, y),
+            AND | ANDI => ins.band(x, y),
+            OR | ORI => ins.bor(x, y),
+            XOR | XORI => ins.bxor(x, y),
+            SHL | SHLI | SHR | SHRI | SAR | SARI => {
+                let n = ins.band_imm_u(y, 31);
+                let ins = self.b.ins();
+                match op {
+                    SHL | SHLI => ins.ishl(x, n),
+                    SHR | SHRI => ins.ushr(x, n),
+                    _ => ins.sshr(x, n),
+                }
+            }
+            SLT | SLTI | SLTU | CMP => {
+                let cc = match op {
+                    SLT | SLTI => IntCC::SignedLessThan,
+                    SLTU => IntCC::UnsignedLessThan,
+                    _ => IntCC::Equal,
+                };
+                let flag = ins.icmp(cc, x, y);
+                self.b.ins().uextend(types::I32, flag)
+            }
+            // Not arithmetic: never called with these.
+            _ => x,
+        }
+    }
+
+    /// DIV / MOD without traps: a zero divisor gives 0; a divisor of -1 gives `-x` for DIV
+    /// (wrapping, so `i32::MIN / -1 == i32::MIN`) and 0 for MOD.
+    fn div_mod(&mut self, div: bool, x: Value, y: Value) -> Value {
+        let zero = self.c32(0);
+        let one = self.c32(1);
+        let minus_one = self.c32(-1);
+        let is_zero = self.b.ins().icmp(IntCC::Equal, y, zero);
+        let is_m1 = self.b.ins().icmp(IntCC::Equal, y, minus_one);
+        let special = self.b.ins().bor(is_zero, is_m1);
+        let safe = self.b.ins().select(special, one, y);
+        if div {
+            let q = self.b.ins().sdiv(x, safe);
+            let neg = self.b.ins().ineg(x);
+            let q = self.b.ins().select(is_m1, neg, q);
+            self.b.ins().select(is_zero, zero, q)
+        } else {
+            let r = self.b.ins().srem(x, safe);
+            self.b.ins().select(special, zero, r)
+        }
+    }
+
+    /// The i32 at a dynamic guest address, 0 out of bounds.
+    pub fn load_word(&mut self, addr: Value) -> Value {
+        self.load_checked(addr, WORD_MAX, false)
+    }
+
+    fn load_word_static(&mut self, addr: i32) -> Value {
+        if pxvm::machine::word_index(addr).is_some() {
+            self.b.ins().load(types::I32, guest_flags(), self.mem, addr)
+        } else {
+            self.c32(0)
+        }
+    }
+
+    /// The byte at a dynamic guest address, zero-extended, 0 out of bounds.
+    fn load_byte(&mut self, addr: Value) -> Value {
+        self.load_checked(addr, BYTE_MAX, true)
+    }
+
+    /// Load from `addr` if `addr <= max` (unsigned, so negative addresses fail), else 0.
+    /// A branch, not a select: in-bounds accesses are the predictable common case, and the
+    /// address is only added to the memory base once it is known to be inside.
+    fn load_checked(&mut self, addr: Value, max: i64, byte: bool) -> Value {
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, addr, max);
+        let inside = self.b.create_block();
+        let done = self.b.create_block();
+        let v = self.b.append_block_param(done, types::I32);
+        let zero = self.c32(0);
+        self.b.ins().brif(ok, inside, &[], done, &[zero.into()]);
+        self.b.seal_block(inside);
+        self.b.switch_to_block(inside);
+        let idx = self.b.ins().uextend(self.ptr, addr);
+        let p = self.b.ins().iadd(self.mem, idx);
+        let loaded = if byte {
+            self.b.ins().uload8(types::I32, guest_flags(), p, 0)
+        } else {
+            self.b.ins().load(types::I32, guest_flags(), p, 0)
+        };
+        self.b.ins().jump(done, &[loaded.into()]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        v
+    }
+
+    /// Store the low `len` (4 or 1) bytes of `v` at a dynamic guest address; ignored out of
+    /// bounds. If the bytes are covered by a translation, leave for the dispatcher after
+    /// the store, resuming at `resume`, giving back the fuel of the `after` instructions
+    /// that will not run (plus `leave_refund`).
+    pub fn store(&mut self, addr: Value, v: Value, len: u32, resume: u32, after: u64) {
+        let max = if len == 4 { WORD_MAX } else { BYTE_MAX };
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, addr, max);
+        let do_store = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(ok, do_store, &[], done, &[]);
+        self.b.seal_block(do_store);
+        self.b.switch_to_block(do_store);
+        let idx = self.b.ins().uextend(self.ptr, addr);
+        let p = self.b.ins().iadd(self.mem, idx);
+        let cm = self.b.ins().iadd(self.codemap, idx);
+        self.store_and_check(p, cm, 0, v, len, addr, resume, after, done);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// Store at a guest address known when compiling.
+    fn store_static(&mut self, addr: i32, v: Value, resume: u32, after: u64) {
+        if pxvm::machine::word_index(addr).is_none() {
+            return; // ignored, as the interpreter ignores it
+        }
+        let done = self.b.create_block();
+        let a = self.c32(addr);
+        let (mem, codemap) = (self.mem, self.codemap);
+        self.store_and_check(mem, codemap, addr, v, 4, a, resume, after, done);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// Store `v` at `p + off`, then look at the code map at `cm + off` and either continue
+    /// at `done` or leave through the code-write exit. Ends the current block.
+    #[allow(clippy::too_many_arguments)]
+    fn store_and_check(
+        &mut self,
+        p: Value,
+        cm: Value,
+        off: i32,
+        v: Value,
+        len: u32,
+        addr: Value,
+        resume: u32,
+        after: u64,
+        done: Block,
+    ) {
+        let hit = if len == 4 {
+            self.b.ins().store(guest_flags(), v, p, off);
+            self.b.ins().load(types::I32, codemap_flags(), cm, off)
+        } else {
+            self.b.ins().istore8(guest_flags(), v, p, off);
+            self.b.ins().uload8(types::I32, codemap_flags(), cm, off)
+        };
+        let leave = self.b.create_block();
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(hit, leave, &[], done, &[]);
+        self.b.seal_block(leave);
+        self.b.switch_to_block(leave);
+        self.refund(self.leave_refund + after);
+        let resume = self.c32(resume as i32);
+        let len = self.c32(len as i32);
+        let exit = self.code_write_exit;
+        self.b
+            .ins()
+            .jump(exit, &[resume.into(), addr.into(), len.into()]);
+    }
+}

@@ -1,0 +1,168 @@
+//! Exact fuel: for loops of several shapes, every budget from 0 up to past the end gives
+//! the interpreter's exit, pc, cycles, registers, memory and output — including budgets
+//! that end in the middle of a block, and runs split into many small budgets on one
+//! engine.
+
+mod common;
+use common::*;
+use pxvm::Opcode::*;
+use pxvm::{Engine, Exit, Machine};
+use pxvm_jit::JitEngine;
+
+/// CMP / JNZ / SUB / JMP countdown.
+fn countdown(n: i32) -> Code {
+    let mut c = Code::new();
+    c.imm(0, n);
+    c.imm(1, 1);
+    let top = c.rrr(CMP, 2, 0, 3);
+    let exit = c.jnz(2, 0);
+    c.rrr(SUB, 0, 0, 1);
+    c.jmp(top);
+    let end = c.sys(8);
+    c.halt();
+    c.patch_i32(exit + 2, end);
+    c
+}
+
+/// Nested loops writing a table with STW and reading it back with LDW.
+fn nested_with_memory() -> Code {
+    let mut c = Code::new();
+    c.imm(1, 4); // outer
+    let outer = c.imm(2, 3); // inner
+    let inner = c.rrr(MUL, 3, 1, 2);
+    c.rri(SHLI, 4, 2, 2);
+    c.rri(ADDI, 4, 4, 0x2000);
+    c.rri(STW, 4, 3, 0);
+    c.rri(LDW, 5, 4, 0);
+    c.rrr(ADD, 6, 6, 5);
+    c.rri(ADDI, 2, 2, -1);
+    c.jnz(2, inner);
+    c.rri(ADDI, 1, 1, -1);
+    c.jnz(1, outer);
+    c.sys(8);
+    c.halt();
+    c
+}
+
+/// A loop that CALLs a function which RETs, with a SYSCALL inside the loop.
+fn call_loop() -> Code {
+    let mut c = Code::new();
+    c.imm(7, 0x8000);
+    c.imm(2, 5);
+    let top = c.here();
+    let call = c.ins(CALL, [0; 3], 0);
+    c.sys(3);
+    c.rri(ADDI, 2, 2, -1);
+    c.jnz(2, top);
+    c.halt();
+    let f = c.rri(ADDI, 3, 3, 10);
+    c.rrr(DIV, 4, 3, 2);
+    c.ins(RET, [0; 3], 0);
+    c.patch_i32(call + 1, f);
+    c
+}
+
+fn sweep(c: &Code, upto: u64) {
+    let end = run_interp(&c.bytes, 1_000_000);
+    assert_eq!(end.exit, Exit::Halt, "the program must halt");
+    assert!(end.machine.cycles < upto, "sweep must reach the end");
+    for fuel in 0..upto {
+        agree(&c.bytes, fuel);
+    }
+}
+
+#[test]
+fn countdown_at_every_budget() {
+    sweep(&countdown(12), 60);
+}
+
+#[test]
+fn nested_loops_with_memory_at_every_budget() {
+    sweep(&nested_with_memory(), 130);
+}
+
+#[test]
+fn calls_and_syscalls_at_every_budget() {
+    sweep(&call_loop(), 40);
+}
+
+#[test]
+fn many_small_budgets_on_one_engine_equal_one_big_one() {
+    for code in [countdown(200), nested_with_memory(), call_loop()] {
+        let want = run_interp(&code.bytes, 10_000);
+        for (name, mut engine) in engines() {
+            let mut m = Machine::new(&code.bytes).unwrap();
+            let mut host = RecHost::default();
+            let mut exit = Exit::Fuel;
+            let mut spent = 0;
+            let mut chunk = 0;
+            while exit == Exit::Fuel && spent < 10_000 {
+                chunk = chunk % 7 + 1;
+                let fuel = chunk.min(10_000 - spent);
+                let before = m.cycles;
+                exit = engine.run(&mut m, &mut host, fuel);
+                spent += fuel;
+                if exit == Exit::Fuel {
+                    assert_eq!(m.cycles - before, fuel, "{name}: a fuel exit uses all fuel");
+                }
+            }
+            let got = Outcome {
+                exit,
+                machine: m,
+                lines: host.lines,
+            };
+            assert_same(&want, &got, name);
+        }
+    }
+}
+
+#[test]
+fn the_jit_really_compiles_and_tiered_does_not_for_short_runs() {
+    let code = countdown(1000);
+    let mut jit = JitEngine::jit();
+    run_engine(&mut jit, &code.bytes, 1_000_000);
+    assert!(jit.stats().compiles >= 1);
+    assert!(jit.stats().entries <= 3, "{:?}", jit.stats());
+
+    let mut tiered = JitEngine::tiered();
+    let o = run_engine(&mut tiered, &countdown(5).bytes, 1_000_000);
+    assert_eq!(o.exit, Exit::Halt);
+    assert_eq!(tiered.stats().compiles, 0);
+    run_engine(&mut tiered, &countdown(100_000).bytes, 10_000_000);
+    assert!(tiered.stats().compiles >= 1, "a long loop gets compiled");
+}
+
+/// A loop whose second block is paid for by the first (folded) but is also the target of
+/// a JR, so it is entered both ways: fuel must be exact on every path.
+fn folded_block_with_a_second_entry() -> Code {
+    let mut c = Code::new();
+    c.imm(5, 0); // address of B, patched
+    let b_fix = c.here() - 4;
+    c.imm(2, 9);
+    let a = c.rri(ADDI, 2, 2, -1);
+    let to_end = c.jz(2, 0);
+    let b = c.rri(ADDI, 1, 1, 1);
+    c.rri(ANDI, 3, 2, 1);
+    let to_jr = c.jnz(3, 0);
+    c.jmp(a);
+    let jr = c.rri(ADDI, 2, 2, -1);
+    let jr_to_end = c.jz(2, 0);
+    c.ins(JR, [5, 0, 0], 0);
+    let end = c.sys(8);
+    c.halt();
+    c.patch_i32(b_fix, b);
+    c.patch_i32(to_end + 2, end);
+    c.patch_i32(jr_to_end + 2, end);
+    c.patch_i32(to_jr + 2, jr);
+    c
+}
+
+#[test]
+fn folded_blocks_entered_from_outside_at_every_budget() {
+    let code = folded_block_with_a_second_entry();
+    sweep(&code, 80);
+    let mut jit = JitEngine::jit();
+    let o = run_engine(&mut jit, &code.bytes, 1000);
+    assert_eq!(o.exit, Exit::Halt);
+    assert_eq!(jit.stats().compiles, 1, "one region holds the whole loop");
+}

@@ -1,0 +1,300 @@
+//! The boot cycle (`pxos boot`): boot the store's current version on a fresh machine with a
+//! fresh engine (so a JIT's code cache never outlives its kernel), with the store folder as
+//! the guest's file folder and the version syscalls answered from the store; then act on how
+//! the run ended, and boot again, generation after generation, up to a limit.
+//!
+//! After a run of version V:
+//! - **halt with a SELF_MODIFY request**: V is good; V's kernel is backed up, the requested
+//!   kernel is registered as V's child (on probation) and made current — one atomic change
+//!   ([`Store::evolve`]) — and the child boots next. If the kernel also asked for a
+//!   VERSION_SWITCH, **SELF_MODIFY takes precedence**: the new kernel would otherwise be
+//!   lost, while a switch names a version that stays in the store and can be asked for
+//!   again. The ignored switch is reported.
+//! - **halt with a VERSION_SWITCH request** (and no SELF_MODIFY): V is good, the requested
+//!   version becomes current (recorded as a `guest_switch` event) and boots next.
+//! - **halt with no request**: V is good; the cycle ends.
+//! - **error or fuel** (it did not halt within its fuel): any request is discarded. If V was
+//!   on probation it is marked bad and the previous good version becomes current again —
+//!   the rollback is recorded as an event — and the cycle ends (booting the restored version
+//!   again would only repeat its evolution into the kernel that just failed). If V was
+//!   already good, it stays good and current, the failure is recorded, and the cycle ends.
+//!
+//! The cycle also ends after `max_generations` boots; a replacement requested by the last
+//! boot is still installed, on probation, and boots first next time.
+
+use crate::engines::EngineKind;
+use crate::host::files::DirFiles;
+use crate::host::PxHost;
+use crate::run::run_kernel;
+use crate::store::ops::Assessment;
+use crate::store::service::{StoreVersions, SwitchRequest};
+use crate::store::{Status, Store, StoreError};
+use pxvm::Exit;
+use serde::Serialize;
+use thiserror::Error;
+
+/// How to run the cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootOptions {
+    pub engine: EngineKind,
+    /// Instruction budget of each boot.
+    pub fuel: u64,
+    /// Most boots in this cycle.
+    pub max_generations: u32,
+}
+
+/// Why the cycle could not go on.
+#[derive(Debug, Error)]
+pub enum BootError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot boot {version}: {source}")]
+    Load {
+        version: String,
+        source: pxvm::machine::LoadError,
+    },
+    #[error("cannot use {} as the guest's file folder: {source}", path.display())]
+    Files {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the host did after one boot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Installed the requested kernel as `new_version` and made it current.
+    Evolved {
+        new_version: String,
+        new_id: u64,
+        /// A VERSION_SWITCH of the same run, ignored because SELF_MODIFY takes precedence.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ignored_switch: Option<u64>,
+    },
+    /// Made the version the kernel asked for with VERSION_SWITCH current.
+    Switched { to_version: String, to_id: u64 },
+    /// Nothing requested; the cycle ends.
+    Halted,
+    /// The version on probation failed: marked bad, current rolled back to `to_version`
+    /// (none if no good version exists).
+    RolledBack {
+        to_version: Option<String>,
+        to_id: Option<u64>,
+        discarded_request: bool,
+    },
+    /// A good version failed; it stays current.
+    Failed { discarded_request: bool },
+}
+
+/// One boot of the cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Generation {
+    /// 1 for the first boot of this cycle.
+    pub generation: u32,
+    pub version: String,
+    pub id: u64,
+    /// Its status when it booted (`probation` or `good`).
+    pub status: Status,
+    pub engine: &'static str,
+    pub exit: &'static str,
+    pub cycles: u64,
+    pub pc: u32,
+    pub sysout: Vec<String>,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+impl Generation {
+    /// One line for people: the version, how the run ended, what the host did.
+    pub fn summary(&self) -> String {
+        let what = match &self.action {
+            Action::Evolved {
+                new_version,
+                new_id,
+                ignored_switch,
+            } => {
+                let mut s = format!("evolved into {new_version} (id {new_id}, on probation)");
+                if let Some(id) = ignored_switch {
+                    s += &format!(
+                        "; VERSION_SWITCH to id {id} ignored (SELF_MODIFY takes precedence)"
+                    );
+                }
+                s
+            }
+            Action::Switched { to_version, to_id } => {
+                format!("switched to {to_version} (id {to_id}) as the kernel asked")
+            }
+            Action::Halted => "halted; no replacement requested".to_string(),
+            Action::RolledBack {
+                to_version,
+                to_id,
+                discarded_request,
+            } => {
+                let to = match (to_version, to_id) {
+                    (Some(v), Some(id)) => format!("rolled back to {v} (id {id})"),
+                    _ => "no good version to roll back to; none is current".to_string(),
+                };
+                let dropped = if *discarded_request {
+                    "; its request was discarded"
+                } else {
+                    ""
+                };
+                format!("FAILED on probation: marked bad, {to}{dropped}")
+            }
+            Action::Failed { discarded_request } => {
+                let dropped = if *discarded_request {
+                    "; its request was discarded"
+                } else {
+                    ""
+                };
+                format!("FAILED (it stays good and current; the failure is recorded){dropped}")
+            }
+        };
+        format!(
+            "[gen {}] {} (id {}, {}) [{}] exit={} cycles={} -> {what}",
+            self.generation,
+            self.version,
+            self.id,
+            self.status,
+            self.engine,
+            self.exit,
+            self.cycles
+        )
+    }
+}
+
+/// Why the cycle ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// The last kernel halted without asking for anything.
+    Halted,
+    /// The last kernel failed on probation and was rolled back.
+    RolledBack,
+    /// The last kernel, already good, failed.
+    Failed,
+    /// `max_generations` boots were done.
+    Limit,
+}
+
+/// The end of a cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BootSummary {
+    pub generations: u32,
+    pub stop: Stop,
+    /// The current version afterwards.
+    pub current: Option<String>,
+    pub current_id: Option<u64>,
+}
+
+/// Run the boot cycle on `store` (opened for changes), calling `on_generation` after each
+/// boot has been acted on.
+pub fn boot(
+    store: &mut Store,
+    opts: &BootOptions,
+    on_generation: &mut dyn FnMut(&Generation),
+) -> Result<BootSummary, BootError> {
+    store.refresh_current_copy()?;
+    let mut stop = Stop::Limit;
+    let mut done = 0;
+    for generation in 1..=opts.max_generations {
+        let g = boot_once(store, opts, generation)?;
+        done = generation;
+        on_generation(&g);
+        match g.action {
+            Action::Evolved { .. } | Action::Switched { .. } => continue,
+            Action::Halted => stop = Stop::Halted,
+            Action::RolledBack { .. } => stop = Stop::RolledBack,
+            Action::Failed { .. } => stop = Stop::Failed,
+        }
+        break;
+    }
+    let current = store.current();
+    Ok(BootSummary {
+        generations: done,
+        stop,
+        current: current.map(|e| e.version.clone()),
+        current_id: current.map(|e| e.id),
+    })
+}
+
+/// Boot the current version once and act on the result.
+fn boot_once(
+    store: &mut Store,
+    opts: &BootOptions,
+    generation: u32,
+) -> Result<Generation, BootError> {
+    let entry = store
+        .current()
+        .cloned()
+        .ok_or_else(|| StoreError::NoCurrent {
+            root: store.root().to_path_buf(),
+        })?;
+    let kernel = store.read_kernel(&entry)?;
+    let files = DirFiles::open(store.root()).map_err(|source| BootError::Files {
+        path: store.root().to_path_buf(),
+        source,
+    })?;
+    let request = SwitchRequest::default();
+    let host = PxHost::new(Box::new(files)).with_versions(Box::new(StoreVersions::new(
+        store.db(),
+        entry.id,
+        request.clone(),
+    )));
+    let mut engine = opts.engine.build();
+    let outcome = run_kernel(&kernel, engine.as_mut(), host, opts.fuel).map_err(|source| {
+        BootError::Load {
+            version: entry.version.clone(),
+            source,
+        }
+    })?;
+    let switch = request.get().filter(|&id| id != entry.id);
+    let pending = outcome.host.pending;
+    let action = if outcome.exit == Exit::Halt {
+        if let Some(p) = pending {
+            let child = store.evolve(&p.bytes, &format!("self_modify {}", p.path))?;
+            Action::Evolved {
+                new_version: child.version,
+                new_id: child.id,
+                ignored_switch: switch,
+            }
+        } else if let Some(to) = switch {
+            store.guest_switch(entry.id, to)?;
+            let to_version = store.get_by_id(to)?.version.clone();
+            Action::Switched {
+                to_version,
+                to_id: to,
+            }
+        } else {
+            store.assess(entry.id, true, "")?;
+            Action::Halted
+        }
+    } else {
+        let discarded_request = pending.is_some() || switch.is_some();
+        let reason = format!(
+            "boot with {} ended with exit={} after {} cycles (fuel {})",
+            opts.engine, outcome.exit, outcome.machine.cycles, opts.fuel
+        );
+        match store.assess(entry.id, false, &reason)? {
+            Assessment::RolledBack { to } => Action::RolledBack {
+                to_version: to.as_ref().map(|e| e.version.clone()),
+                to_id: to.map(|e| e.id),
+                discarded_request,
+            },
+            _ => Action::Failed { discarded_request },
+        }
+    };
+    Ok(Generation {
+        generation,
+        version: entry.version,
+        id: entry.id,
+        status: entry.status,
+        engine: opts.engine.name(),
+        exit: outcome.exit.as_str(),
+        cycles: outcome.machine.cycles,
+        pc: outcome.machine.pc,
+        sysout: outcome.host.sysout,
+        action,
+    })
+}

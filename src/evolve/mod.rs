@@ -1,0 +1,399 @@
+//! Evolutionary search over kernels (`pxos evolve`): a population of genomes (kernels)
+//! is mutated with ISA-aware operators ([`genome`]), each variant runs with a fuel budget
+//! and is scored against a goal ([`goal`]); tournaments pick parents, elites survive.
+//!
+//! Determinism: every random choice comes from a ChaCha8 stream derived from the seed and
+//! the generation number, on one thread; only evaluation — a pure function of the genome —
+//! runs in parallel. So the same seed and options give the same result on any machine
+//! with any number of threads, and a run resumed from a checkpoint continues exactly as
+//! if it had never stopped. Identical genomes are evaluated once (a cache by content).
+
+pub mod genome;
+pub mod goal;
+
+use crate::engines::EngineKind;
+use crate::host::PxHost;
+use genome::{Alphabet, MutationRates};
+use goal::{Fitness, Goal};
+use pxvm::Machine;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+/// Options of an experiment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    pub seed: u64,
+    pub population: usize,
+    pub generations: u64,
+    pub fuel: u64,
+    /// Engine name (`interp`, `jit`, `tiered`).
+    pub engine: String,
+    pub elites: usize,
+    pub tournament: usize,
+    pub max_len: usize,
+    pub rates: MutationRates,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            population: 100,
+            generations: 100,
+            fuel: 1_000,
+            engine: "tiered".to_string(),
+            elites: 2,
+            tournament: 3,
+            max_len: 1_024,
+            rates: MutationRates::default(),
+        }
+    }
+}
+
+/// One member of the population.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Individual {
+    pub genome: Vec<u8>,
+    pub fitness: Fitness,
+    /// The generation it was born in.
+    pub born: u64,
+}
+
+/// What one generation looked like (one JSON line of `--log`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GenerationLog {
+    pub generation: u64,
+    pub best_error: f64,
+    pub best_cycles: u64,
+    pub best_size: usize,
+    pub mean_error: f64,
+    /// Distinct genomes over population size.
+    pub diversity: f64,
+    pub evaluations: u64,
+    pub cache_hits: u64,
+    pub evaluations_per_second: f64,
+}
+
+/// The resumable state of an experiment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    pub config: Config,
+    /// Generations completed.
+    pub generation: u64,
+    pub population: Vec<Individual>,
+    /// The best individual of each generation whose best improved, oldest first.
+    pub lineage: Vec<Individual>,
+}
+
+/// Evaluates genomes against a goal, caching by content.
+#[allow(missing_debug_implementations)] // holds a large cache
+pub struct Evaluator<'g> {
+    goal: &'g Goal,
+    engine: EngineKind,
+    fuel: u64,
+    cache: HashMap<Vec<u8>, Fitness>,
+    pub evaluations: u64,
+    pub cache_hits: u64,
+}
+
+/// The cache is cleared when it grows past this many genomes.
+const CACHE_LIMIT: usize = 1 << 20;
+
+impl<'g> Evaluator<'g> {
+    pub fn new(goal: &'g Goal, engine: EngineKind, fuel: u64) -> Evaluator<'g> {
+        Evaluator {
+            goal,
+            engine,
+            fuel,
+            cache: HashMap::new(),
+            evaluations: 0,
+            cache_hits: 0,
+        }
+    }
+
+    /// Score one genome (no cache).
+    pub fn score(&self, machine: &mut Machine, genome: &[u8]) -> Fitness {
+        if machine.reset(genome).is_err() {
+            return Fitness {
+                error: f64::MAX,
+                cycles: 0,
+                size: genome.len(),
+            };
+        }
+        let mut host = PxHost::default().with_max_output_lines(self.goal.max_output_lines());
+        let mut engine = self.engine.build();
+        let exit = engine.run(machine, &mut host, self.fuel);
+        self.goal.score(exit, machine, &host.sysout, genome.len())
+    }
+
+    /// Score many genomes in parallel, each distinct uncached genome once.
+    pub fn score_all(&mut self, genomes: &[Vec<u8>]) -> Vec<Fitness> {
+        let mut todo: Vec<&Vec<u8>> = Vec::new();
+        let mut seen = HashSet::new();
+        for g in genomes {
+            if self.cache.contains_key(g) || !seen.insert(g) {
+                self.cache_hits += 1;
+            } else {
+                todo.push(g);
+            }
+        }
+        let this = &*self;
+        let scored: Vec<Fitness> = todo
+            .par_iter()
+            .map_init(
+                || Machine::new(&[]).expect("empty kernel fits"),
+                |m, g| this.score(m, g),
+            )
+            .collect();
+        self.evaluations += todo.len() as u64;
+        if self.cache.len() + todo.len() > CACHE_LIMIT {
+            self.cache.clear();
+        }
+        for (g, f) in todo.into_iter().zip(scored) {
+            self.cache.insert(g.clone(), f);
+        }
+        genomes.iter().map(|g| self.cache[g]).collect()
+    }
+}
+
+/// The random stream for generation `g`: independent of how earlier ones were consumed.
+fn rng_for(seed: u64, generation: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(generation);
+    rng
+}
+
+/// An experiment in progress.
+#[allow(missing_debug_implementations)] // holds the evaluator's cache
+pub struct Evolution<'g> {
+    pub state: Checkpoint,
+    pub evaluator: Evaluator<'g>,
+    goal: &'g Goal,
+    alphabet: Alphabet,
+}
+
+impl<'g> Evolution<'g> {
+    /// A new experiment from a seed kernel: generation 0 is the seed and its mutants.
+    pub fn start(
+        config: Config,
+        goal: &'g Goal,
+        engine: EngineKind,
+        seed_kernel: &[u8],
+    ) -> Evolution<'g> {
+        let alphabet = Alphabet {
+            syscalls: goal.syscalls(),
+            max_len: config.max_len,
+        };
+        let mut rng = rng_for(config.seed, 0);
+        let mut genomes = vec![seed_kernel.to_vec()];
+        while genomes.len() < config.population.max(2) {
+            genomes.push(genome::mutate(
+                &mut rng,
+                seed_kernel,
+                &config.rates,
+                &alphabet,
+            ));
+        }
+        let mut evaluator = Evaluator::new(goal, engine, config.fuel);
+        let fitness = evaluator.score_all(&genomes);
+        let mut population: Vec<Individual> = genomes
+            .into_iter()
+            .zip(fitness)
+            .map(|(genome, fitness)| Individual {
+                genome,
+                fitness,
+                born: 0,
+            })
+            .collect();
+        sort(goal, &mut population);
+        let lineage = vec![population[0].clone()];
+        Evolution {
+            state: Checkpoint {
+                config,
+                generation: 0,
+                population,
+                lineage,
+            },
+            evaluator,
+            goal,
+            alphabet,
+        }
+    }
+
+    /// Continue an experiment from a checkpoint.
+    pub fn resume(state: Checkpoint, goal: &'g Goal, engine: EngineKind) -> Evolution<'g> {
+        let alphabet = Alphabet {
+            syscalls: goal.syscalls(),
+            max_len: state.config.max_len,
+        };
+        let evaluator = Evaluator::new(goal, engine, state.config.fuel);
+        Evolution {
+            state,
+            evaluator,
+            goal,
+            alphabet,
+        }
+    }
+
+    /// The best individual so far.
+    pub fn best(&self) -> &Individual {
+        &self.state.population[0]
+    }
+
+    fn tournament<'p>(&self, rng: &mut ChaCha8Rng, pop: &'p [Individual]) -> &'p Individual {
+        let mut best = &pop[rng.random_range(0..pop.len())];
+        for _ in 1..self.state.config.tournament.max(1) {
+            let other = &pop[rng.random_range(0..pop.len())];
+            if self.goal.better(&other.fitness, &best.fitness) {
+                best = other;
+            }
+        }
+        best
+    }
+
+    /// Breed and score one generation. Returns its log line and whether the best improved.
+    pub fn step(&mut self) -> (GenerationLog, bool) {
+        let start = Instant::now();
+        let (evals0, hits0) = (self.evaluator.evaluations, self.evaluator.cache_hits);
+        let generation = self.state.generation + 1;
+        let config = self.state.config.clone();
+        let mut rng = rng_for(config.seed, generation);
+        let pop = &self.state.population;
+        let elites = config.elites.min(pop.len());
+        let mut children = Vec::with_capacity(config.population);
+        while children.len() + elites < config.population.max(2) {
+            let a = self.tournament(&mut rng, pop);
+            let mut child = if rng.random_range(0..100) < config.rates.crossover_percent {
+                let b = self.tournament(&mut rng, pop);
+                genome::crossover(&mut rng, &a.genome, &b.genome, &self.alphabet)
+            } else {
+                a.genome.clone()
+            };
+            let mutations =
+                1 + usize::from(rng.random_bool(0.3)) + usize::from(rng.random_bool(0.1));
+            for _ in 0..mutations {
+                child = genome::mutate(&mut rng, &child, &config.rates, &self.alphabet);
+            }
+            children.push(child);
+        }
+        let fitness = self.evaluator.score_all(&children);
+        let mut next: Vec<Individual> = pop[..elites].to_vec();
+        next.extend(
+            children
+                .into_iter()
+                .zip(fitness)
+                .map(|(genome, fitness)| Individual {
+                    genome,
+                    fitness,
+                    born: generation,
+                }),
+        );
+        sort(self.goal, &mut next);
+        let previous_best = self.state.population[0].fitness;
+        self.state.population = next;
+        self.state.generation = generation;
+        let improved = self.goal.better(&self.best().fitness, &previous_best);
+        if improved {
+            self.state.lineage.push(self.best().clone());
+        }
+        let pop = &self.state.population;
+        let distinct: HashSet<&Vec<u8>> = pop.iter().map(|i| &i.genome).collect();
+        let finite: Vec<f64> = pop
+            .iter()
+            .map(|i| i.fitness.error)
+            .filter(|e| e.is_finite() && *e < f64::MAX)
+            .collect();
+        let evaluations = self.evaluator.evaluations - evals0;
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        let best = self.best().fitness;
+        (
+            GenerationLog {
+                generation,
+                best_error: best.error,
+                best_cycles: best.cycles,
+                best_size: best.size,
+                mean_error: finite.iter().sum::<f64>() / finite.len().max(1) as f64,
+                diversity: distinct.len() as f64 / pop.len() as f64,
+                evaluations,
+                cache_hits: self.evaluator.cache_hits - hits0,
+                evaluations_per_second: evaluations as f64 / secs,
+            },
+            improved,
+        )
+    }
+}
+
+/// Best first; ties keep their order (a stable sort keeps runs deterministic).
+fn sort(goal: &Goal, pop: &mut [Individual]) {
+    pop.sort_by(|a, b| {
+        let (x, y) = (goal.order(&a.fitness), goal.order(&b.fitness));
+        x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> Vec<u8> {
+        pxvm::asm::assemble("IMM32 R1, 1\nSYSCALL 10\nHALT\n", "seed.asm").unwrap()
+    }
+
+    fn target() -> Goal {
+        Goal::Output(["1", "2", "3"].iter().map(|s| s.to_string()).collect())
+    }
+
+    /// An experiment planned for `generations`, stopped after `steps`.
+    fn evolve(threads: usize, generations: u64, steps: u64) -> Checkpoint {
+        let goal = target();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let config = Config {
+                seed: 7,
+                population: 40,
+                generations,
+                engine: "interp".into(),
+                ..Config::default()
+            };
+            let mut evo = Evolution::start(config, &goal, EngineKind::Interp, &seed());
+            for _ in 0..steps {
+                evo.step();
+            }
+            evo.state
+        })
+    }
+
+    #[test]
+    fn same_seed_same_result_whatever_the_threads() {
+        assert_eq!(evolve(1, 15, 15), evolve(2, 15, 15));
+    }
+
+    #[test]
+    fn resuming_from_a_checkpoint_continues_exactly() {
+        let goal = target();
+        let whole = evolve(2, 12, 12);
+        let half = evolve(2, 12, 6);
+        let json = serde_json::to_string(&half).unwrap();
+        let restored: Checkpoint = serde_json::from_str(&json).unwrap();
+        let mut evo = Evolution::resume(restored, &goal, EngineKind::Interp);
+        for _ in 0..6 {
+            evo.step();
+        }
+        assert_eq!(evo.state, whole);
+    }
+
+    #[test]
+    fn evolution_makes_progress_on_a_small_output_goal() {
+        let state = evolve(2, 40, 40);
+        let first = state.lineage.first().unwrap().fitness.error;
+        let best = state.population[0].fitness.error;
+        assert!(best < first, "no progress: {first} -> {best}");
+    }
+}

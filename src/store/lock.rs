@@ -1,0 +1,87 @@
+//! The store's advisory lock: every command that changes a store holds an exclusive
+//! `File::lock` on `<store>/pxos.lock` for as long as it works, so two `pxos` processes
+//! never interleave their writes. The lock is released when the holder exits, however it
+//! exits (the operating system drops it with the last file descriptor, kill -9 included).
+//! The lock file itself is never deleted: deleting it would let two processes lock two
+//! different files.
+
+use super::error::{Result, StoreError};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+/// The lock file's name in the store folder.
+pub const LOCK_FILE: &str = "pxos.lock";
+
+/// An exclusive hold on a store; released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl StoreLock {
+    /// Lock the store at `root`. If another process holds the lock, `on_wait` is called
+    /// once with the lock file's path and then this waits until the lock is free.
+    pub fn acquire(root: &Path, on_wait: &mut dyn FnMut(&Path)) -> Result<StoreLock> {
+        let path = root.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(StoreError::io("open the lock file", &path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                on_wait(&path);
+                file.lock().map_err(|source| StoreError::Lock {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            Err(TryLockError::Error(source)) => {
+                return Err(StoreError::Lock { path, source });
+            }
+        }
+        Ok(StoreLock { _file: file, path })
+    }
+
+    /// Lock the store at `root` only if no one else holds it: `Ok(None)` if someone does.
+    pub fn try_acquire(root: &Path) -> Result<Option<StoreLock>> {
+        let mut busy = false;
+        let path = root.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(StoreError::io("open the lock file", &path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => busy = true,
+            Err(TryLockError::Error(source)) => return Err(StoreError::Lock { path, source }),
+        }
+        Ok((!busy).then_some(StoreLock { _file: file, path }))
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = StoreLock::acquire(dir.path(), &mut |_| panic!("free lock waited")).unwrap();
+        assert!(StoreLock::try_acquire(dir.path()).unwrap().is_none());
+        drop(first);
+        let again = StoreLock::try_acquire(dir.path()).unwrap();
+        assert!(again.is_some());
+        assert!(dir.path().join(LOCK_FILE).is_file());
+    }
+}

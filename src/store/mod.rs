@@ -1,0 +1,315 @@
+//! The version store: a folder (default `./pxos_fs`) that keeps every kernel version with
+//! its lineage, as the seed lays it out —
+//!
+//! ```text
+//! pxos_fs/
+//! ├── versions.json              the version database (see [`db`])
+//! ├── pxos.lock                  the advisory lock of commands that change the store
+//! ├── kernels/
+//! │   ├── kernel_v1.0.bin        one file per version (see [`names`] for the naming rule)
+//! │   ├── kernel_v1.0_backup.bin a backup taken before v1.0 was replaced
+//! │   └── kernel_current.bin     a copy of the current version's kernel
+//! └── build/                     the guest's files while `pxos boot` runs
+//! ```
+//!
+//! **Crash safety.** Every file is written with [`atomic::write_atomic`] (temporary file,
+//! fsync, rename, folder fsync), and a change is written in this order: new kernel files and
+//! backups first, then `versions.json` — the commit point — then `kernel_current.bin`. So
+//! versions.json never names a kernel that is not fully on disk, and a process killed at any
+//! instant leaves the old state or the new one. `kernel_current.bin` is a derived copy: after
+//! a crash between the last two steps it may still hold the previous current kernel, which
+//! `verify` (and the next change of the current version) puts right. Booting always reads
+//! the current entry's own file and checks its SHA-256.
+//!
+//! **Damage.** A missing or unparseable versions.json is rebuilt from `kernels/` (see
+//! [`rebuild`]) and the rebuild is reported; structural problems are fixed in memory on
+//! load ([`db::Db::sanitize`]) and reported. [`Store::warnings`] holds those reports; they
+//! are written back with the next change, or by `verify` ([`verify`]).
+//!
+//! **Concurrency.** [`Store::open`] reads; [`Store::open_mut`] also takes the store's lock
+//! ([`lock`]) and is needed for every change (the changes are in [`ops`]).
+
+pub mod atomic;
+pub mod date;
+pub mod db;
+pub mod error;
+pub mod lock;
+pub mod names;
+pub mod ops;
+pub mod rebuild;
+pub mod service;
+pub mod verify;
+
+pub use db::{Db, Entry, Event, EventKind, Status};
+pub use error::{Result, StoreError};
+
+use crate::run::sha256_hex;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The default store folder.
+pub const DEFAULT_DIR: &str = "pxos_fs";
+
+/// The database file's name.
+pub const VERSIONS_FILE: &str = "versions.json";
+
+/// versions.json larger than this is treated as damaged (no store gets near it).
+const MAX_DB_BYTES: u64 = 256 << 20;
+
+/// An open version store.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    db: Db,
+    lock: Option<lock::StoreLock>,
+    /// What loading had to fix in memory (rebuild, sanitize); written back by the next
+    /// change.
+    problems: Vec<String>,
+}
+
+impl Store {
+    /// Open the store at `root` for reading. A damaged versions.json is rebuilt in memory
+    /// (see [`Store::warnings`]); nothing is written.
+    pub fn open(root: &Path) -> Result<Store> {
+        if !Self::exists(root) {
+            return Err(StoreError::NotAStore {
+                root: root.to_path_buf(),
+            });
+        }
+        let (db, problems) = load(root)?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            db,
+            lock: None,
+            problems,
+        })
+    }
+
+    /// Open the store at `root` for changes: take its lock (calling `on_wait` first if
+    /// another process holds it, then waiting), then load it. With `create`, a missing
+    /// folder is created (with its lock file; `kernels/` and `build/` follow with the first
+    /// registration); without, a folder that is not a store is an error.
+    pub fn open_mut(root: &Path, create: bool, on_wait: &mut dyn FnMut(&Path)) -> Result<Store> {
+        if !Self::exists(root) {
+            if !create {
+                return Err(StoreError::NotAStore {
+                    root: root.to_path_buf(),
+                });
+            }
+            atomic::create_dir(root)?;
+        }
+        let lock = lock::StoreLock::acquire(root, on_wait)?;
+        let (db, problems) = load(root)?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            db,
+            lock: Some(lock),
+            problems,
+        })
+    }
+
+    /// Whether `root` looks like a store (has versions.json or `kernels/`).
+    pub fn exists(root: &Path) -> bool {
+        root.join(VERSIONS_FILE).is_file() || root.join("kernels").is_dir()
+    }
+
+    /// The store folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The kernels folder.
+    pub fn kernels_dir(&self) -> PathBuf {
+        self.root.join("kernels")
+    }
+
+    /// The path of kernel file `file`.
+    pub fn kernel_path(&self, file: &str) -> PathBuf {
+        self.kernels_dir().join(file)
+    }
+
+    /// The database as loaded (and as changed by this process since).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Every version, oldest first.
+    pub fn list(&self) -> &[Entry] {
+        &self.db.history
+    }
+
+    /// Problems found while loading (a rebuilt versions.json, dropped entries, ...) and
+    /// lineage gaps (parents missing from the history).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.problems.clone();
+        out.extend(self.db.lineage_warnings());
+        out
+    }
+
+    /// Whether this store was opened for changes (holds the lock).
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// The current version.
+    pub fn current(&self) -> Option<&Entry> {
+        self.db.current_entry()
+    }
+
+    /// The newest version named `name`, or an error naming the store.
+    pub fn get(&self, name: &str) -> Result<&Entry> {
+        self.db
+            .by_name(name)
+            .ok_or_else(|| StoreError::UnknownVersion {
+                name: name.to_string(),
+                root: self.root.clone(),
+            })
+    }
+
+    /// The version with id `id`, or an error naming the store.
+    pub fn get_by_id(&self, id: u64) -> Result<&Entry> {
+        self.db.by_id(id).ok_or(StoreError::UnknownId {
+            id,
+            root: self.root.clone(),
+        })
+    }
+
+    /// The kernel of `entry`, checked against the recorded size and SHA-256.
+    pub fn read_kernel(&self, entry: &Entry) -> Result<Vec<u8>> {
+        let path = self.kernel_path(&entry.file);
+        let bytes = read_bounded(&path)?;
+        if let Some(problem) = kernel_problem(entry, &bytes) {
+            return Err(StoreError::KernelDamaged { path, problem });
+        }
+        Ok(bytes)
+    }
+
+    pub(crate) fn require_lock(&self) -> Result<()> {
+        match self.lock {
+            Some(_) => Ok(()),
+            None => Err(StoreError::ReadOnly {
+                root: self.root.clone(),
+            }),
+        }
+    }
+
+    /// Write a change: `files` (kernel files and backups, into `kernels/`) first, then
+    /// versions.json (the commit point), then `kernel_current.bin` if the current version
+    /// changed or `refresh_current` is set. On success `db` becomes the store's database
+    /// and the load warnings are cleared (the new database has their fixes).
+    pub(crate) fn commit(
+        &mut self,
+        db: Db,
+        files: &[(&str, &[u8])],
+        refresh_current: bool,
+    ) -> Result<()> {
+        self.require_lock()?;
+        let kernels = self.kernels_dir();
+        atomic::create_dir(&kernels)?;
+        atomic::create_dir(&self.root.join("build"))?;
+        for (file, bytes) in files {
+            atomic::write_synced(&kernels.join(file), bytes)?;
+        }
+        if !files.is_empty() {
+            atomic::sync_dir(&kernels)?;
+        }
+        atomic::write_atomic(&self.root.join(VERSIONS_FILE), &db.to_json())?;
+        let changed = db.current_id != self.db.current_id;
+        self.db = db;
+        self.problems.clear();
+        if changed || refresh_current {
+            self.refresh_current_copy()?;
+        }
+        Ok(())
+    }
+
+    /// Make `kernels/kernel_current.bin` a copy of the current version's kernel (if it is
+    /// not already), or remove it if no version is current. Returns whether it changed it.
+    pub fn refresh_current_copy(&mut self) -> Result<bool> {
+        self.require_lock()?;
+        let path = self.kernel_path(names::CURRENT_FILE);
+        let Some(entry) = self.current() else {
+            if !path.exists() {
+                return Ok(false);
+            }
+            fs::remove_file(&path).map_err(StoreError::io("remove", &path))?;
+            atomic::sync_dir(&self.kernels_dir())?;
+            return Ok(true);
+        };
+        let bytes = self.read_kernel(entry)?;
+        if fs::read(&path).is_ok_and(|old| old == bytes) {
+            return Ok(false);
+        }
+        // Never torn; the folder is not fsynced, because a crash that loses this rename
+        // only leaves the previous copy, which is as stale as a crash just before it.
+        atomic::write_synced(&path, &bytes)?;
+        Ok(true)
+    }
+}
+
+/// Read a kernel-sized file (refusing anything over 64 KiB without reading it all).
+pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    let size = fs::metadata(path)
+        .map_err(StoreError::io("read", path))?
+        .len();
+    if size > pxvm::MEM_SIZE as u64 {
+        return Err(StoreError::KernelDamaged {
+            path: path.to_path_buf(),
+            problem: format!("{size} bytes, more than a kernel can hold"),
+        });
+    }
+    fs::read(path).map_err(StoreError::io("read", path))
+}
+
+/// What is wrong with `bytes` as `entry`'s kernel, if anything.
+pub(crate) fn kernel_problem(entry: &Entry, bytes: &[u8]) -> Option<String> {
+    if bytes.len() as u64 != entry.size {
+        return Some(format!(
+            "holds {} bytes, versions.json records {}",
+            bytes.len(),
+            entry.size
+        ));
+    }
+    match &entry.sha256 {
+        Some(sha) if *sha != sha256_hex(bytes) => {
+            Some("its SHA-256 differs from the one versions.json records".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Load versions.json (rebuilding it from `kernels/` if missing or unparseable) and
+/// sanitize it; return it with the messages about what was wrong.
+fn load(root: &Path) -> Result<(Db, Vec<String>)> {
+    let path = root.join(VERSIONS_FILE);
+    let damaged = match fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
+        Err(e) => return Err(StoreError::io("read", &path)(e)),
+        Ok(meta) if meta.len() > MAX_DB_BYTES => format!("is {} bytes, too large", meta.len()),
+        Ok(_) => {
+            let bytes = fs::read(&path).map_err(StoreError::io("read", &path))?;
+            match Db::parse(&bytes) {
+                Ok(mut db) => {
+                    let problems = db.sanitize();
+                    return Ok((db, problems));
+                }
+                Err(e) => format!("is damaged ({e})"),
+            }
+        }
+    };
+    let (db, mut warnings) = rebuild::rebuild(root)?;
+    if db.history.is_empty() && damaged == "is missing" {
+        // A new store: nothing to rebuild, nothing to report.
+        return Ok((db, Vec::new()));
+    }
+    warnings.insert(
+        0,
+        format!(
+            "{} {damaged}; rebuilt it from {} ({} version(s); lineage and statuses are lost)",
+            path.display(),
+            root.join("kernels").display(),
+            db.history.len()
+        ),
+    );
+    Ok((db, warnings))
+}

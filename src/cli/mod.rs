@@ -5,6 +5,7 @@
 mod asm;
 mod batch;
 mod bench;
+mod demo;
 mod boot;
 mod evolve;
 mod fuzz;
@@ -29,6 +30,9 @@ enum Command {
     Asm(asm::AsmArgs),
     /// Disassemble bytecode (or a .asm file) to an annotated listing.
     Disasm(asm::DisasmArgs),
+    /// The seed's self-evolution demonstration, end to end: v1.0 boots, asks to become
+    /// v2.0, the host replaces it atomically and reboots; both outputs rendered to PNG.
+    Demo(demo::DemoArgs),
     /// Boot a kernel (.asm or bytecode) on a fresh machine and run it.
     Run(run::RunArgs),
     /// Run generated programs on every engine until time is up; report divergences.
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::asm(args),
         Command::Disasm(args) => asm::disasm(args),
+        Command::Demo(args) => demo::demo(args),
         Command::Run(args) => run::run(args),
         Command::Fuzz(args) => fuzz::fuzz(args),
         Command::Bench(args) => bench::bench(args),

@@ -50,7 +50,7 @@ fn parent_label(db: &Db, e: &Entry) -> String {
 }
 
 /// The table: one row per version (`*` marks the current one), then the events.
-fn table(db: &Db) -> String {
+pub fn table(db: &Db) -> String {
     let header = ["", "id", "version", "parent", "date", "size", "status"];
     let mut rows: Vec<[String; 7]> = vec![header.map(String::from)];
     for e in &db.history {
@@ -112,7 +112,7 @@ fn table(db: &Db) -> String {
 
 /// The lineage tree: roots (no parent, or a parent missing from the history) at the left,
 /// each version two spaces right of its parent, children in id order.
-fn tree(db: &Db) -> String {
+pub fn tree(db: &Db) -> String {
     let mut children: BTreeMap<u64, Vec<&Entry>> = BTreeMap::new();
     let mut roots = Vec::new();
     for e in &db.history {

@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 pub mod cli_util;
 mod crash;
+mod demo;
 mod differential;
 mod edges;
 mod evolve;

@@ -7,8 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pxos::engines::EngineKind;
 use pxos::evolve::genome::MutationRates;
 use pxos::evolve::goal::Goal;
-use pxos::evolve::{Checkpoint, Config, Evolution};
+use pxos::evolve::{Checkpoint, Config, Evolution, Individual};
 use pxos::kernel;
+use pxos::store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,8 +27,27 @@ pub enum GoalKind {
 
 #[derive(Debug, Args)]
 pub struct EvolveArgs {
-    /// The seed kernel (.asm or bytecode). With --resume, may be omitted.
+    /// The seed kernel (.asm or bytecode). With --resume or --from-version, omit it.
     seed_kernel: Option<PathBuf>,
+    /// Start from this version of the store (--fs) instead of a kernel file.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "fs",
+        conflicts_with = "seed_kernel"
+    )]
+    from_version: Option<String>,
+    /// Record the lineage in this version store: each generation whose best improved
+    /// registers it (as `evo-s<seed>-g<generation>`, child of the previous best), so
+    /// `pxos versions tree` shows the evolutionary history. The current version is not
+    /// changed unless --promote.
+    #[arg(long, value_name = "DIR")]
+    fs: Option<PathBuf>,
+    /// At the end, install the best kernel as the store's current kernel through the same
+    /// path as SYS_SELF_MODIFY (backup, child version on probation) and boot it once:
+    /// if it fails, it is marked bad and the previous version is restored.
+    #[arg(long, requires = "fs")]
+    promote: bool,
     /// What to optimise.
     #[arg(long, value_enum)]
     goal: Option<GoalKind>,
@@ -165,6 +185,64 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Records each improvement of the best in a version store.
+struct Lineage {
+    root: PathBuf,
+    seed: u64,
+    /// The version the next record descends from.
+    parent: Option<u64>,
+}
+
+impl Lineage {
+    fn name(&self, born: u64) -> String {
+        format!("evo-s{}-g{}", self.seed, born)
+    }
+
+    /// Register `best` (unless a resumed run registered it already). The store is locked
+    /// only while it is written, so other commands can use it during a long experiment.
+    fn record(&mut self, best: &Individual) -> Result<()> {
+        let name = self.name(best.born);
+        let mut store = super::manage::open_mut(&self.root, true)?;
+        let id = match store.db().by_name(&name) {
+            Some(entry) if store.read_kernel(entry).is_ok_and(|k| k == best.genome) => entry.id,
+            _ => {
+                let origin = format!(
+                    "pxos evolve: generation {}, error {}, {} cycles",
+                    best.born, best.fitness.error, best.fitness.cycles
+                );
+                store.record(&name, &best.genome, self.parent, &origin)?.id
+            }
+        };
+        self.parent = Some(id);
+        Ok(())
+    }
+}
+
+/// `--promote`: the best kernel replaces the current one as a SELF_MODIFY request would,
+/// then boots once for its assessment. Returns what that boot did.
+fn promote(
+    root: &Path,
+    best: &Individual,
+    engine: EngineKind,
+    fuel: u64,
+) -> Result<pxos::boot::Generation> {
+    let mut store = super::manage::open_mut(root, true)?;
+    let origin = format!("pxos evolve --promote (generation {})", best.born);
+    if store.current().is_some() {
+        store.evolve(&best.genome, &origin)?;
+    } else {
+        store.register("evo-best", &best.genome, None, &origin)?;
+    }
+    let options = pxos::boot::BootOptions {
+        engine,
+        fuel,
+        max_generations: 1,
+    };
+    let mut booted = None;
+    pxos::boot::boot(&mut store, &options, &mut |g| booted = Some(g.clone()))?;
+    booted.ok_or_else(|| anyhow::anyhow!("the promoted kernel was not booted"))
+}
+
 pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let goal = goal_from(&args)?;
     if args.population < 2 {
@@ -202,10 +280,18 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         let engine: EngineKind = state.config.engine.parse().map_err(anyhow::Error::msg)?;
         Evolution::resume(state, &goal, engine)
     } else {
-        let Some(seed_path) = &args.seed_kernel else {
-            bail!("give a seed kernel (.asm or bytecode) to start from");
+        let seed = match (&args.seed_kernel, &args.from_version) {
+            (Some(path), _) => kernel::load(path)?,
+            (None, Some(name)) => {
+                let root = args.fs.as_ref().expect("clap requires --fs");
+                let store = Store::open(root)?;
+                let entry = store.get(name)?;
+                store.read_kernel(entry)?
+            }
+            (None, None) => {
+                bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
+            }
         };
-        let seed = kernel::load(seed_path)?;
         let config = Config {
             seed: args.seed,
             population: args.population,
@@ -218,6 +304,24 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         };
         pool.install(|| Evolution::start(config, &goal, args.engine, &seed))
     };
+    let mut lineage = match &args.fs {
+        Some(root) => {
+            let parent = match &args.from_version {
+                Some(name) => Some(Store::open(root)?.get(name)?.id),
+                None => None,
+            };
+            let mut lineage = Lineage {
+                root: root.clone(),
+                seed: evo.state.config.seed,
+                parent,
+            };
+            for best in evo.state.lineage.clone() {
+                lineage.record(&best)?;
+            }
+            Some(lineage)
+        }
+        None => None,
+    };
     let todo = evo
         .state
         .config
@@ -227,7 +331,10 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         ProgressStyle::with_template("{bar:30} gen {pos}/{len} {msg}").expect("static template"),
     );
     while evo.state.generation < evo.state.config.generations {
-        let (line, _) = pool.install(|| evo.step());
+        let (line, improved) = pool.install(|| evo.step());
+        if let (true, Some(lineage)) = (improved, &mut lineage) {
+            lineage.record(evo.best())?;
+        }
         bar.set_message(format!(
             "best error {:.3} cycles {} size {} · {:.0} evals/s",
             line.best_error, line.best_cycles, line.best_size, line.evaluations_per_second
@@ -252,8 +359,21 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         .iter()
         .map(|i| serde_json::json!({"generation": i.born, "error": i.fitness.error, "cycles": i.fitness.cycles, "size": i.fitness.size}))
         .collect();
+    let promoted = match (args.promote, &args.fs) {
+        (true, Some(root)) => {
+            let engine: EngineKind = evo
+                .state
+                .config
+                .engine
+                .parse()
+                .map_err(anyhow::Error::msg)?;
+            Some(promote(root, &best, engine, evo.state.config.fuel)?)
+        }
+        _ => None,
+    };
     if args.json {
         let report = serde_json::json!({
+            "promoted": promoted,
             "goal": goal.name(),
             "generations": evo.state.generation,
             "evaluations": evo.evaluator.evaluations,
@@ -291,6 +411,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         }
         println!("best kernel:");
         print!("{}", pxvm::disasm::disassemble(&best.genome));
+        if let Some(g) = &promoted {
+            println!("promoted through the boot cycle:\n{}", g.summary());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

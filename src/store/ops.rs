@@ -57,6 +57,28 @@ impl Store {
         Ok(entry)
     }
 
+    /// Record `bytes` as version `name` (child of version `parent`) without changing the
+    /// current version: for lineages grown outside the boot cycle, such as the bests of an
+    /// evolution experiment. The version is on probation until it boots. Same checks as
+    /// [`Store::register`].
+    pub fn record(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        parent: Option<u64>,
+        origin: &str,
+    ) -> Result<Entry> {
+        names::validate(name)?;
+        validate_kernel(bytes)?;
+        self.require_lock()?;
+        let parent = parent.map(|id| self.get_by_id(id).cloned()).transpose()?;
+        let mut db = self.db.clone();
+        let entry = new_entry(&mut db, &self.root, name, bytes, parent.as_ref(), origin)?;
+        db.history.push(entry.clone());
+        self.commit(db, &[(&entry.file, bytes)], false)?;
+        Ok(entry)
+    }
+
     /// Back up version `id`'s kernel to `kernels/kernel_<V>_backup.bin`; returns its path.
     pub fn backup(&mut self, id: u64) -> Result<PathBuf> {
         self.require_lock()?;

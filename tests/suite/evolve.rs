@@ -203,3 +203,65 @@ fn bad_goals_and_options_are_clear_errors() {
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn lineage_is_recorded_in_the_store_and_promote_boots_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = dir.path().join("store");
+    let fs = fs.to_str().unwrap();
+    let naive =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels/evolve/naive_mul.asm");
+    let naive = naive.to_str().unwrap();
+    let o = pxos(&["register", "v1.0", naive, "--fs", fs]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = evolve(&[
+        "evolve",
+        "--from-version",
+        "v1.0",
+        "--fs",
+        fs,
+        "--goal",
+        "faster",
+        "--reference",
+        naive,
+        "--population",
+        "30",
+        "--generations",
+        "30",
+        "--engine",
+        "interp",
+        "--promote",
+        "--json",
+    ]);
+    // The superoptimiser finds a faster kernel that keeps the output and data memory.
+    let best = &report["best"];
+    assert_eq!(best["error"].as_f64(), Some(0.0));
+    assert!(best["cycles"].as_u64().unwrap() < 169, "{report}");
+    let db: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("store/versions.json")).unwrap())
+            .unwrap();
+    let history = db["history"].as_array().unwrap();
+    let evolved: Vec<_> = history
+        .iter()
+        .filter(|e| e["version"].as_str().unwrap().starts_with("evo-s0-g"))
+        .collect();
+    assert_eq!(evolved.len(), report["lineage"].as_array().unwrap().len());
+    assert_eq!(
+        evolved[0]["parent"], "v1.0",
+        "the lineage starts at the seed version"
+    );
+    for pair in evolved.windows(2) {
+        assert_eq!(
+            pair[1]["parent"], pair[0]["version"],
+            "each best is the child of the last"
+        );
+    }
+    // --promote went through the SELF_MODIFY path: a child of v1.0, booted, now good.
+    let current = history
+        .iter()
+        .find(|e| e["version"] == db["current"])
+        .unwrap();
+    assert_eq!(current["parent"], "v1.0");
+    assert_eq!(current["status"], "good");
+    assert_eq!(current["sha256"].as_str().unwrap().len(), 64);
+}

@@ -5,8 +5,8 @@
 mod asm;
 mod batch;
 mod bench;
-mod demo;
 mod boot;
+mod demo;
 mod evolve;
 mod fuzz;
 mod manage;
@@ -44,7 +44,7 @@ enum Command {
     /// Combine batch outputs (e.g. shards) into one, sorted by kernel.
     Merge(batch::MergeArgs),
     /// Evolve kernels toward a goal (output lines, a picture, or speed).
-    Evolve(evolve::EvolveArgs),
+    Evolve(Box<evolve::EvolveArgs>),
     /// Boot the store's current kernel; take its replacement requests, generation after
     /// generation, rolling back a new version that fails.
     Boot(boot::BootArgs),
@@ -71,7 +71,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::bench(args),
         Command::Batch(args) => batch::batch(args),
         Command::Merge(args) => batch::merge(args),
-        Command::Evolve(args) => evolve::evolve(args),
+        Command::Evolve(args) => evolve::evolve(*args),
         Command::Boot(args) => boot::boot(args),
         Command::Versions(args) => versions::versions(args),
         Command::Register(args) => manage::register(args),

@@ -45,16 +45,7 @@ impl Store {
         parent: Option<u64>,
         origin: &str,
     ) -> Result<Entry> {
-        names::validate(name)?;
-        validate_kernel(bytes)?;
-        self.require_lock()?;
-        let parent = parent.map(|id| self.get_by_id(id).cloned()).transpose()?;
-        let mut db = self.db.clone();
-        let entry = new_entry(&mut db, &self.root, name, bytes, parent.as_ref(), origin)?;
-        db.history.push(entry.clone());
-        db.set_current(Some(entry.id));
-        self.commit(db, &[(&entry.file, bytes)], false)?;
-        Ok(entry)
+        self.add_version(name, bytes, parent, origin, true)
     }
 
     /// Record `bytes` as version `name` (child of version `parent`) without changing the
@@ -68,6 +59,18 @@ impl Store {
         parent: Option<u64>,
         origin: &str,
     ) -> Result<Entry> {
+        self.add_version(name, bytes, parent, origin, false)
+    }
+
+    /// [`Store::register`] and [`Store::record`]: add a version, optionally making it current.
+    fn add_version(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        parent: Option<u64>,
+        origin: &str,
+        make_current: bool,
+    ) -> Result<Entry> {
         names::validate(name)?;
         validate_kernel(bytes)?;
         self.require_lock()?;
@@ -75,6 +78,9 @@ impl Store {
         let mut db = self.db.clone();
         let entry = new_entry(&mut db, &self.root, name, bytes, parent.as_ref(), origin)?;
         db.history.push(entry.clone());
+        if make_current {
+            db.set_current(Some(entry.id));
+        }
         self.commit(db, &[(&entry.file, bytes)], false)?;
         Ok(entry)
     }

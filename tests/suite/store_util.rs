@@ -7,7 +7,6 @@ use pxos::engines::EngineKind;
 use pxos::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// Assemble `source`.
 pub fn asm(source: &str) -> Vec<u8> {
@@ -53,22 +52,7 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Run the `pxos` binary.
-pub fn pxos(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pxos"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run pxos")
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+pub use super::cli_util::{pxos, stderr, stdout};
 
 /// A path as a `&str` argument.
 pub fn arg(p: &Path) -> &str {

@@ -117,9 +117,13 @@ pub fn describe_difference(a: &Observed, b: &Observed) -> Option<String> {
         format!("{:?}", ra.pending_kernel),
         format!("{:?}", rb.pending_kernel),
     );
-    if let Some(i) =
+    // Whole-slice comparison first: it is the common case and much faster than indexing.
+    let first_memory_difference = if a.memory == b.memory {
+        None
+    } else {
         (0..MEM_SIZE.min(a.memory.len()).min(b.memory.len())).find(|&i| a.memory[i] != b.memory[i])
-    {
+    };
+    if let Some(i) = first_memory_difference {
         let _ = writeln!(
             out,
             "memory: first difference at {i:#06x}: {na}={:#04x} {nb}={:#04x}",

@@ -60,6 +60,13 @@ pub(crate) mod off {
 
 /// The Rust-callable entry into compiled code: `trampoline(ctx, pc, code)` calls the region
 /// function at `code` with `(ctx, pc)` and returns its exit reason.
+///
+/// # Safety
+///
+/// `code` must be the entry of a live region function of the module that built this
+/// trampoline, and `ctx` must point to a `Ctx` whose `mem` and `codemap` point to
+/// `MEM_SIZE` valid bytes and whose `entries` points to `ENTRY_COUNT` valid entries, each
+/// 0 or the entry of a live region function of the same module, for the whole call.
 pub(crate) type Trampoline = unsafe extern "C" fn(*mut Ctx, u32, usize) -> u32;
 
 /// Signature of every region function: `(ctx, pc) -> exit reason`, tail-call convention.

@@ -16,6 +16,7 @@ use crate::scan::{plan_region, BlockMode, Plan, RegionLimits};
 use pxvm::{Machine, MEM_SIZE};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
 
 /// Patches after which a block's immediates are read live.
 pub const LIVE_AFTER: u8 = 2;
@@ -169,10 +170,18 @@ impl Cache {
             }
         }
         let backend = self.backend.as_mut()?;
-        let compiled = match backend.compile(&plan) {
-            Ok(c) => c,
+        // A compile error (out of memory for code, or a bug) must not take the host down:
+        // leave this entry to the interpreter from now on. A panic inside Cranelift leaves
+        // its module in an unknown state, so that module is dropped (nothing of it runs).
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| backend.compile(&plan)));
+        let compiled = match outcome {
+            Ok(Ok(c)) => c,
+            Ok(Err(_)) => {
+                self.mark_interpret(pc..pc + 1);
+                return None;
+            }
             Err(_) => {
-                // Not expected; never try this entry again rather than fail repeatedly.
+                self.flush();
                 self.mark_interpret(pc..pc + 1);
                 return None;
             }

@@ -4,11 +4,13 @@
 //! the edges where that register is still read — typically the loop exits and never the
 //! back edge.
 //!
-//! Every place where compiled code can leave (a store that may hit translated code, a
-//! CALL's push, an edge to another region or to the dispatcher, a JR or RET) counts as
-//! reading every register, because leaving writes them all back. The fuel check on an
-//! edge into a checked block is not counted: its failure path materialises everything
-//! itself.
+//! Every place where compiled code can leave counts as reading every register, because
+//! leaving writes them all back: a store that may hit translated code, a CALL's push, an
+//! edge to another region or to the dispatcher, a JR or RET — and every edge into a block
+//! that is not folded into the current one, because the fuel check on that edge may fail.
+//! So a register is dead at a block's entry only if the block writes it before anything
+//! can leave: exactly the case of a comparison redone by every iteration of a loop, whose
+//! previous result the back edge then need not produce.
 
 use crate::scan::{Plan, PlannedBlock, PlannedInsn};
 use pxvm::isa::Opcode;
@@ -104,9 +106,9 @@ fn live_before(block: &PlannedBlock, live_out: Regs) -> Regs {
     live
 }
 
-/// What is live when `block` ends: the union over its exits. An edge to a block of the
-/// region contributes what that block's body reads; anything else (another region, the
-/// dispatcher, a dynamic jump) reads every register.
+/// What is live when `block` ends: the union over its exits. An edge to a folded child
+/// contributes what the child's body reads; anything else (an edge with a fuel check,
+/// another region, the dispatcher, a dynamic jump) reads every register.
 fn live_after(plan: &Plan, block: &PlannedBlock, live_in: &[Regs]) -> Regs {
     use Opcode::*;
     let last = block.insns[block.insns.len() - 1].insn;
@@ -114,8 +116,8 @@ fn live_after(plan: &Plan, block: &PlannedBlock, live_in: &[Regs]) -> Regs {
     let mut live = if dynamic { ALL } else { 0 };
     for pc in &block.succs {
         live |= match plan.index.get(pc) {
-            Some(&j) => live_in[j],
-            None => ALL,
+            Some(&j) if plan.blocks[j].folded => live_in[j],
+            _ => ALL,
         };
     }
     live
@@ -165,6 +167,9 @@ mod tests {
         let live = live_in(&plan);
         // The loop reads R0, R1 and R3; the HALT exit reads everything but is outside.
         assert_eq!(live[0] & bit(2), 0, "R2 is written before it is read");
-        assert_eq!(live[0] & (bit(0) | bit(1) | bit(3)), bit(0) | bit(1) | bit(3));
+        assert_eq!(
+            live[0] & (bit(0) | bit(1) | bit(3)),
+            bit(0) | bit(1) | bit(3)
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! convention. Its shape:
 //!
 //! * entry: load the guest registers and the fuel from `ctx` into SSA variables, then
-//!   dispatch on `pc` (a `Switch` over the region's block starts) to that block's checked
-//!   entry;
+//!   dispatch on `pc` (a jump table over the region's block starts, or a search tree when
+//!   they lie far apart) to that block's checked entry;
 //! * each guest block has a *checked* entry and a *body* (the instructions and the
 //!   terminator). Blocks whose only predecessor pays for them are *folded* into it
 //!   (`scan::fold_fuel_checks`): the folded edges form trees, and an edge inside a tree
@@ -21,29 +21,34 @@
 //! * every exit writes the registers, fuel and pc back to `ctx`.
 
 use crate::abi::{off, region_signature, EXIT_CODE_WRITE, EXIT_FUEL, EXIT_JUMP};
-use crate::scan::{Plan, PlannedInsn};
+use crate::edges;
+use crate::liveness::{self, Regs};
+use crate::scan::Plan;
 use crate::translate::Fx;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block, FuncRef, Function, InstBuilder, MemFlagsData, Type, Value,
+    types, Block, BlockCall, FuncRef, Function, InstBuilder, JumpTableData, MemFlagsData, Type,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch};
-use pxvm::isa::Opcode;
-use pxvm::machine::{jump_target, SP};
 
 /// Flags for the `Ctx` block and the entry table (aligned host memory).
 fn host_flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// The per-function blocks shared by every guest block.
-struct Shared {
+/// The per-function blocks and facts shared by every guest block.
+pub(crate) struct Shared {
     switch: Block,
-    chain: Block,
-    exit: Block,
+    pub chain: Block,
+    /// `exit(pc, reason)`: write everything back and return `reason`.
+    pub exit: Block,
+    /// Per guest block: the entry that checks and takes fuel (used by the switch).
     checked: Vec<Block>,
-    body: Vec<Block>,
+    /// Per guest block: its instructions.
+    pub body: Vec<Block>,
+    /// Per guest block: the registers its body may read before writing them.
+    pub live_in: Vec<Regs>,
     /// This function, for recognising its own entries in the chain block.
     self_ref: FuncRef,
 }
@@ -106,6 +111,7 @@ pub(crate) fn build(
         codemap,
         code_write_exit,
         leave_refund: 0,
+        pending: [None; 8],
     };
     let sh = Shared {
         switch,
@@ -113,6 +119,7 @@ pub(crate) fn build(
         exit,
         checked,
         body,
+        live_in: liveness::live_in(plan),
         self_ref,
     };
 
@@ -126,149 +133,49 @@ pub(crate) fn build(
     fx.b.finalize(frontend);
 }
 
-/// `switch(pc)`: to the checked entry of the block starting at `pc`, else leave.
+/// Largest pc span of a region's blocks for which the switch is a jump table.
+const MAX_TABLE_SPAN: u32 = 256;
+
+/// `switch(pc)`: to the checked entry of the block starting at `pc`, else leave. When the
+/// block starts lie close together this is one bounds-checked indirect jump through a
+/// table indexed by `pc - lowest start` (what RET and JR inside a region use, so it
+/// matters); otherwise a search tree of compares.
 fn emit_switch(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared) {
     fx.b.switch_to_block(sh.switch);
     let pc = fx.b.block_params(sh.switch)[0];
     let miss = fx.b.create_block();
-    let mut sw = Switch::new();
-    for (i, block) in plan.blocks.iter().enumerate() {
-        sw.set_entry(u128::from(block.start), sh.checked[i]);
-    }
-    sw.emit(&mut fx.b, pc, miss);
-    fx.b.switch_to_block(miss);
-    let reason = fx.c32(EXIT_JUMP as i32);
-    fx.b.ins().jump(sh.exit, &[pc.into(), reason.into()]);
-}
-
-/// Where an edge goes.
-#[derive(Clone, Copy)]
-enum Dest {
-    /// A block of this region, by its label: the body of a folded child of the current
-    /// block (fuel already paid), or another block's checked entry.
-    Local { block: Block, leaves: bool },
-    /// Through the chain block to `pc` (a dynamic value or a constant).
-    Chain(DestPc),
-    /// Back to the dispatcher at a constant pc (65,536: only it can report the fault).
-    Exit(u32),
-}
-
-#[derive(Clone, Copy)]
-enum DestPc {
-    Const(u32),
-    Dynamic(Value),
-}
-
-impl Dest {
-    /// Whether the edge leaves the current block's fuel tree (so the block's
-    /// `leave_refund` must be given back on the way).
-    fn leaves(self) -> bool {
-        match self {
-            Dest::Local { leaves, .. } => leaves,
-            Dest::Chain(_) | Dest::Exit(_) => true,
+    let low = plan.blocks.iter().map(|b| b.start).min().unwrap_or(0);
+    let high = plan.blocks.iter().map(|b| b.start).max().unwrap_or(0);
+    if high - low < MAX_TABLE_SPAN {
+        let mut targets = vec![miss; (high - low + 1) as usize];
+        for (i, block) in plan.blocks.iter().enumerate() {
+            targets[(block.start - low) as usize] = sh.checked[i];
         }
-    }
-}
-
-/// Where an edge to the static `pc` goes.
-fn target(plan: &Plan, sh: &Shared, pc: u32) -> Dest {
-    if let Some(&j) = plan.index.get(&pc) {
-        // A folded block's only predecessor is the block this edge leaves (the edge
-        // exists), so its fuel was taken at the root of that block's tree.
-        return if plan.blocks[j].folded {
-            Dest::Local {
-                block: sh.body[j],
-                leaves: false,
-            }
-        } else {
-            Dest::Local {
-                block: sh.checked[j],
-                leaves: true,
-            }
-        };
-    }
-    if jump_target(pc as i32).is_some() {
-        Dest::Chain(DestPc::Const(pc))
+        let dfg = &mut fx.b.func.dfg;
+        let default = dfg.block_call(miss, &[]);
+        let table: Vec<BlockCall> = targets.iter().map(|&t| dfg.block_call(t, &[])).collect();
+        let jt = fx.b.create_jump_table(JumpTableData::new(default, &table));
+        let low_v = fx.c32(low as i32);
+        // Below `low` the difference wraps to a huge index: out of the table, the default.
+        let index = fx.b.ins().isub(pc, low_v);
+        fx.b.ins().br_table(index, jt);
     } else {
-        Dest::Exit(pc)
-    }
-}
-
-/// Jump to `dest` from the current (unterminated) block, giving back fuel if it leaves
-/// the tree.
-fn jump_to(fx: &mut Fx<'_>, sh: &Shared, dest: Dest) {
-    if dest.leaves() {
-        fx.refund(fx.leave_refund);
-    }
-    match dest {
-        Dest::Local { block, .. } => {
-            fx.b.ins().jump(block, &[]);
+        let mut sw = Switch::new();
+        for (i, block) in plan.blocks.iter().enumerate() {
+            sw.set_entry(u128::from(block.start), sh.checked[i]);
         }
-        Dest::Chain(pc) => {
-            let v = match pc {
-                DestPc::Const(pc) => fx.c32(pc as i32),
-                DestPc::Dynamic(v) => v,
-            };
-            fx.b.ins().jump(sh.chain, &[v.into()]);
-        }
-        Dest::Exit(pc) => {
-            let v = fx.c32(pc as i32);
-            let reason = fx.c32(EXIT_JUMP as i32);
-            fx.b.ins().jump(sh.exit, &[v.into(), reason.into()]);
-        }
+        sw.emit(&mut fx.b, pc, miss);
     }
+    fx.b.switch_to_block(miss);
+    edges::leave_dynamic(fx, sh, pc);
 }
 
-fn goto(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, pc: u32) {
-    let dest = target(plan, sh, pc);
-    jump_to(fx, sh, dest);
-}
-
-/// Branch on `cond` (non-zero) to `then` or `other`. A side that gives back fuel or
-/// passes arguments gets an edge block of its own, so that the hot side of a loop branch
-/// does no work for the cold one.
-fn brif_to(fx: &mut Fx<'_>, sh: &Shared, cond: Value, then: Dest, other: Dest) {
-    let mut edges = Vec::new();
-    let mut label = |fx: &mut Fx<'_>, d: Dest| match d {
-        Dest::Local { block, leaves } if !leaves || fx.leave_refund == 0 => block,
-        _ => {
-            let e = fx.b.create_block();
-            edges.push((e, d));
-            e
-        }
-    };
-    let t = label(fx, then);
-    let o = label(fx, other);
-    fx.b.ins().brif(cond, t, &[], o, &[]);
-    for (e, d) in edges {
-        fx.b.switch_to_block(e);
-        jump_to(fx, sh, d);
-    }
-}
-
-/// Branch to `pc_if` when `cond` is non-zero, else to `pc_else`.
-fn branch(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, cond: Value, pc_if: u32, pc_else: u32) {
-    let then = target(plan, sh, pc_if);
-    let other = target(plan, sh, pc_else);
-    brif_to(fx, sh, cond, then, other);
-}
-
-/// A dynamic jump: to the chain block with `dest` if it is inside memory, else fall
-/// through to `next`.
-fn jump_dynamic(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Value, next: u32) {
-    let ok =
-        fx.b.ins()
-            .icmp_imm_u(IntCC::UnsignedLessThan, dest, pxvm::MEM_SIZE as i64);
-    let other = target(plan, sh, next);
-    brif_to(fx, sh, ok, Dest::Chain(DestPc::Dynamic(dest)), other);
-}
-
-/// Checked entry and body of block `i`. The checked entry requires the fuel of the
-/// longest path through the block's subtree and takes what makes the refunds on the way
-/// out of the tree come out right (for a root: exactly its `need`).
+/// Checked entry and body of block `i`. The checked entry (reached from the switch)
+/// requires the fuel of the longest path through the block's subtree and takes what
+/// makes the refunds on the way out of the tree come out right (for a root: exactly its
+/// `need`); edges from other blocks do the same check on the edge (see `edges`).
 fn emit_block(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
     let block = &plan.blocks[i];
-    let root = &plan.blocks[block.root];
     fx.b.switch_to_block(sh.checked[i]);
     let f = fx.b.use_var(fx.fuel);
     let enough =
@@ -279,78 +186,19 @@ fn emit_block(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
     let pay = fx.b.create_block();
     fx.b.ins().brif(enough, pay, &[], short, &[]);
     fx.b.switch_to_block(short);
-    let pc = fx.c32(block.start as i32);
-    let reason = fx.c32(EXIT_FUEL as i32);
-    fx.b.ins().jump(sh.exit, &[pc.into(), reason.into()]);
-
+    edges::leave(fx, sh, block.start, EXIT_FUEL);
     fx.b.switch_to_block(pay);
-    // Pretend the path from the root to here was taken: modular arithmetic, the
-    // intermediate value may wrap, every exit from the tree adds back what is unused.
-    let take = root.need - (block.prefix - block.len());
-    let f = fx.b.use_var(fx.fuel);
-    let f = fx.b.ins().iadd_imm_s(f, -(take as i64));
-    fx.b.def_var(fx.fuel, f);
+    fx.take(edges::take(plan, i));
     fx.b.ins().jump(sh.body[i], &[]);
 
     fx.b.switch_to_block(sh.body[i]);
-    fx.leave_refund = root.need - block.prefix;
+    fx.pending = [None; 8];
+    fx.leave_refund = plan.blocks[block.root].need - block.prefix;
     let n = block.insns.len();
     for (k, p) in block.insns[..n - 1].iter().enumerate() {
         fx.straight(p, (n - 1 - k) as u64);
     }
-    emit_last(fx, plan, sh, &block.insns[n - 1]);
-}
-
-/// The last instruction of a block: a control transfer, or an ordinary instruction
-/// followed by the fall-through.
-fn emit_last(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, p: &PlannedInsn) {
-    use Opcode::*;
-    let insn = p.insn;
-    let next = p.next();
-    let target_pc = jump_target(insn.imm);
-    let valid = insn.regs_valid();
-    match insn.op {
-        JMP => goto(fx, plan, sh, target_pc.unwrap_or(next)),
-        JZ | JNZ if valid && target_pc.is_some() => {
-            let r = fx.reg(insn.regs[0]);
-            let cc = if insn.op == JZ {
-                IntCC::Equal
-            } else {
-                IntCC::NotEqual
-            };
-            let cond = fx.b.ins().icmp_imm_s(cc, r, 0);
-            branch(fx, plan, sh, cond, target_pc.unwrap_or(next), next);
-        }
-        JR if valid => {
-            let dest = fx.reg(insn.regs[0]);
-            jump_dynamic(fx, plan, sh, dest, next);
-        }
-        CALL => match target_pc {
-            Some(t) => {
-                let sp = fx.reg(SP as u8);
-                let four = fx.c32(4);
-                let sp = fx.b.ins().isub(sp, four);
-                fx.set_reg(SP as u8, sp);
-                let ret = fx.c32(next as i32);
-                fx.store(sp, ret, 4, t, 0);
-                goto(fx, plan, sh, t);
-            }
-            None => goto(fx, plan, sh, next),
-        },
-        RET => {
-            let sp = fx.reg(SP as u8);
-            let dest = fx.load_word(sp);
-            let four = fx.c32(4);
-            let sp = fx.b.ins().iadd(sp, four);
-            fx.set_reg(SP as u8, sp);
-            jump_dynamic(fx, plan, sh, dest, next);
-        }
-        JZ | JNZ | JR => goto(fx, plan, sh, next),
-        _ => {
-            fx.straight(p, 0);
-            goto(fx, plan, sh, next);
-        }
-    }
+    edges::emit_last(fx, plan, sh, &block.insns[n - 1]);
 }
 
 /// Store the SSA registers and fuel back into `ctx`.

@@ -2,12 +2,14 @@
 //! line by line: wrapping arithmetic, DIV/MOD by zero giving 0 (and `i32::MIN / -1` giving
 //! `i32::MIN`), shift counts masked to 5 bits, bounds-checked loads that read 0 outside
 //! memory, and stores that are ignored outside memory and that leave compiled code (after
-//! completing) when they hit bytes covered by a translation. Control transfers at the end
-//! of a block are emitted by `region`, which knows where each successor lives.
+//! completing) when they hit bytes covered by a translation. Comparison results are kept
+//! pending (`Pending`) until something needs them as a value. Control transfers at the end
+//! of a block are emitted by `edges`, which knows where each successor lives.
 //!
 //! Every guest address is checked against the 64 KiB bounds before it is added to the
 //! memory base, so compiled code can only touch the guest's own memory.
 
+use crate::liveness::{Regs, ALL};
 use crate::scan::PlannedInsn;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::Endianness;
@@ -34,6 +36,23 @@ fn codemap_flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap().with_readonly()
 }
 
+/// A comparison not yet materialised as a register value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pending {
+    cc: IntCC,
+    x: Value,
+    y: Value,
+}
+
+/// The condition a comparison instruction (SLT, SLTI, SLTU, CMP) tests.
+fn compare_cc(op: Opcode) -> IntCC {
+    match op {
+        Opcode::SLT | Opcode::SLTI => IntCC::SignedLessThan,
+        Opcode::SLTU => IntCC::UnsignedLessThan,
+        _ => IntCC::Equal,
+    }
+}
+
 /// The state of one function being emitted: the builder, the SSA variables that hold the
 /// guest registers and the remaining fuel, and the values every block may use.
 pub(crate) struct Fx<'a> {
@@ -53,6 +72,12 @@ pub(crate) struct Fx<'a> {
     /// Fuel the block being emitted gives back when control leaves its fuel tree after
     /// its last instruction (`need(root) - prefix`, see `scan::fold_fuel_checks`).
     pub leave_refund: u64,
+    /// Per register: a comparison (condition and operands) whose 0/1 result is not yet
+    /// written to the register's variable. It is written when the register is read, on
+    /// the edges where it is live, and on every way out of compiled code — each time by a
+    /// fresh compare there, so that the branch's own compare has no other use and fuses
+    /// with the jump instead of being kept as a value on the hot path.
+    pub pending: [Option<Pending>; 8],
 }
 
 impl Fx<'_> {
@@ -61,12 +86,63 @@ impl Fx<'_> {
         self.b.ins().iconst(types::I32, i64::from(v as u32))
     }
 
+    /// The value of register `r` (materialising a pending comparison).
     pub fn reg(&mut self, r: u8) -> Value {
-        self.b.use_var(self.regs[usize::from(r)])
+        let r = usize::from(r);
+        if let Some(p) = self.pending[r].take() {
+            let v = self.pending_value(p);
+            self.b.def_var(self.regs[r], v);
+        }
+        self.b.use_var(self.regs[r])
+    }
+
+    /// The 0/1 value of a pending comparison, computed in the current block. A
+    /// `select_spectre_guard` rather than `uextend`: the optimizer would share this compare
+    /// with the branch's, and a `uextend` of it would then make the hot path compute the
+    /// flag as a value (`sete`), while a select, like the branch, re-emits the compare
+    /// where it is used.
+    fn pending_value(&mut self, p: Pending) -> Value {
+        let flag = self.b.ins().icmp(p.cc, p.x, p.y);
+        let one = self.c32(1);
+        let zero = self.c32(0);
+        self.b.ins().select_spectre_guard(flag, one, zero)
     }
 
     pub fn set_reg(&mut self, r: u8, v: Value) {
+        self.pending[usize::from(r)] = None;
         self.b.def_var(self.regs[usize::from(r)], v);
+    }
+
+    /// If register `r` holds a pending comparison: that comparison as a condition (an
+    /// `i8` flag, non-zero when the register would be 1), computed in the current block.
+    pub fn flag(&mut self, r: u8) -> Option<Value> {
+        let p = self.pending[usize::from(r)]?;
+        Some(self.b.ins().icmp(p.cc, p.x, p.y))
+    }
+
+    /// The registers of `mask` that hold a pending comparison.
+    pub fn pending_in(&self, mask: Regs) -> Regs {
+        (0..8u8)
+            .filter(|&r| mask >> r & 1 != 0 && self.pending[usize::from(r)].is_some())
+            .fold(0, |m, r| m | 1 << r)
+    }
+
+    /// Write the pending comparisons of the registers in `mask` to their variables, in the
+    /// current block only (an edge or an exit); the main path keeps them pending.
+    pub fn materialize(&mut self, mask: Regs) {
+        for r in 0..8 {
+            if let (true, Some(p)) = (mask >> r & 1 != 0, self.pending[r]) {
+                let v = self.pending_value(p);
+                self.b.def_var(self.regs[r], v);
+            }
+        }
+    }
+
+    /// `fuel -= n` (modular: see `edges::take`).
+    pub fn take(&mut self, n: u64) {
+        let f = self.b.use_var(self.fuel);
+        let f = self.b.ins().iadd_imm_s(f, (n as i64).wrapping_neg());
+        self.b.def_var(self.fuel, f);
     }
 
     /// `fuel += n` (giving back what a block paid for but will not run).
@@ -113,12 +189,29 @@ impl Fx<'_> {
                 let v = self.reg(b);
                 self.set_reg(a, v);
             }
-            ADD | SUB | MUL | DIV | MOD | AND | OR | XOR | SHL | SHR | SAR | SLT | SLTU | CMP => {
+            SLT | SLTU | CMP => {
+                let (x, y) = (self.reg(b), self.reg(c));
+                self.pending[usize::from(a)] = Some(Pending {
+                    cc: compare_cc(insn.op),
+                    x,
+                    y,
+                });
+            }
+            SLTI => {
+                let x = self.reg(b);
+                let y = self.imm(p);
+                self.pending[usize::from(a)] = Some(Pending {
+                    cc: compare_cc(insn.op),
+                    x,
+                    y,
+                });
+            }
+            ADD | SUB | MUL | DIV | MOD | AND | OR | XOR | SHL | SHR | SAR => {
                 let (x, y) = (self.reg(b), self.reg(c));
                 let v = self.alu(insn.op, x, y);
                 self.set_reg(a, v);
             }
-            ADDI | ANDI | ORI | XORI | SHLI | SHRI | SARI | SLTI => {
+            ADDI | ANDI | ORI | XORI | SHLI | SHRI | SARI => {
                 let x = self.reg(b);
                 let y = self.imm(p);
                 let v = self.alu(insn.op, x, y);
@@ -167,8 +260,8 @@ impl Fx<'_> {
         }
     }
 
-    /// `pxvm::exec::alu` in IR.
-    pub fn alu(&mut self, op: Opcode, x: Value, y: Value) -> Value {
+    /// `pxvm::exec::alu` in IR, for the non-comparison operations.
+    fn alu(&mut self, op: Opcode, x: Value, y: Value) -> Value {
         use Opcode::*;
         if matches!(op, DIV | MOD) {
             return self.div_mod(op == DIV, x, y);
@@ -190,16 +283,7 @@ impl Fx<'_> {
                     _ => ins.sshr(x, n),
                 }
             }
-            SLT | SLTI | SLTU | CMP => {
-                let cc = match op {
-                    SLT | SLTI => IntCC::SignedLessThan,
-                    SLTU => IntCC::UnsignedLessThan,
-                    _ => IntCC::Equal,
-                };
-                let flag = ins.icmp(cc, x, y);
-                self.b.ins().uextend(types::I32, flag)
-            }
-            // Not arithmetic: never called with these.
+            // Comparisons become `Pending` (see `straight`); nothing else is arithmetic.
             _ => x,
         }
     }
@@ -334,6 +418,7 @@ impl Fx<'_> {
         self.b.ins().brif(hit, leave, &[], done, &[]);
         self.b.seal_block(leave);
         self.b.switch_to_block(leave);
+        self.materialize(ALL);
         self.refund(self.leave_refund + after);
         let resume = self.c32(resume as i32);
         let len = self.c32(len as i32);

@@ -61,6 +61,7 @@ impl Insn {
 
     /// Whether every register operand names one of R0..R7. Instructions with a bad register
     /// retire without any effect.
+    #[inline]
     pub fn regs_valid(&self) -> bool {
         let n = self.op.layout().reg_count();
         self.regs[..n].iter().all(|&r| r < 8)

@@ -36,6 +36,7 @@ pub enum Layout {
 impl Layout {
     /// Encoded length of an instruction with this layout, opcode byte included.
     #[allow(clippy::len_without_is_empty)] // an instruction is never empty
+    #[inline]
     pub const fn len(self) -> usize {
         match self {
             Layout::None => 1,
@@ -49,6 +50,7 @@ impl Layout {
     }
 
     /// Number of register operands.
+    #[inline]
     pub const fn reg_count(self) -> usize {
         match self {
             Layout::None | Layout::U8 | Layout::Imm => 0,
@@ -101,6 +103,7 @@ macro_rules! isa_table {
             }
 
             /// The operand layout.
+            #[inline]
             pub const fn layout(self) -> Layout {
                 match self { $(Opcode::$name => Layout::$layout,)* }
             }
@@ -116,6 +119,7 @@ macro_rules! isa_table {
             }
 
             /// The opcode for a byte, or `None` for an unknown opcode.
+            #[inline]
             pub const fn from_byte(byte: u8) -> Option<Opcode> {
                 match byte { $($byte => Some(Opcode::$name),)* _ => None }
             }
@@ -169,6 +173,7 @@ isa_table! {
 impl Opcode {
     /// Encoded length in bytes, opcode included.
     #[allow(clippy::len_without_is_empty)] // an instruction is never empty
+    #[inline]
     pub const fn len(self) -> usize {
         self.layout().len()
     }

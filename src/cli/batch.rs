@@ -18,7 +18,7 @@ pub struct BatchArgs {
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// The engine.
-    #[arg(long, default_value = "interp")]
+    #[arg(long, default_value = "tiered")]
     engine: EngineKind,
     /// Fuel for each kernel (a manifest line may set its own).
     #[arg(long, default_value_t = DEFAULT_FUEL)]

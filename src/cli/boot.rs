@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct BootArgs {
     /// The engine (a fresh instance for every boot).
-    #[arg(long, default_value = "interp")]
+    #[arg(long, default_value = "tiered")]
     engine: EngineKind,
     /// Each boot stops after this many retired instructions (a boot that does not halt
     /// within it fails its assessment).

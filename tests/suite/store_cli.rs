@@ -39,7 +39,7 @@ fn register_boot_and_list_the_lineage() {
     let gens: Vec<&&str> = lines.iter().filter(|l| l.starts_with("[gen ")).collect();
     assert_eq!(gens.len(), 3, "{out}");
     assert!(
-        gens[0].starts_with("[gen 1] v1.0 (id 1, probation) [interp] exit=halt cycles=30 -> evolved into v2.0 (id 2"),
+        gens[0].starts_with("[gen 1] v1.0 (id 1, probation) [tiered] exit=halt cycles=30 -> evolved into v2.0 (id 2"),
         "{out}"
     );
     assert!(
@@ -201,7 +201,7 @@ fn a_rollback_shows_in_the_listing() {
     assert!(row.ends_with("bad"), "{table}");
     assert!(
         table.contains(
-            "rollback: v2.0 (id 2) -> v1.0 (id 1): boot with interp ended with exit=fuel"
+            "rollback: v2.0 (id 2) -> v1.0 (id 1): boot with tiered ended with exit=fuel"
         ),
         "{table}"
     );

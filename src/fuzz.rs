@@ -40,51 +40,56 @@ pub fn check_seed(seed: u64) -> Option<Finding> {
     })
 }
 
-/// Whether `s` diverges, spending one run of `budget` (none left: false).
-fn still_diverges(s: &Scenario, budget: &mut u32) -> bool {
+/// Whether `s` still fails `test`, spending one run of `budget` (none left: false).
+fn still_fails(s: &Scenario, budget: &mut u32, test: &dyn Fn(&Scenario) -> bool) -> bool {
     if *budget == 0 {
         return false;
     }
     *budget -= 1;
-    divergence(s).is_some()
+    test(s)
 }
 
 /// Shrink a diverging scenario while it keeps diverging, trying at most `budget` runs:
 /// lower the fuel, replace whole instructions by NOPs (addresses stay put), drop files,
 /// and cut the tail of the program.
-pub fn minimise(scenario: &Scenario, mut budget: u32) -> Scenario {
+pub fn minimise(scenario: &Scenario, budget: u32) -> Scenario {
+    minimise_with(scenario, budget, &|s| divergence(s).is_some())
+}
+
+/// [`minimise`] with any failure test: shrink `scenario` while `fails` holds.
+pub fn minimise_with(
+    scenario: &Scenario,
+    mut budget: u32,
+    fails: &dyn Fn(&Scenario) -> bool,
+) -> Scenario {
     let mut best = scenario.clone();
-    // Smallest fuel that still diverges (divergence is monotone in practice).
-    let (mut lo, mut hi) = (0, best.fuel);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let trial = Scenario {
-            fuel: mid,
-            ..best.clone()
-        };
-        if still_diverges(&trial, &mut budget) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    best.fuel = hi;
     let mut progress = true;
     while progress && budget > 0 {
         progress = false;
         for path in best.files.keys().cloned().collect::<Vec<_>>() {
             let mut trial = best.clone();
             trial.files.remove(&path);
-            if still_diverges(&trial, &mut budget) {
+            if still_fails(&trial, &mut budget, fails) {
                 best = trial;
                 progress = true;
             }
         }
-        let cut = best.kernel.len() / 2;
-        if cut > 0 {
+        // The shortest prefix of the program that still fails (bisecting on its length).
+        let (mut lo, mut hi) = (1, best.kernel.len());
+        while lo < hi && budget > 0 {
+            let mid = lo + (hi - lo) / 2;
             let mut trial = best.clone();
-            trial.kernel.truncate(cut.max(1));
-            if still_diverges(&trial, &mut budget) {
+            trial.kernel.truncate(mid);
+            if still_fails(&trial, &mut budget, fails) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        if hi < best.kernel.len() {
+            let mut trial = best.clone();
+            trial.kernel.truncate(hi);
+            if still_fails(&trial, &mut budget, fails) {
                 best = trial;
                 progress = true;
             }
@@ -97,7 +102,7 @@ pub fn minimise(scenario: &Scenario, mut budget: u32) -> Scenario {
                 let mut trial = best.clone();
                 let end = (pc + len).min(trial.kernel.len());
                 trial.kernel[pc..end].fill(0x01);
-                if still_diverges(&trial, &mut budget) {
+                if still_fails(&trial, &mut budget, fails) {
                     best = trial;
                     progress = true;
                 }
@@ -105,5 +110,66 @@ pub fn minimise(scenario: &Scenario, mut budget: u32) -> Scenario {
             pc += len;
         }
     }
+    // Last, the smallest fuel that still fails (failures are monotone in fuel in practice;
+    // done after the program shrank, since NOPs may need more fuel than what they replace).
+    let (mut lo, mut hi) = (0, best.fuel);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let trial = Scenario {
+            fuel: mid,
+            ..best.clone()
+        };
+        if still_fails(&trial, &mut budget, fails) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    best.fuel = hi;
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimising_keeps_the_failure_and_drops_the_rest() {
+        // A stand-in failure: the program still reaches an unknown opcode 0x80 within its
+        // fuel (it prints the warning), with file_1 present.
+        let fails = |s: &Scenario| {
+            s.files.contains_key("file_1")
+                && crate::difftest::run_reference(s)
+                    .is_ok_and(|o| o.report.sysout.iter().any(|l| l.contains("0x80")))
+        };
+        let mut kernel = Vec::new();
+        for v in 0..20 {
+            kernel.extend(pxvm::Insn::new(pxvm::Opcode::IMM32, [1, 0, 0], v).encode());
+        }
+        kernel.push(0x80);
+        kernel.extend(pxvm::Insn::new(pxvm::Opcode::IMM32, [2, 0, 0], 7).encode());
+        let scenario = Scenario::new(kernel, 1_000)
+            .with_file("file_1", vec![1])
+            .with_file("file_2", vec![2]);
+        assert!(fails(&scenario));
+        let small = minimise_with(&scenario, 500, &fails);
+        assert!(fails(&small), "the minimised program still fails");
+        assert_eq!(
+            small.fuel, 121,
+            "the smallest fuel that reaches the opcode through the NOPs"
+        );
+        assert!(
+            !small.files.contains_key("file_2"),
+            "irrelevant files are dropped"
+        );
+        assert!(
+            small.kernel.len() <= 121,
+            "the tail after the opcode is cut"
+        );
+        let decoded = crate::difftest::run_reference(&small).unwrap();
+        assert_eq!(
+            decoded.report.regs[1], 0,
+            "the IMM32s before it became NOPs"
+        );
+    }
 }

@@ -179,3 +179,28 @@ fn every_engine_gives_the_same_json_report() {
     assert_eq!(reports[0], reports[1]);
     assert_eq!(reports[0], reports[2]);
 }
+
+#[test]
+fn fuzz_reports_its_rate_and_finds_no_divergence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("findings");
+    let o = pxos(&[
+        "fuzz",
+        "--seconds",
+        "1",
+        "--seed",
+        "77",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("programs/s"), "{text}");
+    assert!(text.contains(", 0 divergent; next seed "), "{text}");
+    assert!(
+        stderr(&o).contains("fuzzing engines interp, jit, tiered"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing to write without a divergence");
+}

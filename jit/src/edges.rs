@@ -8,7 +8,8 @@
 //!   needs (a failing check leaves with `EXIT_FUEL` at the target's pc, having run
 //!   nothing of it);
 //! * out of the region (a static pc with no block here, JR, RET) goes through the chain
-//!   block, or to the dispatcher for pc 65,536.
+//!   block, or to the dispatcher for pc 65,536 — except that a RET whose target is the
+//!   return site of a CALL in this region takes the checked edge to that block directly.
 //!
 //! Comparison results still pending (see `liveness`) become register values on exactly
 //! the edges where the register is read.
@@ -163,6 +164,41 @@ fn jump_dynamic(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Value, next: u3
     brif_to(fx, plan, sh, ok, Dest::Chain(DestPc::Dynamic(dest)), other);
 }
 
+/// Most return sites a RET compares its target against before the entry-table lookup.
+const MAX_RETURN_SITES: usize = 8;
+
+/// The return-address fast path of a RET: compare the popped target against the return
+/// sites (the pc after each CALL) that start blocks of this region and, on a match, take
+/// a checked edge straight to that block. It is the same edge the chain block would
+/// reach through the entry table and the switch (refund, fuel check of the target's tree,
+/// take), just without the table lookup and the indirect jump. The return sites lie
+/// inside memory, so matching one implies the bounds check `jump_dynamic` makes. Leaves
+/// the builder in the block where no site matched.
+fn return_sites(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Value) {
+    let mut sites: Vec<(u32, usize)> = Vec::new();
+    for block in &plan.blocks {
+        let last = block.insns[block.insns.len() - 1];
+        if last.insn.op != Opcode::CALL || jump_target(last.insn.imm).is_none() {
+            continue;
+        }
+        let site = last.next();
+        if let Some(&j) = plan.index.get(&site) {
+            if !sites.iter().any(|&(s, _)| s == site) {
+                sites.push((site, j));
+            }
+        }
+    }
+    for &(site, j) in sites.iter().take(MAX_RETURN_SITES) {
+        let hit = fx.b.ins().icmp_imm_u(IntCC::Equal, dest, i64::from(site));
+        let here = fx.b.create_block();
+        let miss = fx.b.create_block();
+        fx.b.ins().brif(hit, here, &[], miss, &[]);
+        fx.b.switch_to_block(here);
+        emit_edge(fx, plan, sh, Dest::Checked(j));
+        fx.b.switch_to_block(miss);
+    }
+}
+
 /// The last instruction of a block: a control transfer, or an ordinary instruction
 /// followed by the fall-through.
 pub(crate) fn emit_last(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, p: &PlannedInsn) {
@@ -206,10 +242,11 @@ pub(crate) fn emit_last(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, p: &PlannedIn
         },
         RET => {
             let sp = fx.reg(SP as u8);
-            let dest = fx.load_word(sp);
+            let dest = fx.load_return_address(sp);
             let four = fx.c32(4);
             let sp = fx.b.ins().iadd(sp, four);
             fx.set_reg(SP as u8, sp);
+            return_sites(fx, plan, sh, dest);
             jump_dynamic(fx, plan, sh, dest, next);
         }
         JZ | JNZ | JR => goto(fx, plan, sh, next),

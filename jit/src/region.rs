@@ -14,8 +14,10 @@
 //!   iteration, and the fuel is exact whenever control leaves a tree;
 //! * edges to blocks of the region are direct branches, so a hot loop never leaves the
 //!   function and its registers stay in machine registers;
-//! * edges out of the region, and every JR/RET, go through the *chain* block: look the
-//!   target up in the entry table; this function's own entry means a branch back to the
+//! * edges out of the region, and every JR/RET, go through the *chain* block (a RET first
+//!   compares its target with the region's return sites and, on a match, takes the
+//!   checked edge to that block directly, see `edges`): look the target up in the entry
+//!   table; this function's own entry means a branch back to the
 //!   switch, another function's means write the registers back and tail-call it, none
 //!   means return `EXIT_JUMP` to the dispatcher;
 //! * every exit writes the registers, fuel and pc back to `ctx`.

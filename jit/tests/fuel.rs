@@ -166,3 +166,46 @@ fn folded_blocks_entered_from_outside_at_every_budget() {
     assert_eq!(o.exit, Exit::Halt);
     assert_eq!(jit.stats().compiles, 1, "one region holds the whole loop");
 }
+
+/// Calls whose return sites lie inside the region (RET takes the return-site fast path),
+/// including a callee that rewrites its return address to the other call's return site
+/// and one that returns to a pc that is no return site at all.
+fn calls_returning_into_the_region() -> Code {
+    let mut c = Code::new();
+    c.imm(7, 0x8000);
+    c.imm(2, 4);
+    let top = c.here();
+    let call_g = c.ins(CALL, [0; 3], 0);
+    c.rri(ADDI, 1, 1, 1); // return site of `call_g`: skipped, g returns to `site2`
+    let call_f = c.ins(CALL, [0; 3], 0);
+    let site2 = c.rri(ADDI, 1, 1, 2);
+    let call_h = c.ins(CALL, [0; 3], 0);
+    c.rri(ADDI, 2, 2, -1);
+    c.jnz(2, top);
+    let after = c.rri(ADDI, 5, 5, 3); // where h returns when odd: no return site
+    c.rri(ADDI, 2, 2, -1);
+    c.rri(SLTI, 4, 2, 1);
+    c.jz(4, top);
+    c.halt();
+    let f = c.rri(ADDI, 3, 3, 10);
+    c.ins(RET, [0; 3], 0);
+    let g = c.imm(6, site2);
+    c.rri(STW, 7, 6, 0);
+    c.rrr(SLT, 4, 3, 6); // a pending comparison live across the RET
+    c.ins(RET, [0; 3], 0);
+    let h = c.imm(6, after);
+    c.rri(ANDI, 0, 2, 1);
+    c.jz(0, f); // even counts: a plain return through f
+    c.rri(STW, 7, 6, 0);
+    c.ins(RET, [0; 3], 0);
+    c.patch_i32(call_g + 1, g);
+    c.patch_i32(call_f + 1, f);
+    c.patch_i32(call_h + 1, h);
+    c
+}
+
+#[test]
+fn returns_into_the_region_at_every_budget() {
+    let code = calls_returning_into_the_region();
+    sweep(&code, 160);
+}

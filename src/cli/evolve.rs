@@ -178,13 +178,6 @@ fn goal_from(args: &EvolveArgs) -> Result<Goal> {
     })
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 /// Records each improvement of the best in a version store.
 struct Lineage {
     root: PathBuf,
@@ -344,7 +337,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             writeln!(f, "{}", serde_json::to_string(&line)?)?;
         }
         if let Some(path) = &args.checkpoint {
-            write_atomic(path, &serde_json::to_vec(&evo.state)?)?;
+            pxos::store::atomic::write_atomic(path, &serde_json::to_vec(&evo.state)?)?;
         }
     }
     bar.finish_and_clear();

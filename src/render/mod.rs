@@ -29,7 +29,7 @@ pub mod text;
 use canvas::Canvas;
 use scene::Scene;
 use script::Command;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 /// The canvas size when the script has no `CANVAS` line.
@@ -171,37 +171,10 @@ pub fn render_png_with<S: AsRef<str>>(
         .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
 }
 
-/// Write `bytes` to a fresh temporary file beside `path`, then rename it over `path`.
+/// Write `bytes` over `path` atomically (temporary file, fsync, rename), with the store's
+/// one crash-safe writer.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    crate::store::atomic::write_atomic(path, bytes).map_err(io::Error::other)
 }
 
 #[cfg(test)]

@@ -23,13 +23,7 @@ impl StoreLock {
     /// Lock the store at `root`. If another process holds the lock, `on_wait` is called
     /// once with the lock file's path and then this waits until the lock is free.
     pub fn acquire(root: &Path, on_wait: &mut dyn FnMut(&Path)) -> Result<StoreLock> {
-        let path = root.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io("open the lock file", &path))?;
+        let (file, path) = open_lock_file(root)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -49,13 +43,7 @@ impl StoreLock {
     /// Lock the store at `root` only if no one else holds it: `Ok(None)` if someone does.
     pub fn try_acquire(root: &Path) -> Result<Option<StoreLock>> {
         let mut busy = false;
-        let path = root.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io("open the lock file", &path))?;
+        let (file, path) = open_lock_file(root)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => busy = true,
@@ -68,6 +56,18 @@ impl StoreLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Open (creating it if needed) the lock file of the store at `root`.
+fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
+    let path = root.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(StoreError::io("open the lock file", &path))?;
+    Ok((file, path))
 }
 
 #[cfg(test)]

@@ -311,24 +311,7 @@ fn parse_body(p: &mut Parser<'_>, word: String, col: usize) -> (Body, Option<Dia
     if p.peek() == Some(&Tok::Equals) {
         p.pos += 1;
         let name = Name { text: word, col };
-        return match p.equ_value() {
-            Ok(e) => (
-                Body::Equ {
-                    name,
-                    col,
-                    value: Some(e),
-                },
-                None,
-            ),
-            Err(d) => (
-                Body::Equ {
-                    name,
-                    col,
-                    value: None,
-                },
-                Some(d),
-            ),
-        };
+        return equ_body(p, name, col);
     }
     if word.starts_with('.') {
         if word.eq_ignore_ascii_case(".equ") {
@@ -396,24 +379,17 @@ fn parse_equ(p: &mut Parser<'_>, col: usize) -> (Body, Option<Diag>) {
         );
     }
     p.pos += 1;
-    match p.equ_value() {
-        Ok(e) => (
-            Body::Equ {
-                name,
-                col,
-                value: Some(e),
-            },
-            None,
-        ),
-        Err(d) => (
-            Body::Equ {
-                name,
-                col,
-                value: None,
-            },
-            Some(d),
-        ),
-    }
+    equ_body(p, name, col)
+}
+
+/// The constant definition `name = <the expression at p>`: a value, or the error that
+/// kept it from having one (the name is still defined, so uses of it do not cascade).
+fn equ_body(p: &mut Parser<'_>, name: Name, col: usize) -> (Body, Option<Diag>) {
+    let (value, diag) = match p.equ_value() {
+        Ok(e) => (Some(e), None),
+        Err(d) => (None, Some(d)),
+    };
+    (Body::Equ { name, col, value }, diag)
 }
 
 #[cfg(test)]

@@ -8,30 +8,13 @@
 //! so a hostile script of a million full-canvas rectangles still renders quickly.
 
 use super::canvas::Canvas;
-use super::script::{Command, ConsoleKind, Layer, Rgba};
+pub use super::script::Draw;
+use super::script::{Command, ConsoleKind, Layer};
 use super::text::{self, Weight};
 
 /// The most pixels one render paints for the script's commands (about 700 full 800x600
 /// canvases).
 pub const PIXEL_BUDGET: u64 = 1 << 28;
-
-/// A drawing command on a layer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Draw {
-    Rect {
-        x: i32,
-        y: i32,
-        w: i32,
-        h: i32,
-        color: Rgba,
-    },
-    Text {
-        x: i32,
-        y: i32,
-        color: Rgba,
-        text: String,
-    },
-}
 
 /// A line of the console panel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,13 +58,12 @@ impl Scene {
                     });
                     continue;
                 }
-                Command::Rect { x, y, w, h, color } => {
-                    scene.rects += 1;
-                    Draw::Rect { x, y, w, h, color }
-                }
-                Command::Text { x, y, color, text } => {
-                    scene.texts += 1;
-                    Draw::Text { x, y, color, text }
+                Command::Draw(draw) => {
+                    match draw {
+                        Draw::Rect { .. } => scene.rects += 1,
+                        Draw::Text { .. } => scene.texts += 1,
+                    }
+                    draw
                 }
             };
             scene.layers[layer.index()].push(draw);
@@ -124,7 +106,7 @@ impl Scene {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::script::parse;
+    use crate::render::script::{parse, Rgba};
 
     const BG: Rgba = [0, 0, 0, 255];
     const RED: Rgba = [255, 0, 0, 255];

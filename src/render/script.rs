@@ -8,6 +8,26 @@
 /// An RGBA color, straight (not premultiplied) alpha.
 pub type Rgba = [u8; 4];
 
+/// A drawing command, as parsed and as kept on a layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Draw {
+    /// `RECT x y w h r g b a`: a filled rectangle with its top-left corner at (x, y).
+    Rect {
+        x: i32,
+        y: i32,
+        w: i32,
+        h: i32,
+        color: Rgba,
+    },
+    /// `TEXT x y r g b a <text>`: text with the top-left of its first cell at (x, y).
+    Text {
+        x: i32,
+        y: i32,
+        color: Rgba,
+        text: String,
+    },
+}
+
 /// The drawing layers, in compositing order (bottom first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Layer {
@@ -66,21 +86,8 @@ pub enum Command {
     Canvas { width: i64, height: i64 },
     /// `SELECT <layer>`: later drawing goes to `layer`.
     Select(Layer),
-    /// `RECT x y w h r g b a`: a filled rectangle with its top-left corner at (x, y).
-    Rect {
-        x: i32,
-        y: i32,
-        w: i32,
-        h: i32,
-        color: Rgba,
-    },
-    /// `TEXT x y r g b a <text>`: text with the top-left of its first cell at (x, y).
-    Text {
-        x: i32,
-        y: i32,
-        color: Rgba,
-        text: String,
-    },
+    /// `RECT` or `TEXT`: something to draw on the current layer.
+    Draw(Draw),
     /// A line for the console.
     Console { kind: ConsoleKind, text: String },
 }
@@ -119,7 +126,7 @@ fn parse_rect(rest: &str) -> Option<Command> {
     if fields.next().is_some() {
         return None;
     }
-    Some(Command::Rect { x, y, w, h, color })
+    Some(Command::Draw(Draw::Rect { x, y, w, h, color }))
 }
 
 fn parse_text(rest: &str) -> Option<Command> {
@@ -128,7 +135,7 @@ fn parse_text(rest: &str) -> Option<Command> {
     let [x, y] = take::<i32, 2>(&mut fields)?;
     let color = take::<u8, 4>(&mut fields)?;
     let text = fields.next().unwrap_or("").to_string();
-    Some(Command::Text { x, y, color, text })
+    Some(Command::Draw(Draw::Text { x, y, color, text }))
 }
 
 /// Exactly `N` space-separated numbers.
@@ -199,41 +206,41 @@ mod tests {
     fn drawing_commands() {
         assert_eq!(
             one("RECT 50 50 100 100 40 40 100 255"),
-            Command::Rect {
+            Command::Draw(Draw::Rect {
                 x: 50,
                 y: 50,
                 w: 100,
                 h: 100,
                 color: [40, 40, 100, 255]
-            }
+            })
         );
         assert_eq!(
             one("RECT -2147483648 2147483647 -5 0 0 0 0 0"),
-            Command::Rect {
+            Command::Draw(Draw::Rect {
                 x: i32::MIN,
                 y: i32::MAX,
                 w: -5,
                 h: 0,
                 color: [0; 4]
-            }
+            })
         );
         assert_eq!(
             one("TEXT 10 -20 255 255 255 255 PXVM  ready. "),
-            Command::Text {
+            Command::Draw(Draw::Text {
                 x: 10,
                 y: -20,
                 color: [255; 4],
                 text: "PXVM  ready. ".into()
-            }
+            })
         );
         assert_eq!(
             one("TEXT 1 2 3 4 5 6"),
-            Command::Text {
+            Command::Draw(Draw::Text {
                 x: 1,
                 y: 2,
                 color: [3, 4, 5, 6],
                 text: String::new()
-            }
+            })
         );
         for (name, layer) in [
             ("background", Layer::Background),

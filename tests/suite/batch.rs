@@ -20,6 +20,22 @@ fn corpus(dir: &Path) {
 /// Generated programs may loop forever; keep their runs short in a debug build.
 const FUEL: &str = "20000";
 
+/// `pxos batch INPUT --out OUT --fuel FUEL EXTRA...`, which must succeed.
+fn batch_into(input: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "batch",
+        input,
+        "--out",
+        out.to_str().unwrap(),
+        "--fuel",
+        FUEL,
+    ];
+    args.extend_from_slice(extra);
+    let o = pxos(&args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
+}
+
 fn records(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -70,34 +86,12 @@ fn four_shards_merged_equal_one_unsharded_run() {
     corpus(dir.path());
     let input = dir.path().to_str().unwrap();
     let whole = dir.path().join("whole.jsonl");
-    let o = pxos(&[
-        "batch",
-        input,
-        "--out",
-        whole.to_str().unwrap(),
-        "--jobs",
-        "2",
-        "--fuel",
-        FUEL,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    batch_into(input, &whole, &["--jobs", "2"]);
     let mut shard_files = Vec::new();
     let mut total = 0;
     for k in 0..4 {
         let out = dir.path().join(format!("shard{k}.jsonl"));
-        let o = pxos(&[
-            "batch",
-            input,
-            "--shard",
-            &format!("{k}/4"),
-            "--out",
-            out.to_str().unwrap(),
-            "--jobs",
-            "1",
-            "--fuel",
-            FUEL,
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        batch_into(input, &out, &["--shard", &format!("{k}/4"), "--jobs", "1"]);
         total += records(&std::fs::read_to_string(&out).unwrap()).len();
         shard_files.push(out.to_str().unwrap().to_string());
     }
@@ -119,30 +113,14 @@ fn a_rerun_with_the_same_out_skips_what_is_done_and_mends_a_torn_line() {
     corpus(dir.path());
     let input = dir.path().to_str().unwrap();
     let out = dir.path().join("out.jsonl");
-    let o = pxos(&[
-        "batch",
-        input,
-        "--out",
-        out.to_str().unwrap(),
-        "--fuel",
-        FUEL,
-    ]);
-    assert!(o.status.success());
+    batch_into(input, &out, &[]);
     let full = std::fs::read_to_string(&out).unwrap();
     // Simulate a kill mid-write: keep 30 whole records and half of the next.
     let lines: Vec<&str> = full.lines().collect();
     let mut torn: String = lines[..30].iter().map(|l| format!("{l}\n")).collect();
     torn += &lines[30][..lines[30].len() / 2];
     std::fs::write(&out, torn).unwrap();
-    let o = pxos(&[
-        "batch",
-        input,
-        "--out",
-        out.to_str().unwrap(),
-        "--fuel",
-        FUEL,
-    ]);
-    assert!(o.status.success());
+    let o = batch_into(input, &out, &[]);
     assert!(stderr(&o).contains("12 kernels run"), "{}", stderr(&o));
     assert!(stderr(&o).contains("30 already done"), "{}", stderr(&o));
     let resumed = records(&std::fs::read_to_string(&out).unwrap());

@@ -6,6 +6,8 @@
 //! one.
 
 use crate::abi::{region_signature, trampoline_signature, Trampoline};
+use crate::codemap::StoreWindow;
+use crate::dump;
 use crate::region;
 use crate::scan::Plan;
 use cranelift_codegen::ir::{InstBuilder, Type, UserFuncName};
@@ -114,7 +116,11 @@ impl Backend {
     }
 
     /// Compile `plan` into one finalized function.
-    pub fn compile(&mut self, plan: &Plan) -> Result<Compiled, Box<ModuleError>> {
+    pub fn compile(
+        &mut self,
+        plan: &Plan,
+        window: StoreWindow,
+    ) -> Result<Compiled, Box<ModuleError>> {
         let module = &mut *self.module;
         let sig = region_signature(self.ptr);
         let id = module.declare_anonymous_function(&sig)?;
@@ -127,11 +133,18 @@ impl Backend {
             &mut self.ctx.func,
             &mut self.fctx,
             plan,
+            window,
             self.ptr,
             self_ref,
             frontend,
         );
+        let dump = dump::dir();
+        self.ctx.set_disasm(dump.is_some());
         let defined = module.define_function(id, &mut self.ctx);
+        let listing = match dump {
+            Some(_) => (self.ctx.compiled_code()).and_then(|c| c.vcode.clone()),
+            None => None,
+        };
         let size = self
             .ctx
             .compiled_code()
@@ -140,6 +153,13 @@ impl Backend {
         defined?;
         module.finalize_definitions()?;
         let addr = module.get_finalized_function(id) as usize;
+        if let Some(dir) = dump {
+            // SAFETY: `addr` is the start of the function just finalized, whose code buffer
+            // was `size` bytes long; finalized code stays mapped and readable while the
+            // module lives, and nothing writes it.
+            let code = unsafe { std::slice::from_raw_parts(addr as *const u8, size) };
+            dump::region(dir, addr, code, listing.as_deref().unwrap_or(""));
+        }
         let bytes = size.div_ceil(PAGE).max(1) * PAGE;
         self.code_bytes += bytes;
         Ok(Compiled { addr, bytes })

@@ -10,8 +10,8 @@
 //! [`INTERPRET_AFTER`] patches on, the block is left to the interpreter for good.
 
 use crate::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
-use crate::backend::Backend;
-use crate::codemap::CodeMap;
+use crate::backend::{Backend, Compiled};
+use crate::codemap::{CodeMap, StoreWindow};
 use crate::scan::{plan_region, BlockMode, Plan, RegionLimits};
 use pxvm::{Machine, MEM_SIZE};
 use std::collections::HashMap;
@@ -72,6 +72,8 @@ struct Region {
     blocks: Vec<(u32, u32)>,
     /// The guest bytes of the dependencies at compile time, concatenated.
     source: Vec<u8>,
+    /// Where its stores skip the code map: no live region may depend on a byte in it.
+    window: StoreWindow,
 }
 
 /// How a call into compiled code ended, after the machine has been updated.
@@ -169,11 +171,12 @@ impl Cache {
                 self.entries = vec![0; ENTRY_COUNT];
             }
         }
+        let window = self.codemap.free_window(&plan.deps);
         let backend = self.backend.as_mut()?;
         // A compile error (out of memory for code, or a bug) must not take the host down:
         // leave this entry to the interpreter from now on. A panic inside Cranelift leaves
         // its module in an unknown state, so that module is dropped (nothing of it runs).
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| backend.compile(&plan)));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| backend.compile(&plan, window)));
         let compiled = match outcome {
             Ok(Ok(c)) => c,
             Ok(Err(_)) => {
@@ -188,7 +191,7 @@ impl Cache {
         };
         self.stats.compiles += 1;
         self.stats.compiled_insns += plan.insn_count as u64;
-        self.install(&plan, compiled.addr, compiled.bytes, mem);
+        self.install(&plan, compiled, window, mem);
         Some(compiled.addr)
     }
 
@@ -204,7 +207,24 @@ impl Cache {
         }
     }
 
-    fn install(&mut self, plan: &Plan, code: usize, bytes: usize, mem: &[u8; MEM_SIZE]) {
+    fn install(
+        &mut self,
+        plan: &Plan,
+        compiled: Compiled,
+        window: StoreWindow,
+        mem: &[u8; MEM_SIZE],
+    ) {
+        // Regions that store into the new code's bytes without looking at the code map
+        // must go (they are compiled again, around it, when next needed).
+        let blind: Vec<u32> = (self.regions.iter().enumerate())
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.window.overlaps(&plan.deps)))
+            .map(|(id, _)| id as u32)
+            .collect();
+        let mut counted = Vec::new();
+        for id in blind {
+            self.kill(id, None, &mut counted);
+        }
+        let Compiled { addr: code, bytes } = compiled;
         let id = match self.free_slots.pop() {
             Some(id) => id,
             None => {
@@ -217,7 +237,8 @@ impl Cache {
             source.extend_from_slice(&mem[s as usize..e as usize]);
         }
         let blocks = plan.blocks.iter().map(|b| (b.start, b.next)).collect();
-        for b in &plan.blocks {
+        // Folded blocks are entered only from their predecessor inside the region.
+        for b in plan.blocks.iter().filter(|b| !b.folded) {
             self.entries[b.start as usize] = code;
         }
         self.codemap.add(id, plan.deps.clone());
@@ -226,6 +247,7 @@ impl Cache {
             bytes,
             blocks,
             source,
+            window,
         });
         self.stats.live_regions += 1;
         self.stats.code_bytes = self.backend.as_ref().map_or(0, |b| b.code_bytes) as u64;

@@ -5,6 +5,12 @@
 //! regions without scanning them all, and unmarking a region re-marks bytes that other
 //! regions still depend on.
 //!
+//! Each region is also compiled with a [`StoreWindow`]: whole pages on which, when it was
+//! compiled, no translation (and not the region itself) depended. A store inside its
+//! window needs neither the bounds check nor the code-map load — one compare does both.
+//! The cache keeps this true by dropping a region whose window a newer region's code
+//! lands in.
+//!
 //! Nothing is allocated until the first region is added: an engine that never compiles
 //! pays nothing here.
 
@@ -16,6 +22,27 @@ const PAGES: usize = MEM_SIZE >> PAGE_SHIFT;
 
 /// Sorted, disjoint byte ranges `[start, end)` a region depends on.
 pub(crate) type Deps = Vec<(u32, u32)>;
+
+/// Guest addresses `[lo, hi)` that compiled code may store into with no other check: they
+/// lie inside memory and hold no byte any live translation depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoreWindow {
+    pub lo: u32,
+    pub hi: u32,
+}
+
+impl StoreWindow {
+    /// A store of `len` bytes at `a` lies inside the window iff
+    /// `a.wrapping_sub(lo) < limit(len)` (unsigned); 0 means no store does.
+    pub fn limit(&self, len: u32) -> u32 {
+        (self.hi - self.lo).saturating_sub(len - 1)
+    }
+
+    /// Whether any byte of `deps` lies inside the window.
+    pub fn overlaps(&self, deps: &[(u32, u32)]) -> bool {
+        overlaps(deps, self.lo, self.hi)
+    }
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct CodeMap {
@@ -47,6 +74,31 @@ impl CodeMap {
     pub fn any(&self, range: &Range<usize>) -> bool {
         let end = range.end.min(self.bytes.len());
         range.start < end && self.bytes[range.start..end].iter().any(|&b| b != 0)
+    }
+
+    /// The largest run of whole pages that no registered region and none of `deps` touch:
+    /// the store window for a region with dependencies `deps`.
+    pub fn free_window(&self, deps: &[(u32, u32)]) -> StoreWindow {
+        let mut used = [false; PAGES];
+        for (page, ids) in self.pages.iter().enumerate() {
+            used[page] = !ids.is_empty();
+        }
+        for &(s, e) in deps {
+            pages_of(s, e).for_each(|p| used[p] = true);
+        }
+        let (mut best, mut run_start) = ((0, 0), 0);
+        for page in 0..=PAGES {
+            if page == PAGES || used[page] {
+                if page - run_start > best.1 - best.0 {
+                    best = (run_start, page);
+                }
+                run_start = page + 1;
+            }
+        }
+        StoreWindow {
+            lo: (best.0 << PAGE_SHIFT) as u32,
+            hi: (best.1 << PAGE_SHIFT) as u32,
+        }
     }
 
     /// Whether no region is registered.
@@ -157,5 +209,43 @@ mod tests {
         map.remove(1);
         assert!(!map.any(&(0..MEM_SIZE)));
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn the_store_window_is_the_largest_run_of_untouched_pages() {
+        let mut map = CodeMap::default();
+        let all = StoreWindow {
+            lo: 0,
+            hi: MEM_SIZE as u32,
+        };
+        assert_eq!(map.free_window(&[]), all);
+        let low_code = map.free_window(&[(0, 100)]);
+        assert_eq!(
+            low_code,
+            StoreWindow {
+                lo: 256,
+                hi: MEM_SIZE as u32
+            }
+        );
+        assert_eq!((low_code.limit(1), low_code.limit(4)), (65_280, 65_277));
+        map.add(1, vec![(0, 100)]);
+        let w = map.free_window(&[(40_000, 40_010)]);
+        // Pages 1..156 are free below the new code, 157..256 above it: the larger run.
+        assert_eq!(
+            w,
+            StoreWindow {
+                lo: 256,
+                hi: 39_936
+            }
+        );
+        assert!(!w.overlaps(&[(0, 100), (40_000, 40_010)]));
+        assert!(w.overlaps(&[(1_000, 1_001)]));
+        map.remove(1);
+        assert_eq!(map.free_window(&[]), all);
+        // Code on every page leaves no window: no store is inside it.
+        let every_page: Vec<(u32, u32)> =
+            (0..PAGES as u32).map(|p| (p << 8, (p << 8) + 1)).collect();
+        let none = map.free_window(&every_page);
+        assert_eq!((none.limit(1), none.limit(4)), (0, 0));
     }
 }

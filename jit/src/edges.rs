@@ -12,7 +12,9 @@
 //!   return site of a CALL in this region takes the checked edge to that block directly.
 //!
 //! Comparison results still pending (see `liveness`) become register values on exactly
-//! the edges where the register is read.
+//! the edges where the register is read — except on an edge into a folded child, which
+//! is that block's only way in: there they stay pending, and the child materialises them
+//! only where it reads them (often only on its cold exits).
 
 use crate::abi::{EXIT_FUEL, EXIT_JUMP};
 use crate::liveness::ALL;
@@ -70,7 +72,7 @@ fn emit_edge(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Dest) {
     }
     match dest {
         Dest::Body(j) => {
-            fx.materialize(sh.live_in[j]);
+            fx.carry_into(j, sh.live_in[j]);
             fx.b.ins().jump(sh.body[j], &[]);
         }
         Dest::Checked(j) => {
@@ -119,21 +121,16 @@ pub(crate) fn leave_dynamic(fx: &mut Fx<'_>, sh: &Shared, pc: Value) {
     fx.b.ins().jump(sh.exit, &[pc.into(), reason.into()]);
 }
 
-/// Whether taking the edge to `dest` needs no instructions of its own.
-fn is_plain(fx: &Fx<'_>, sh: &Shared, dest: Dest) -> bool {
-    match dest {
-        Dest::Body(j) => fx.pending_in(sh.live_in[j]) == 0,
-        _ => false,
-    }
-}
-
 /// Branch on `cond` (non-zero) to `then`, else to `other`. A side that has work to do
 /// (give back fuel, check fuel, materialise flags, pass arguments) gets an edge block of
 /// its own, so that the hot side of a loop branch does no work for the cold one.
 fn brif_to(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, cond: Value, then: Dest, other: Dest) {
     let mut edges = Vec::new();
     let mut label = |fx: &mut Fx<'_>, d: Dest| match d {
-        Dest::Body(j) if is_plain(fx, sh, d) => sh.body[j],
+        Dest::Body(j) => {
+            fx.carry_into(j, sh.live_in[j]);
+            sh.body[j]
+        }
         _ => {
             let e = fx.b.create_block();
             edges.push((e, d));
@@ -182,7 +179,7 @@ fn return_sites(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Value) {
             continue;
         }
         let site = last.next();
-        if let Some(&j) = plan.index.get(&site) {
+        if let Some(&j) = plan.index.get(&site).filter(|&&j| !plan.blocks[j].folded) {
             if !sites.iter().any(|&(s, _)| s == site) {
                 sites.push((site, j));
             }

@@ -12,15 +12,17 @@
 //! instructions that are never compiled (HALT, SYSCALL, unknown opcodes, fetch faults) and
 //! fuel tails with `pxvm::exec::step`. Fuel is checked on entry to each tree of blocks
 //! (once per loop iteration); writes to translated bytes are caught by a per-byte code map
-//! (`codemap`) and invalidate just the affected regions (`cache`). `backend` owns the
-//! Cranelift module; `abi` is the contract between compiled code and Rust; `engine`
-//! exposes the `jit` and `tiered` engines.
+//! (`codemap`; stores inside a region's code-free *store window* skip it) and invalidate
+//! just the affected regions (`cache`). `backend` owns the Cranelift module; `abi` is the
+//! contract between compiled code and Rust; `engine` exposes the `jit` and `tiered`
+//! engines; `dump` writes compiled regions out for profiling (`PXOS_JIT_DUMP=<dir>`).
 
 mod abi;
 mod backend;
 mod cache;
 mod codemap;
 mod dispatch;
+mod dump;
 mod edges;
 mod engine;
 mod liveness;

@@ -123,6 +123,13 @@ fn live_after(plan: &Plan, block: &PlannedBlock, live_in: &[Regs]) -> Regs {
     live
 }
 
+/// The registers some instruction of `plan` may write. The others still hold, in `Ctx`,
+/// the values the region was entered with, so leaving need not store them back — and
+/// their values are dead once last read instead of live through every loop.
+pub(crate) fn written(plan: &Plan) -> Regs {
+    (plan.blocks.iter().flat_map(|b| &b.insns)).fold(0, |w, p| w | effect(p).defs)
+}
+
 /// For every block of `plan`, the registers its body may read before writing them.
 pub(crate) fn live_in(plan: &Plan) -> Vec<Regs> {
     let n = plan.blocks.len();

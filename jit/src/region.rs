@@ -23,6 +23,7 @@
 //! * every exit writes the registers, fuel and pc back to `ctx`.
 
 use crate::abi::{off, region_signature, EXIT_CODE_WRITE, EXIT_FUEL, EXIT_JUMP};
+use crate::codemap::StoreWindow;
 use crate::edges;
 use crate::liveness::{self, Regs};
 use crate::scan::Plan;
@@ -53,15 +54,18 @@ pub(crate) struct Shared {
     pub live_in: Vec<Regs>,
     /// This function, for recognising its own entries in the chain block.
     self_ref: FuncRef,
+    /// The registers the region may write (see `liveness::written`).
+    written: Regs,
 }
 
 /// Emit the function for `plan` into `func` (whose signature must be
 /// [`region_signature`]). `self_ref` refers to this very function, so that the chain
-/// block can recognise its own entries.
+/// block can recognise its own entries; stores inside `window` skip the code map.
 pub(crate) fn build(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
     plan: &Plan,
+    window: StoreWindow,
     ptr: Type,
     self_ref: FuncRef,
     frontend: TargetFrontendConfig,
@@ -77,7 +81,6 @@ pub(crate) fn build(
     let ctx = b.block_params(entry)[0];
     let pc = b.block_params(entry)[1];
     let mem = b.ins().load(ptr, host_flags(), ctx, off::MEM);
-    let codemap = b.ins().load(ptr, host_flags(), ctx, off::CODEMAP);
     for (i, &var) in regs.iter().enumerate() {
         let v = b
             .ins()
@@ -110,10 +113,11 @@ pub(crate) fn build(
         ptr,
         ctx,
         mem,
-        codemap,
+        window,
         code_write_exit,
         leave_refund: 0,
         pending: [None; 8],
+        carried: vec![[None; 8]; plan.blocks.len()],
     };
     let sh = Shared {
         switch,
@@ -123,6 +127,7 @@ pub(crate) fn build(
         body,
         live_in: liveness::live_in(plan),
         self_ref,
+        written: liveness::written(plan),
     };
 
     emit_switch(&mut fx, plan, &sh);
@@ -150,7 +155,7 @@ fn emit_switch(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared) {
     let high = plan.blocks.iter().map(|b| b.start).max().unwrap_or(0);
     if high - low < MAX_TABLE_SPAN {
         let mut targets = vec![miss; (high - low + 1) as usize];
-        for (i, block) in plan.blocks.iter().enumerate() {
+        for (i, block) in plan.blocks.iter().enumerate().filter(|(_, b)| !b.folded) {
             targets[(block.start - low) as usize] = sh.checked[i];
         }
         let dfg = &mut fx.b.func.dfg;
@@ -163,7 +168,7 @@ fn emit_switch(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared) {
         fx.b.ins().br_table(index, jt);
     } else {
         let mut sw = Switch::new();
-        for (i, block) in plan.blocks.iter().enumerate() {
+        for (i, block) in plan.blocks.iter().enumerate().filter(|(_, b)| !b.folded) {
             sw.set_entry(u128::from(block.start), sh.checked[i]);
         }
         sw.emit(&mut fx.b, pc, miss);
@@ -177,6 +182,23 @@ fn emit_switch(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared) {
 /// makes the refunds on the way out of the tree come out right (for a root: exactly its
 /// `need`); edges from other blocks do the same check on the edge (see `edges`).
 fn emit_block(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
+    let block = &plan.blocks[i];
+    if !block.folded {
+        emit_checked_entry(fx, plan, sh, i);
+    }
+    fx.b.switch_to_block(sh.body[i]);
+    fx.pending = fx.carried[i];
+    fx.leave_refund = plan.blocks[block.root].need - block.prefix;
+    let n = block.insns.len();
+    for (k, p) in block.insns[..n - 1].iter().enumerate() {
+        fx.straight(p, (n - 1 - k) as u64);
+    }
+    edges::emit_last(fx, plan, sh, &block.insns[n - 1]);
+}
+
+/// The checked entry of root block `i`, which the switch (and edges from other trees)
+/// reach.
+fn emit_checked_entry(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
     let block = &plan.blocks[i];
     fx.b.switch_to_block(sh.checked[i]);
     let f = fx.b.use_var(fx.fuel);
@@ -192,20 +214,11 @@ fn emit_block(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
     fx.b.switch_to_block(pay);
     fx.take(edges::take(plan, i));
     fx.b.ins().jump(sh.body[i], &[]);
-
-    fx.b.switch_to_block(sh.body[i]);
-    fx.pending = [None; 8];
-    fx.leave_refund = plan.blocks[block.root].need - block.prefix;
-    let n = block.insns.len();
-    for (k, p) in block.insns[..n - 1].iter().enumerate() {
-        fx.straight(p, (n - 1 - k) as u64);
-    }
-    edges::emit_last(fx, plan, sh, &block.insns[n - 1]);
 }
 
-/// Store the SSA registers and fuel back into `ctx`.
-fn write_back(fx: &mut Fx<'_>) {
-    for i in 0..8 {
+/// Store the SSA registers the region may have changed, and the fuel, back into `ctx`.
+fn write_back(fx: &mut Fx<'_>, sh: &Shared) {
+    for i in (0..8).filter(|&i| sh.written >> i & 1 != 0) {
         let v = fx.b.use_var(fx.regs[i]);
         fx.b.ins()
             .store(host_flags(), v, fx.ctx, off::REGS + 4 * i as i32);
@@ -238,7 +251,7 @@ fn emit_chain(fx: &mut Fx<'_>, sh: &Shared, region_sig: cranelift_codegen::ir::S
     let reason = fx.c32(EXIT_JUMP as i32);
     fx.b.ins().jump(sh.exit, &[pc.into(), reason.into()]);
     fx.b.switch_to_block(found);
-    write_back(fx);
+    write_back(fx, sh);
     let ctx = fx.ctx;
     fx.b.ins()
         .return_call_indirect(region_sig, code, &[ctx, pc]);
@@ -258,7 +271,7 @@ fn emit_exits(fx: &mut Fx<'_>, sh: &Shared) {
 
     fx.b.switch_to_block(sh.exit);
     let params = fx.b.block_params(sh.exit).to_vec();
-    write_back(fx);
+    write_back(fx, sh);
     fx.b.ins().store(host_flags(), params[0], ctx, off::PC);
     fx.b.ins().return_(&[params[1]]);
 }

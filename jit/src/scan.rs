@@ -251,7 +251,7 @@ pub(crate) fn plan_region(
 /// entry takes. A block is folded when exactly one static edge inside the region reaches
 /// it, that edge comes from a block discovered earlier (so folding is acyclic: the folded
 /// edges form trees whose roots are the non-folded blocks), and that predecessor has no
-/// edge to a block outside its tree. A root's checked entry
+/// backward edge to a block outside its tree. A root's checked entry
 /// requires and takes the fuel of the longest path through its tree (`need`); a block
 /// leaving the tree gives back what its path did not use (`need(root) - prefix`). Folded
 /// blocks have no entry of their own, so a loop pays once per iteration.
@@ -268,15 +268,19 @@ fn fold_fuel_checks(blocks: &mut [PlannedBlock], index: &HashMap<u32, usize>) {
     let candidate: Vec<bool> = (0..n)
         .map(|j| matches!(preds[j][..], [p] if p < j))
         .collect();
-    // A block that also branches to a block with its own check (a loop back edge, a
-    // join) folds none of its children: otherwise that hot edge would have to give back
-    // the children's fuel every time it is taken.
+    // A block that also branches back to a block with its own check (a loop back edge)
+    // folds none of its children: otherwise that hot edge would have to give back the
+    // children's fuel every time it is taken. A forward branch to such a block (a loop
+    // exit, a join) does not stop folding: it is the colder way, and giving back is one
+    // addition on it, while folding saves a check on the way into the child.
     let forks: Vec<bool> = blocks
         .iter()
         .map(|b| {
-            b.succs
-                .iter()
-                .any(|s| index.get(s).is_some_and(|&j| !candidate[j]))
+            b.succs.iter().any(|s| {
+                index
+                    .get(s)
+                    .is_some_and(|&j| !candidate[j] && blocks[j].start <= b.start)
+            })
         })
         .collect();
     for j in 0..n {

@@ -9,6 +9,8 @@
 //! Every guest address is checked against the 64 KiB bounds before it is added to the
 //! memory base, so compiled code can only touch the guest's own memory.
 
+use crate::abi::off;
+use crate::codemap::StoreWindow;
 use crate::liveness::{Regs, ALL};
 use crate::scan::PlannedInsn;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -29,6 +31,11 @@ fn guest_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_notrap()
         .with_endianness(Endianness::Little)
+}
+
+/// Flags for the code-map base in `Ctx`.
+fn ctx_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
 }
 
 /// Flags for the code map: it does not change while compiled code runs.
@@ -65,8 +72,8 @@ pub(crate) struct Fx<'a> {
     pub ctx: Value,
     /// Guest memory base.
     pub mem: Value,
-    /// Code map base.
-    pub codemap: Value,
+    /// Where stores need no other check (see `codemap::StoreWindow`).
+    pub window: StoreWindow,
     /// Exit after a store hit translated code: params `(resume pc, addr, len)`, all i32.
     pub code_write_exit: Block,
     /// Fuel the block being emitted gives back when control leaves its fuel tree after
@@ -78,6 +85,10 @@ pub(crate) struct Fx<'a> {
     /// fresh compare there, so that the branch's own compare has no other use and fuses
     /// with the jump instead of being kept as a value on the hot path.
     pub pending: [Option<Pending>; 8],
+    /// Per block of the region: the comparisons still pending when control enters it. Only
+    /// a folded block (entered from its one predecessor, never from the switch) can have
+    /// any; the predecessor is emitted first and its values dominate the block.
+    pub carried: Vec<[Option<Pending>; 8]>,
 }
 
 impl Fx<'_> {
@@ -120,11 +131,12 @@ impl Fx<'_> {
         Some(self.b.ins().icmp(p.cc, p.x, p.y))
     }
 
-    /// The registers of `mask` that hold a pending comparison.
-    pub fn pending_in(&self, mask: Regs) -> Regs {
-        (0..8u8)
-            .filter(|&r| mask >> r & 1 != 0 && self.pending[usize::from(r)].is_some())
-            .fold(0, |m, r| m | 1 << r)
+    /// Hand the pending comparisons of the registers in `mask` to folded block `j`, whose
+    /// only way in is the edge being emitted.
+    pub fn carry_into(&mut self, j: usize, mask: Regs) {
+        for r in 0..8 {
+            self.carried[j][r] = self.pending[r].filter(|_| mask >> r & 1 != 0);
+        }
     }
 
     /// Write the pending comparisons of the registers in `mask` to their variables, in the
@@ -378,59 +390,55 @@ impl Fx<'_> {
     /// bounds. If the bytes are covered by a translation, leave for the dispatcher after
     /// the store, resuming at `resume`, giving back the fuel of the `after` instructions
     /// that will not run (plus `leave_refund`).
+    ///
+    /// The common case is one compare: a store inside the region's store window is in
+    /// bounds and hits no translation, so it just stores. Anything else takes a cold path
+    /// with the full bounds check and the code-map load.
     pub fn store(&mut self, addr: Value, v: Value, len: u32, resume: u32, after: u64) {
+        let ctx = self.ctx;
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let limit = self.window.limit(len);
+        if limit == 0 {
+            self.b.ins().jump(slow, &[]);
+        } else {
+            let lo = i64::from(self.window.lo);
+            let from_lo = self.b.ins().iadd_imm_s(addr, -lo);
+            let inside =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, from_lo, i64::from(limit));
+            let fast = self.b.create_block();
+            self.b.ins().brif(inside, fast, &[], slow, &[]);
+            self.b.seal_block(fast);
+            self.b.switch_to_block(fast);
+            let p = self.guest_ptr(addr);
+            self.store_bytes(p, v, len);
+            self.b.ins().jump(done, &[]);
+        }
+        self.b.seal_block(slow);
+
+        self.b.switch_to_block(slow);
         let max = if len == 4 { WORD_MAX } else { BYTE_MAX };
         let ok = self
             .b
             .ins()
             .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, addr, max);
-        let do_store = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.ins().brif(ok, do_store, &[], done, &[]);
-        self.b.seal_block(do_store);
-        self.b.switch_to_block(do_store);
+        let in_bounds = self.b.create_block();
+        self.b.set_cold_block(in_bounds);
+        self.b.ins().brif(ok, in_bounds, &[], done, &[]);
+        self.b.seal_block(in_bounds);
+        self.b.switch_to_block(in_bounds);
+        let p = self.guest_ptr(addr);
+        self.store_bytes(p, v, len);
+        let codemap = self.b.ins().load(self.ptr, ctx_flags(), ctx, off::CODEMAP);
         let idx = self.b.ins().uextend(self.ptr, addr);
-        let p = self.b.ins().iadd(self.mem, idx);
-        let cm = self.b.ins().iadd(self.codemap, idx);
-        self.store_and_check(p, cm, 0, v, len, addr, resume, after, done);
-        self.b.seal_block(done);
-        self.b.switch_to_block(done);
-    }
-
-    /// Store at a guest address known when compiling.
-    fn store_static(&mut self, addr: i32, v: Value, resume: u32, after: u64) {
-        if pxvm::machine::word_index(addr).is_none() {
-            return; // ignored, as the interpreter ignores it
-        }
-        let done = self.b.create_block();
-        let a = self.c32(addr);
-        let (mem, codemap) = (self.mem, self.codemap);
-        self.store_and_check(mem, codemap, addr, v, 4, a, resume, after, done);
-        self.b.seal_block(done);
-        self.b.switch_to_block(done);
-    }
-
-    /// Store `v` at `p + off`, then look at the code map at `cm + off` and either continue
-    /// at `done` or leave through the code-write exit. Ends the current block.
-    #[allow(clippy::too_many_arguments)]
-    fn store_and_check(
-        &mut self,
-        p: Value,
-        cm: Value,
-        off: i32,
-        v: Value,
-        len: u32,
-        addr: Value,
-        resume: u32,
-        after: u64,
-        done: Block,
-    ) {
+        let cm = self.b.ins().iadd(codemap, idx);
         let hit = if len == 4 {
-            self.b.ins().store(guest_flags(), v, p, off);
-            self.b.ins().load(types::I32, codemap_flags(), cm, off)
+            self.b.ins().load(types::I32, codemap_flags(), cm, 0)
         } else {
-            self.b.ins().istore8(guest_flags(), v, p, off);
-            self.b.ins().uload8(types::I32, codemap_flags(), cm, off)
+            self.b.ins().uload8(types::I32, codemap_flags(), cm, 0)
         };
         let leave = self.b.create_block();
         self.b.set_cold_block(leave);
@@ -445,5 +453,32 @@ impl Fx<'_> {
         self.b
             .ins()
             .jump(exit, &[resume.into(), addr.into(), len.into()]);
+
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// `mem + addr` for an address known to be inside memory.
+    fn guest_ptr(&mut self, addr: Value) -> Value {
+        let idx = self.b.ins().uextend(self.ptr, addr);
+        self.b.ins().iadd(self.mem, idx)
+    }
+
+    /// Store the low `len` (4 or 1) bytes of `v` at host pointer `p`.
+    fn store_bytes(&mut self, p: Value, v: Value, len: u32) {
+        if len == 4 {
+            self.b.ins().store(guest_flags(), v, p, 0);
+        } else {
+            self.b.ins().istore8(guest_flags(), v, p, 0);
+        }
+    }
+
+    /// Store at a guest address known when compiling.
+    fn store_static(&mut self, addr: i32, v: Value, resume: u32, after: u64) {
+        if pxvm::machine::word_index(addr).is_none() {
+            return; // ignored, as the interpreter ignores it
+        }
+        let a = self.c32(addr);
+        self.store(a, v, 4, resume, after);
     }
 }

@@ -1,0 +1,24 @@
+//! An aid for performance work: with `PXOS_JIT_DUMP=<dir>` in the environment, every
+//! compiled region is written to `<dir>` as `region-<addr>.bin` (its machine code, as
+//! loaded at `<addr>`) and `region-<addr>.vcode` (Cranelift's listing, with block labels).
+//! The `.bin` file disassembles with
+//! `objdump -D -b binary -mi386:x86-64 --adjust-vma=0x<addr> region-<addr>.bin`, and the
+//! addresses match what `perf record` samples inside compiled code. Failures to write
+//! are ignored: dumping must never change what the engine does.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The dump folder, if dumping is on (read once per process).
+pub(crate) fn dir() -> Option<&'static PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| std::env::var_os("PXOS_JIT_DUMP").map(PathBuf::from))
+        .as_ref()
+}
+
+/// Write one region's machine code and listing.
+pub(crate) fn region(dir: &PathBuf, addr: usize, code: &[u8], listing: &str) {
+    let stem = format!("region-{addr:x}");
+    std::fs::write(dir.join(format!("{stem}.bin")), code).ok();
+    std::fs::write(dir.join(format!("{stem}.vcode")), listing).ok();
+}

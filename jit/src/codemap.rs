@@ -87,8 +87,9 @@ impl CodeMap {
             pages_of(s, e).for_each(|p| used[p] = true);
         }
         let (mut best, mut run_start) = ((0, 0), 0);
-        for page in 0..=PAGES {
-            if page == PAGES || used[page] {
+        // A used sentinel page past the end closes the last run.
+        for (page, &taken) in used.iter().chain([&true]).enumerate() {
+            if taken {
                 if page - run_start > best.1 - best.0 {
                     best = (run_start, page);
                 }

@@ -6,7 +6,7 @@
 //! addresses match what `perf record` samples inside compiled code. Failures to write
 //! are ignored: dumping must never change what the engine does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The dump folder, if dumping is on (read once per process).
@@ -17,7 +17,7 @@ pub(crate) fn dir() -> Option<&'static PathBuf> {
 }
 
 /// Write one region's machine code and listing.
-pub(crate) fn region(dir: &PathBuf, addr: usize, code: &[u8], listing: &str) {
+pub(crate) fn region(dir: &Path, addr: usize, code: &[u8], listing: &str) {
     let stem = format!("region-{addr:x}");
     std::fs::write(dir.join(format!("{stem}.bin")), code).ok();
     std::fs::write(dir.join(format!("{stem}.vcode")), listing).ok();

@@ -158,7 +158,7 @@ impl Backend {
             // was `size` bytes long; finalized code stays mapped and readable while the
             // module lives, and nothing writes it.
             let code = unsafe { std::slice::from_raw_parts(addr as *const u8, size) };
-            dump::region(dir, addr, code, listing.as_deref().unwrap_or(""));
+            dump::region(dir, addr, code, listing.as_deref().unwrap_or(""), plan);
         }
         let bytes = size.div_ceil(PAGE).max(1) * PAGE;
         self.code_bytes += bytes;

@@ -237,6 +237,8 @@ pub(crate) fn plan_region(
     if blocks.is_empty() {
         return None;
     }
+    insn_count -= split_at_block_starts(&mut blocks, &index);
+    let (mut blocks, index) = rediscover(blocks, &index);
     fold_fuel_checks(&mut blocks, &index);
     let deps = dependencies(&blocks);
     Some(Plan {
@@ -245,6 +247,59 @@ pub(crate) fn plan_region(
         deps,
         insn_count,
     })
+}
+
+/// End every block where another block of the region starts inside it (a jump target
+/// found after the block was scanned), so that it falls through to that block instead of
+/// repeating its instructions. Each loop then has one header, which the fuel folding
+/// and the pending comparisons depend on. Returns how many instructions were dropped.
+fn split_at_block_starts(blocks: &mut [PlannedBlock], index: &HashMap<u32, usize>) -> usize {
+    let mut dropped = 0;
+    for block in blocks.iter_mut() {
+        let cut = (block.insns.iter().skip(1)).position(|p| index.contains_key(&p.pc));
+        if let Some(k) = cut.map(|k| k + 1) {
+            let at = block.insns[k].pc;
+            dropped += block.insns.len() - k;
+            block.insns.truncate(k);
+            block.next = at;
+            block.succs = vec![at];
+            block.companions.clear();
+        }
+    }
+    dropped
+}
+
+/// Put the blocks back in discovery order — breadth first from the entry, along the
+/// successors and then the companions, as `plan_region` found them — now that splitting
+/// has changed the edges: folding trusts that order to tell a block's dominating
+/// predecessor from a back edge.
+fn rediscover(
+    blocks: Vec<PlannedBlock>,
+    index: &HashMap<u32, usize>,
+) -> (Vec<PlannedBlock>, HashMap<u32, usize>) {
+    let mut order = Vec::with_capacity(blocks.len());
+    let mut seen = vec![false; blocks.len()];
+    let mut queue = VecDeque::from([0usize]);
+    seen[0] = true;
+    while let Some(i) = queue.pop_front() {
+        order.push(i);
+        for pc in blocks[i].succs.iter().chain(&blocks[i].companions) {
+            if let Some(&j) = index.get(pc) {
+                if !seen[j] {
+                    seen[j] = true;
+                    queue.push_back(j);
+                }
+            }
+        }
+    }
+    // Blocks only a split block's lost companions led to keep their old order, last.
+    order.extend((0..blocks.len()).filter(|&i| !seen[i]));
+    let mut slots: Vec<Option<PlannedBlock>> = blocks.into_iter().map(Some).collect();
+    let blocks: Vec<PlannedBlock> = order.iter().map(|&i| slots[i].take().unwrap()).collect();
+    let index = (blocks.iter().enumerate())
+        .map(|(i, b)| (b.start, i))
+        .collect();
+    (blocks, index)
 }
 
 /// Decide which blocks have their fuel paid by their predecessor, and what each checked
@@ -363,6 +418,37 @@ mod tests {
         assert_eq!(plan.blocks[0].need, 3);
         assert!(plan.blocks[1].folded);
         assert_eq!(plan.deps, vec![(0, 15)]);
+    }
+
+    #[test]
+    fn a_loop_entered_by_falling_through_gets_one_header() {
+        // 0: IMM8 R0,0 ; 3: JZ R1,28 (the loop header) ; 9: ADDI R1,R1,-1 ;
+        // 16: STB R1,R0,0 ; 23: JMP 3 ; 28: HALT
+        let code = [
+            enc(Opcode::IMM8, [0, 0, 0], 0),
+            enc(Opcode::JZ, [1, 0, 0], 28),
+            enc(Opcode::ADDI, [1, 1, 0], -1),
+            enc(Opcode::STB, [1, 0, 0], 0),
+            enc(Opcode::JMP, [0; 3], 3),
+        ]
+        .concat();
+        assert_eq!(code.len(), 28);
+        let mem = mem_with(&code);
+        let plan = plan_region(&mem, 0, &RegionLimits::default(), |_| BlockMode::Normal).unwrap();
+        // The first block was scanned through the header before the back jump named it:
+        // it now ends there instead of repeating the JZ.
+        let starts: Vec<u32> = plan.blocks.iter().map(|b| b.start).collect();
+        assert_eq!(starts, vec![0, 3, 9]);
+        assert_eq!(
+            (plan.blocks[0].insns.len(), plan.blocks[0].succs.clone()),
+            (1, vec![3])
+        );
+        assert_eq!(plan.insn_count, 5, "no instruction is planned twice");
+        // The header is a root (two ways in); the body, reached only from it, is folded
+        // into it, so the loop pays for its fuel once per iteration.
+        assert!(!plan.blocks[1].folded);
+        assert!(plan.blocks[2].folded);
+        assert_eq!(plan.blocks[1].need, 4);
     }
 
     #[test]

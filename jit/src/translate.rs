@@ -351,11 +351,16 @@ impl Fx<'_> {
     /// address is only added to the memory base once it is known to be inside. With
     /// `cold_outside` the 0 comes from a cold block of its own, which keeps the in-bounds
     /// path straight-line (measured: matmul's inner loop runs ~7% faster).
+    ///
+    /// The check is made on the zero-extended host index, which the access then uses:
+    /// comparing the 32-bit sum instead would give it two uses in two blocks, and
+    /// Cranelift would compute it twice.
     fn load_checked(&mut self, addr: Value, max: i64, byte: bool, cold_outside: bool) -> Value {
+        let idx = self.b.ins().uextend(self.ptr, addr);
         let ok = self
             .b
             .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, addr, max);
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, idx, max);
         let inside = self.b.create_block();
         let done = self.b.create_block();
         let v = self.b.append_block_param(done, types::I32);
@@ -373,7 +378,6 @@ impl Fx<'_> {
         }
         self.b.seal_block(inside);
         self.b.switch_to_block(inside);
-        let idx = self.b.ins().uextend(self.ptr, addr);
         let p = self.b.ins().iadd(self.mem, idx);
         let loaded = if byte {
             self.b.ins().uload8(types::I32, guest_flags(), p, 0)

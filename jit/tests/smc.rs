@@ -166,3 +166,41 @@ fn memory_changed_between_runs_is_noticed() {
     assert_eq!(m, reference);
     assert_eq!(m.regs[1], 500 + 3 * 500);
 }
+
+/// A region compiled while some page held no code may store there without looking at
+/// the code map (its store window). When code on that page is compiled later, the older
+/// region must not keep storing blindly: here it patches the immediate of a subroutine
+/// that only became code after it was compiled, once per round, and the subroutine must
+/// see every new value.
+#[test]
+fn code_compiled_into_a_store_window_is_seen_by_older_regions() {
+    const SUB: i32 = 0x2000;
+    let mut c = Code::new();
+    c.imm(1, SUB);
+    let again_fix = c.imm(7, 0); // R7 = AGAIN, patched below
+    c.imm(5, 4);
+    let again = c.here();
+    let to_done = c.jz(5, 0);
+    c.rri(ADDI, 5, 5, -1);
+    c.rri(ADDI, 4, 6, 10);
+    c.rri(STW, 1, 4, 2); // rewrite the immediate of `IMM32 R0, _` at SUB
+    c.ins(JR, [1, 0, 0], 0);
+    // Never reached (SUB is inside memory), but it makes AGAIN a join, so a block with
+    // an entry of its own that the subroutine's `JR R7` comes back to.
+    c.jmp(again);
+    let done = c.sys(8);
+    c.halt();
+    c.patch_i32(again_fix + 2, again);
+    c.patch_i32(to_done + 2, done);
+    c.bytes.resize(SUB as usize, 0);
+    c.imm(0, 1);
+    c.rrr(ADD, 6, 6, 0);
+    c.ins(JR, [7, 0, 0], 0);
+    let o = agree(&c.bytes, 10_000);
+    assert_eq!(o.exit, Exit::Halt);
+    // R6: 10, then 10 + 20, then 30 + 40, then 70 + 80.
+    assert_eq!(o.machine.regs[6], 150);
+    let mut jit = JitEngine::jit();
+    run_engine(&mut jit, &c.bytes, 10_000);
+    assert!(jit.stats().invalidations >= 1, "{:?}", jit.stats());
+}

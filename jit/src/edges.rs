@@ -124,25 +124,45 @@ pub(crate) fn leave_dynamic(fx: &mut Fx<'_>, sh: &Shared, pc: Value) {
 /// Branch on `cond` (non-zero) to `then`, else to `other`. A side that has work to do
 /// (give back fuel, check fuel, materialise flags, pass arguments) gets an edge block of
 /// its own, so that the hot side of a loop branch does no work for the cold one.
-fn brif_to(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, cond: Value, then: Dest, other: Dest) {
+///
+/// `tested`: a register holding the pending comparison that `cond` is. On each edge its
+/// value is then known — 1 towards `then`, 0 towards `other` — and an edge block writes
+/// that constant instead of materialising the comparison (a loop's back edge, typically).
+fn brif_to(
+    fx: &mut Fx<'_>,
+    plan: &Plan,
+    sh: &Shared,
+    cond: Value,
+    (then, other): (Dest, Dest),
+    tested: Option<u8>,
+) {
     let mut edges = Vec::new();
-    let mut label = |fx: &mut Fx<'_>, d: Dest| match d {
-        Dest::Body(j) => {
+    let mut label = |fx: &mut Fx<'_>, d: Dest, known: i32| match d {
+        Dest::Body(j) if tested.is_none_or(|r| sh.live_in[j] >> r & 1 == 0) => {
             fx.carry_into(j, sh.live_in[j]);
             sh.body[j]
         }
         _ => {
             let e = fx.b.create_block();
-            edges.push((e, d));
+            edges.push((e, d, known));
             e
         }
     };
-    let t = label(fx, then);
-    let o = label(fx, other);
+    let t = label(fx, then, 1);
+    let o = label(fx, other, 0);
     fx.b.ins().brif(cond, t, &[], o, &[]);
-    for (e, d) in edges {
+    for (e, d, known) in edges {
         fx.b.switch_to_block(e);
-        emit_edge(fx, plan, sh, d);
+        match tested {
+            Some(r) => {
+                let saved = fx.pending[usize::from(r)];
+                let v = fx.c32(known);
+                fx.set_reg(r, v);
+                emit_edge(fx, plan, sh, d);
+                fx.pending[usize::from(r)] = saved;
+            }
+            None => emit_edge(fx, plan, sh, d),
+        }
     }
 }
 
@@ -158,7 +178,14 @@ fn jump_dynamic(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Value, next: u3
         fx.b.ins()
             .icmp_imm_u(IntCC::UnsignedLessThan, dest, pxvm::MEM_SIZE as i64);
     let other = target(plan, next);
-    brif_to(fx, plan, sh, ok, Dest::Chain(DestPc::Dynamic(dest)), other);
+    brif_to(
+        fx,
+        plan,
+        sh,
+        ok,
+        (Dest::Chain(DestPc::Dynamic(dest)), other),
+        None,
+    );
 }
 
 /// Most return sites a RET compares its target against before the entry-table lookup.
@@ -210,16 +237,16 @@ pub(crate) fn emit_last(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, p: &PlannedIn
             let (to, fall) = (target(plan, target_pc.unwrap_or(next)), target(plan, next));
             let r = insn.regs[0];
             // A pending comparison is the condition itself (non-zero = true).
-            let (cond, if_set, if_clear) = match (fx.flag(r), insn.op == JZ) {
-                (Some(flag), true) => (flag, fall, to),
-                (Some(flag), false) => (flag, to, fall),
+            let (cond, if_set, if_clear, tested) = match (fx.flag(r), insn.op == JZ) {
+                (Some(flag), true) => (flag, fall, to, Some(r)),
+                (Some(flag), false) => (flag, to, fall, Some(r)),
                 (None, jz) => {
                     let v = fx.reg(r);
                     let cc = if jz { IntCC::Equal } else { IntCC::NotEqual };
-                    (fx.b.ins().icmp_imm_s(cc, v, 0), to, fall)
+                    (fx.b.ins().icmp_imm_s(cc, v, 0), to, fall, None)
                 }
             };
-            brif_to(fx, plan, sh, cond, if_set, if_clear);
+            brif_to(fx, plan, sh, cond, (if_set, if_clear), tested);
         }
         JR if valid => {
             let dest = fx.reg(insn.regs[0]);

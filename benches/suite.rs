@@ -1,6 +1,7 @@
 //! Criterion benches for the whole pipeline, grouped by phase:
 //! `assemble/<kernel>`, `compile/<kernel>` (the `jit` engine translating everything a short
-//! kernel runs), `execute/<engine>/<kernel>` for every engine and the native reference.
+//! kernel runs), `execute/<engine>/<kernel>` for every engine and the native reference
+//! (`native`, step by step, and `native-optimised` where LLVM changes the algorithm).
 //! Problem sizes are smaller than `pxos bench` uses, to keep criterion's runs short; every
 //! run's output is checked against the native reference.
 
@@ -91,6 +92,9 @@ fn execute(c: &mut Criterion) {
         }
         if let (Some(native), Some(n)) = (k.native, param) {
             group.bench_function("native", |b| b.iter(|| native(black_box(n))));
+        }
+        if let (Some(optimised), Some(n)) = (k.native_optimised, param) {
+            group.bench_function("native-optimised", |b| b.iter(|| optimised(black_box(n))));
         }
         group.finish();
     }

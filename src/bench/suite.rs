@@ -1,6 +1,7 @@
 //! The benchmark kernel suite: each kernel's source (compiled into the binary, so
-//! `pxos bench` runs from any folder), the problem size used for timing, and its native
-//! reference, which also gives the output every engine must produce.
+//! `pxos bench` runs from any folder), the problem size used for timing, its native
+//! reference (step by step; it also gives the output every engine must produce) and,
+//! where LLVM changes the algorithm when left free, the unconstrained native reference.
 
 use super::native;
 
@@ -22,16 +23,27 @@ pub struct BenchKernel {
     /// The native reference, given the problem size; `None` for kernels with no
     /// algorithmic core to compare (the seed's v1.0 kernel).
     pub native: Option<fn(i32) -> i32>,
+    /// The unconstrained native reference ([`native::optimised`]: LLVM free to vectorise
+    /// and restructure), for kernels where that changes the algorithm; reported as
+    /// `native-optimised` next to `native`.
+    pub native_optimised: Option<fn(i32) -> i32>,
 }
 
 macro_rules! kernel {
     ($name:literal, $what:literal, $param:expr, $native:expr) => {
+        kernel!(@ $name, $what, $param, $native, None)
+    };
+    ($name:literal, $what:literal, $param:expr, $native:expr, $optimised:expr) => {
+        kernel!(@ $name, $what, $param, $native, Some($optimised))
+    };
+    (@ $name:literal, $what:literal, $param:expr, $native:expr, $optimised:expr) => {
         BenchKernel {
             name: $name,
             what: $what,
             source: include_str!(concat!("../../kernels/bench/", $name, ".asm")),
             param: Some($param),
             native: Some($native),
+            native_optimised: $optimised,
         }
     };
 }
@@ -54,25 +66,29 @@ pub const SUITE: &[BenchKernel] = &[
         "fib_rec",
         "recursive Fibonacci (CALL/RET)",
         27,
-        native::fib_rec
+        native::fib_rec,
+        native::optimised::fib_rec
     ),
     kernel!(
         "sieve",
         "sieve of Eratosthenes (LDB/STB)",
         40,
-        native::sieve
+        native::sieve,
+        native::optimised::sieve
     ),
     kernel!(
         "matmul",
         "32x32 matrix multiply (LDW/STW/MUL)",
         80,
-        native::matmul
+        native::matmul,
+        native::optimised::matmul
     ),
     kernel!(
         "memcpy",
         "32 KiB moved per repetition (LDW/STW)",
         400,
-        native::memcpy
+        native::memcpy,
+        native::optimised::memcpy
     ),
     kernel!(
         "syscall_loop",
@@ -92,6 +108,7 @@ pub const SUITE: &[BenchKernel] = &[
         source: include_str!("../../kernels/kernel_v1.asm"),
         param: None,
         native: None,
+        native_optimised: None,
     },
 ];
 

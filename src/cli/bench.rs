@@ -15,7 +15,8 @@ pub struct BenchArgs {
     /// syscall_loop, self_patch_loop, kernel_v1).
     #[arg(long)]
     kernel: Option<String>,
-    /// Only this engine (default: all).
+    /// Only this engine (default: all); the native references (`native`, and
+    /// `native-optimised` where LLVM changes the algorithm) are always measured.
     #[arg(long)]
     engine: Option<EngineKind>,
     /// Minimum sampling time per kernel and engine, in milliseconds.
@@ -36,7 +37,14 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
         min_time: Duration::from_millis(args.min_ms),
         ..BenchOptions::default()
     };
-    let steps = kernels.len() * (engines.len() + 1);
+    let steps: usize = kernels
+        .iter()
+        .map(|k| {
+            engines.len()
+                + usize::from(k.native.is_some())
+                + usize::from(k.native_optimised.is_some())
+        })
+        .sum();
     let bar = ProgressBar::new(steps as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("static template"),
     );

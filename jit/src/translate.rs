@@ -399,7 +399,6 @@ impl Fx<'_> {
     /// bounds and hits no translation, so it just stores. Anything else takes a cold path
     /// with the full bounds check and the code-map load.
     pub fn store(&mut self, addr: Value, v: Value, len: u32, resume: u32, after: u64) {
-        let ctx = self.ctx;
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.set_cold_block(slow);
@@ -417,27 +416,41 @@ impl Fx<'_> {
             self.b.ins().brif(inside, fast, &[], slow, &[]);
             self.b.seal_block(fast);
             self.b.switch_to_block(fast);
-            let p = self.guest_ptr(addr);
-            self.store_bytes(p, v, len);
+            let idx = self.b.ins().uextend(self.ptr, addr);
+            self.store_bytes(idx, v, len);
             self.b.ins().jump(done, &[]);
         }
         self.b.seal_block(slow);
-
         self.b.switch_to_block(slow);
+        self.store_outside_window(addr, v, len, (resume, after), done);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// The cold side of `store`: bounds check, store, then the code-map load, leaving for
+    /// the dispatcher (at `resume`, giving back `after`) if the bytes are translated;
+    /// otherwise on to `done`.
+    fn store_outside_window(
+        &mut self,
+        addr: Value,
+        v: Value,
+        len: u32,
+        (resume, after): (u32, u64),
+        done: Block,
+    ) {
         let max = if len == 4 { WORD_MAX } else { BYTE_MAX };
+        let idx = self.b.ins().uextend(self.ptr, addr);
         let ok = self
             .b
             .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, addr, max);
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, idx, max);
         let in_bounds = self.b.create_block();
         self.b.set_cold_block(in_bounds);
         self.b.ins().brif(ok, in_bounds, &[], done, &[]);
         self.b.seal_block(in_bounds);
         self.b.switch_to_block(in_bounds);
-        let p = self.guest_ptr(addr);
-        self.store_bytes(p, v, len);
-        let codemap = self.b.ins().load(self.ptr, ctx_flags(), ctx, off::CODEMAP);
-        let idx = self.b.ins().uextend(self.ptr, addr);
+        self.store_bytes(idx, v, len);
+        let codemap = (self.b.ins()).load(self.ptr, ctx_flags(), self.ctx, off::CODEMAP);
         let cm = self.b.ins().iadd(codemap, idx);
         let hit = if len == 4 {
             self.b.ins().load(types::I32, codemap_flags(), cm, 0)
@@ -457,19 +470,12 @@ impl Fx<'_> {
         self.b
             .ins()
             .jump(exit, &[resume.into(), addr.into(), len.into()]);
-
-        self.b.seal_block(done);
-        self.b.switch_to_block(done);
     }
 
-    /// `mem + addr` for an address known to be inside memory.
-    fn guest_ptr(&mut self, addr: Value) -> Value {
-        let idx = self.b.ins().uextend(self.ptr, addr);
-        self.b.ins().iadd(self.mem, idx)
-    }
-
-    /// Store the low `len` (4 or 1) bytes of `v` at host pointer `p`.
-    fn store_bytes(&mut self, p: Value, v: Value, len: u32) {
+    /// Store the low `len` (4 or 1) bytes of `v` at guest memory index `idx` (a host-width
+    /// value known to be inside memory).
+    fn store_bytes(&mut self, idx: Value, v: Value, len: u32) {
+        let p = self.b.ins().iadd(self.mem, idx);
         if len == 4 {
             self.b.ins().store(guest_flags(), v, p, 0);
         } else {

@@ -67,11 +67,8 @@ pub(crate) fn take(plan: &Plan, j: usize) -> u64 {
 
 /// Emit the edge to `dest` into the current block, terminating it.
 fn emit_edge(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Dest) {
-    // What the tree being left did not use; the checked edge folds it into its own
-    // compare and subtraction.
-    let refund = fx.leave_refund;
-    if !matches!(dest, Dest::Body(_) | Dest::Checked(_)) {
-        fx.refund(refund);
+    if !matches!(dest, Dest::Body(_)) {
+        fx.refund(fx.leave_refund);
     }
     match dest {
         Dest::Body(j) => {
@@ -79,27 +76,21 @@ fn emit_edge(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Dest) {
             fx.b.ins().jump(sh.body[j], &[]);
         }
         Dest::Checked(j) => {
-            // `fuel + refund >= need`, tested as `fuel >= need - refund` (always true when
-            // the refund alone pays for the target's tree).
-            let threshold = plan.blocks[j].need.saturating_sub(refund);
-            if threshold > 0 {
-                let f = fx.b.use_var(fx.fuel);
-                let enough =
-                    fx.b.ins()
-                        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, f, threshold as i64);
-                let pay = fx.b.create_block();
-                let short = fx.b.create_block();
-                fx.b.set_cold_block(short);
-                fx.b.ins().brif(enough, pay, &[], short, &[]);
-                fx.b.switch_to_block(short);
-                fx.refund(refund);
-                fx.materialize(ALL);
-                leave(fx, sh, plan.blocks[j].start, EXIT_FUEL);
-                fx.b.switch_to_block(pay);
-            }
+            let f = fx.b.use_var(fx.fuel);
+            let need = plan.blocks[j].need as i64;
+            let enough =
+                fx.b.ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, f, need);
+            let pay = fx.b.create_block();
+            let short = fx.b.create_block();
+            fx.b.set_cold_block(short);
+            fx.b.ins().brif(enough, pay, &[], short, &[]);
+            fx.b.switch_to_block(short);
+            fx.materialize(ALL);
+            leave(fx, sh, plan.blocks[j].start, EXIT_FUEL);
+            fx.b.switch_to_block(pay);
             fx.materialize(sh.live_in[j]);
-            // One subtraction for both: `take` and `refund` are modular (see `take`).
-            fx.take(take(plan, j).wrapping_sub(refund));
+            fx.take(take(plan, j));
             fx.b.ins().jump(sh.body[j], &[]);
         }
         Dest::Chain(pc) => {

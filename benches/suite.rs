@@ -1,6 +1,7 @@
 //! Criterion benches for the whole pipeline, grouped by phase:
 //! `assemble/<kernel>`, `compile/<kernel>` (the `jit` engine translating everything a short
-//! kernel runs), `execute/<engine>/<kernel>` for every engine and the native reference
+//! kernel runs), `execute/<engine>/<kernel>` for every engine — one engine per kernel, so
+//! the JIT engines run code compiled during the warm-up — and the native reference
 //! (`native`, step by step, and `native-optimised` where LLVM changes the algorithm).
 //! Problem sizes are smaller than `pxos bench` uses, to keep criterion's runs short; every
 //! run's output is checked against the native reference.
@@ -74,12 +75,14 @@ fn execute(c: &mut Criterion) {
         };
         group.throughput(Throughput::Elements(cycles));
         for &kind in EngineKind::ALL {
+            // One engine for all iterations: the JIT engines compile during criterion's
+            // warm-up and then execute the cached code (`compile/` measures compiling).
+            let mut engine = kind.build();
             group.bench_with_input(
                 BenchmarkId::from_parameter(kind.name()),
                 &bytes,
                 |b, bytes| {
                     b.iter(|| {
-                        let mut engine = kind.build();
                         let o = run_kernel(bytes, engine.as_mut(), PxHost::default(), u64::MAX)
                             .unwrap();
                         if let Some(e) = &expected {

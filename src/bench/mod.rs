@@ -12,6 +12,7 @@ pub mod suite;
 use crate::engines::EngineKind;
 use crate::host::PxHost;
 use crate::run::run_kernel;
+use pxvm::Engine;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use suite::BenchKernel;
@@ -54,8 +55,12 @@ pub struct BenchRow {
     /// Guest instructions retired per run (0 for the native references).
     pub guest_instructions: u64,
     pub samples: usize,
-    /// Median wall time of one run, in nanoseconds.
+    /// Median wall time of one run, in nanoseconds, on an engine that has run this kernel
+    /// before (the JIT engines reuse the code they compiled then: this is execution).
     pub median_ns: f64,
+    /// Median wall time of one run on a new engine, in nanoseconds: what a single run
+    /// costs, compiling included (`None` for the native references).
+    pub first_run_ns: Option<f64>,
     /// Guest instructions per second at the median.
     pub instructions_per_second: f64,
     /// This engine's median time over the step-by-step native reference's (1.0 = native
@@ -131,15 +136,14 @@ fn sample(
     Ok((times[times.len() / 2], times.len()))
 }
 
-/// Run one kernel on one engine once, checking the result.
+/// Run one kernel once on `engine` (of kind `kind`), checking the result.
 fn run_checked(
     kernel: &BenchKernel,
-    kind: EngineKind,
+    (kind, engine): (EngineKind, &mut dyn Engine),
     bytes: &[u8],
     expected: &Option<Vec<String>>,
 ) -> Result<u64, BenchError> {
-    let mut engine = kind.build();
-    let outcome = run_kernel(bytes, engine.as_mut(), PxHost::default(), u64::MAX)
+    let outcome = run_kernel(bytes, engine, PxHost::default(), u64::MAX)
         .expect("suite kernels fit in memory");
     let ok = outcome.exit == pxvm::Exit::Halt
         && expected.as_ref().is_none_or(|e| *e == outcome.host.sysout);
@@ -182,6 +186,7 @@ fn native_row(
         samples,
         median_ns,
         instructions_per_second: 0.0,
+        first_run_ns: None,
         ratio_to_native: Some(ratio_to_native),
         speedup_over_interp: None,
     }
@@ -226,9 +231,16 @@ pub fn run(
         let mut interp_ns = None;
         for &kind in engines {
             progress(&format!("{} on {}", kernel.name, kind.name()));
-            let instructions = run_checked(kernel, kind, &bytes, &expected)?;
+            // A new engine per run: the first-run cost, compiling included...
+            let (first_ns, _) = sample(options, || {
+                let mut fresh = kind.build();
+                run_checked(kernel, (kind, fresh.as_mut()), &bytes, &expected).map(drop)
+            })?;
+            // ...then one engine for every run: execution with the code already compiled.
+            let mut warm = kind.build();
+            let instructions = run_checked(kernel, (kind, warm.as_mut()), &bytes, &expected)?;
             let (ns, samples) = sample(options, || {
-                run_checked(kernel, kind, &bytes, &expected).map(drop)
+                run_checked(kernel, (kind, warm.as_mut()), &bytes, &expected).map(drop)
             })?;
             if kind == EngineKind::Interp {
                 interp_ns = Some(ns);
@@ -239,6 +251,7 @@ pub fn run(
                 guest_instructions: instructions,
                 samples,
                 median_ns: ns,
+                first_run_ns: Some(first_ns),
                 instructions_per_second: instructions as f64 / (ns / 1e9),
                 ratio_to_native: native_ns.map(|n| ns / n),
                 speedup_over_interp: interp_ns.map(|i| i / ns),
@@ -283,7 +296,7 @@ impl BenchReport {
     /// The report as a Markdown table (what the README's performance section shows).
     pub fn table(&self) -> String {
         let mut out = String::from(
-            "| kernel | engine | guest instructions | median time | guest instr/s | vs native | speedup over interp |\n|---|---|---:|---:|---:|---:|---:|\n",
+            "| kernel | engine | guest instructions | median time | first run | guest instr/s | vs native | speedup over interp |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
         );
         for r in &self.rows {
             let ips = if r.guest_instructions == 0 {
@@ -301,12 +314,14 @@ impl BenchReport {
             } else {
                 r.guest_instructions.to_string()
             };
+            let first = r.first_run_ns.map_or("–".into(), format_ns);
             out += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 r.kernel,
                 r.engine,
                 instrs,
                 format_ns(r.median_ns),
+                first,
                 ips,
                 native,
                 speedup
@@ -353,7 +368,7 @@ mod tests {
             Some(optimised.median_ns / report.rows[0].median_ns)
         );
         let expected = format!(
-            "| fib_rec | native-optimised | – | {} | – | {:.2}x | – |",
+            "| fib_rec | native-optimised | – | {} | – | – | {:.2}x | – |",
             format_ns(optimised.median_ns),
             optimised.ratio_to_native.unwrap()
         );
@@ -361,6 +376,43 @@ mod tests {
             report.table().lines().any(|l| l == expected),
             "{expected}\n{}",
             report.table()
+        );
+    }
+
+    #[test]
+    fn engine_rows_report_the_warm_run_and_the_first_run() {
+        let quick = BenchOptions {
+            min_time: Duration::ZERO,
+            min_samples: 1,
+            max_samples: 1,
+        };
+        let kernels = select(Some("fib_rec")).unwrap();
+        let report = run(&kernels, &[EngineKind::Jit], &quick, &mut |_| {}).unwrap();
+        let jit = report.rows.iter().find(|r| r.engine == "jit").unwrap();
+        let first = jit.first_run_ns.expect("an engine row has a first run");
+        assert!(first > 0.0 && jit.median_ns > 0.0);
+        assert_eq!(
+            jit.ratio_to_native,
+            Some(jit.median_ns / report.rows[0].median_ns)
+        );
+        let line = format!(
+            "| fib_rec | jit | {} | {} | {} |",
+            jit.guest_instructions,
+            format_ns(jit.median_ns),
+            format_ns(first)
+        );
+        assert!(
+            report.table().lines().any(|l| l.starts_with(&line)),
+            "{line}\n{}",
+            report.table()
+        );
+        assert!(report
+            .rows
+            .iter()
+            .all(|r| r.engine != "jit" || r.first_run_ns.is_some()));
+        assert!(
+            report.rows[0].first_run_ns.is_none(),
+            "native rows have no first run"
         );
     }
 }

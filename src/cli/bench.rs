@@ -19,7 +19,8 @@ pub struct BenchArgs {
     /// `native-optimised` where LLVM changes the algorithm) are always measured.
     #[arg(long)]
     engine: Option<EngineKind>,
-    /// Minimum sampling time per kernel and engine, in milliseconds.
+    /// Minimum sampling time per measurement, in milliseconds (each engine is measured
+    /// twice: warm, and on a new engine for the first-run time).
     #[arg(long, default_value_t = 300)]
     min_ms: u64,
     /// Print one JSON document instead of the table.

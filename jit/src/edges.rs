@@ -91,7 +91,11 @@ fn emit_edge(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, dest: Dest) {
             fx.b.switch_to_block(pay);
             fx.materialize(sh.live_in[j]);
             fx.take(take(plan, j));
-            fx.b.ins().jump(sh.body[j], &[]);
+            let body = match fx.loop_plain {
+                Some((k, plain)) if k == j => plain,
+                _ => sh.body[j],
+            };
+            fx.b.ins().jump(body, &[]);
         }
         Dest::Chain(pc) => {
             fx.materialize(ALL);

@@ -28,13 +28,13 @@ fn bit(r: u8) -> Regs {
 
 /// What one instruction does to liveness: the registers it reads and writes, and whether
 /// compiled code may leave right after it (then everything is read).
-struct Effect {
+pub(crate) struct Effect {
     uses: Regs,
-    defs: Regs,
+    pub defs: Regs,
     may_leave: bool,
 }
 
-fn effect(p: &PlannedInsn) -> Effect {
+pub(crate) fn effect(p: &PlannedInsn) -> Effect {
     use Opcode::*;
     let insn = p.insn;
     let none = Effect {

@@ -24,7 +24,9 @@
 
 use crate::abi::{off, region_signature, EXIT_CODE_WRITE, EXIT_FUEL, EXIT_JUMP};
 use crate::codemap::StoreWindow;
+use crate::counted;
 use crate::edges;
+use crate::fastloop;
 use crate::liveness::{self, Regs};
 use crate::scan::Plan;
 use crate::translate::Fx;
@@ -118,6 +120,8 @@ pub(crate) fn build(
         leave_refund: 0,
         pending: [None; 8],
         carried: vec![[None; 8]; plan.blocks.len()],
+        unchecked: false,
+        loop_plain: None,
     };
     let sh = Shared {
         switch,
@@ -189,11 +193,18 @@ fn emit_block(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
     fx.b.switch_to_block(sh.body[i]);
     fx.pending = fx.carried[i];
     fx.leave_refund = plan.blocks[block.root].need - block.prefix;
+    // A counted self-loop first tries its fast copy; its ordinary body follows.
+    let counted = (!block.folded).then(|| counted::analyse(block)).flatten();
+    if let Some(plain) = counted.and_then(|cl| fastloop::emit(fx, block, &sh.live_in[i], &cl)) {
+        fx.b.switch_to_block(plain);
+        fx.loop_plain = Some((i, plain));
+    }
     let n = block.insns.len();
     for (k, p) in block.insns[..n - 1].iter().enumerate() {
         fx.straight(p, (n - 1 - k) as u64);
     }
     edges::emit_last(fx, plan, sh, &block.insns[n - 1]);
+    fx.loop_plain = None;
 }
 
 /// The checked entry of root block `i`, which the switch (and edges from other trees)

@@ -89,6 +89,12 @@ pub(crate) struct Fx<'a> {
     /// a folded block (entered from its one predecessor, never from the switch) can have
     /// any; the predecessor is emitted first and its values dominate the block.
     pub carried: Vec<[Option<Pending>; 8]>,
+    /// Set while emitting the fast copy of a counted loop (see `counted`): every address
+    /// was checked before the loop, so accesses go straight to memory.
+    pub unchecked: bool,
+    /// While emitting the ordinary body of counted loop `.0`: the block that body starts
+    /// at, where its own back edge goes (other edges into the loop go to its entry checks).
+    pub loop_plain: Option<(usize, Block)>,
 }
 
 impl Fx<'_> {
@@ -357,6 +363,9 @@ impl Fx<'_> {
     /// Cranelift would compute it twice.
     fn load_checked(&mut self, addr: Value, max: i64, byte: bool, cold_outside: bool) -> Value {
         let idx = self.b.ins().uextend(self.ptr, addr);
+        if self.unchecked {
+            return self.load_at(idx, byte);
+        }
         let ok = self
             .b
             .ins()
@@ -378,16 +387,22 @@ impl Fx<'_> {
         }
         self.b.seal_block(inside);
         self.b.switch_to_block(inside);
-        let p = self.b.ins().iadd(self.mem, idx);
-        let loaded = if byte {
-            self.b.ins().uload8(types::I32, guest_flags(), p, 0)
-        } else {
-            self.b.ins().load(types::I32, guest_flags(), p, 0)
-        };
+        let loaded = self.load_at(idx, byte);
         self.b.ins().jump(done, &[loaded.into()]);
         self.b.seal_block(done);
         self.b.switch_to_block(done);
         v
+    }
+
+    /// The word or byte at guest memory index `idx` (a host-width value known to be inside
+    /// memory).
+    fn load_at(&mut self, idx: Value, byte: bool) -> Value {
+        let p = self.b.ins().iadd(self.mem, idx);
+        if byte {
+            self.b.ins().uload8(types::I32, guest_flags(), p, 0)
+        } else {
+            self.b.ins().load(types::I32, guest_flags(), p, 0)
+        }
     }
 
     /// Store the low `len` (4 or 1) bytes of `v` at a dynamic guest address; ignored out of
@@ -399,6 +414,11 @@ impl Fx<'_> {
     /// bounds and hits no translation, so it just stores. Anything else takes a cold path
     /// with the full bounds check and the code-map load.
     pub fn store(&mut self, addr: Value, v: Value, len: u32, resume: u32, after: u64) {
+        if self.unchecked {
+            let idx = self.b.ins().uextend(self.ptr, addr);
+            self.store_bytes(idx, v, len);
+            return;
+        }
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.set_cold_block(slow);

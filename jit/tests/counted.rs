@@ -1,0 +1,132 @@
+//! Counted self-loops run their first iterations in a fast copy without per-access checks
+//! (see `jit/src/counted.rs` and `fastloop.rs`), after checking every address and the fuel
+//! once on entry. These programs sit on the edges of those checks — trip counts of 0, 1
+//! and 2, accesses that leave memory or reach translated code in the last iterations,
+//! downward steps, index bounds near `i32::MAX` — and must agree with the interpreter on
+//! every observable at every fuel budget.
+
+mod common;
+use common::*;
+use pxvm::Exit;
+use pxvm::Opcode::*;
+
+/// `R5` counts down from `count`; each iteration loads a word at `R3 + 0x100` and a byte
+/// at `R4 - 3`, adds them into `R0`, stores the sum as a word at `R6 + 8` (or as a byte),
+/// then steps `R3`, `R4`, `R6` by the given amounts. Prints R0 at the end.
+fn count_down(count: i32, bases: [i32; 3], steps: [i32; 3], byte_store: bool) -> Code {
+    let mut c = Code::new();
+    c.imm(5, count);
+    c.imm(3, bases[0]);
+    c.imm(4, bases[1]);
+    c.imm(6, bases[2]);
+    let top = c.here();
+    c.rri(LDW, 1, 3, 0x100);
+    c.rri(LDB, 2, 4, -3);
+    c.rrr(ADD, 0, 0, 1);
+    c.rrr(ADD, 0, 0, 2);
+    c.rri(ADDI, 3, 3, steps[0]);
+    c.rri(if byte_store { STB } else { STW }, 6, 0, 8);
+    c.rri(ADDI, 4, 4, steps[1]);
+    c.rri(ADDI, 6, 6, steps[2]);
+    c.rri(ADDI, 5, 5, -1);
+    c.jnz(5, top);
+    c.ins(pxvm::Opcode::MOV, [1, 0, 0], 0);
+    c.sys(10);
+    c.halt();
+    c
+}
+
+/// `R1` climbs from `from` by `step` while below `R2 = to`, storing R1's low byte at
+/// `R1 + offset` each time (the sieve's clearing loop, generalised).
+fn climb(from: i32, to: i32, step: i32, offset: i32) -> Code {
+    let mut c = Code::new();
+    c.imm(1, from);
+    c.imm(2, to);
+    let top = c.here();
+    c.rri(STB, 1, 1, offset);
+    c.rri(ADDI, 1, 1, step);
+    c.rrr(SLT, 4, 1, 2);
+    c.jnz(4, top);
+    c.sys(8);
+    c.halt();
+    c
+}
+
+fn at_budgets(c: &Code, budgets: impl IntoIterator<Item = u64>) {
+    for fuel in budgets {
+        agree(&c.bytes, fuel);
+    }
+}
+
+#[test]
+fn trip_counts_around_the_fast_copy_threshold() {
+    for count in [1, 2, 3, 4, 17] {
+        let c = count_down(count, [0x2000, 0x3000, 0x4000], [4, 1, 4], false);
+        let o = agree(&c.bytes, 1_000_000);
+        assert_eq!(o.exit, Exit::Halt);
+        at_budgets(&c, 0..(count as u64 * 10 + 12));
+    }
+}
+
+#[test]
+fn a_count_of_zero_or_below_runs_until_the_fuel_ends() {
+    for count in [0, -1, i32::MIN] {
+        let c = count_down(count, [0x2000, 0x3000, 0x4000], [0, 0, 0], false);
+        let o = agree(&c.bytes, 5_000);
+        assert_eq!(o.exit, Exit::Fuel);
+    }
+}
+
+#[test]
+fn accesses_that_leave_memory_in_the_last_iterations() {
+    // Loads run off the end (they read 0 there), off the start downwards, and stores
+    // run off the end (ignored there): the fast copy must refuse, the body must be exact.
+    let cases = [
+        ([0xFE00, 0x3000, 0x4000], [4, 1, 4]),
+        ([0x2000, 0x0010, 0x4000], [4, -1, 4]),
+        ([0x2000, 0x3000, 0xFFD0], [4, 1, 4]),
+        ([0x2000, 0x3000, 0x0020], [4, 1, -4]),
+        ([-0x200, 0x3000, 0x4000], [4, 1, 4]),
+    ];
+    for (bases, steps) in cases {
+        for byte_store in [false, true] {
+            let c = count_down(40, bases, steps, byte_store);
+            let o = agree(&c.bytes, 1_000_000);
+            assert_eq!(o.exit, Exit::Halt);
+            at_budgets(&c, (0..30).chain(395..420));
+        }
+    }
+}
+
+#[test]
+fn stores_that_reach_translated_code() {
+    // The store walks down over the loop's own code (from above it): the fast copy must
+    // not take those iterations, and the patched code must run as patched.
+    let probe = count_down(30, [0x2000, 0x3000, 0], [4, 1, -1], true);
+    let top = probe.bytes.len() as i32;
+    let c = count_down(30, [0x2000, 0x3000, top + 8], [4, 1, -1], true);
+    let o = agree(&c.bytes, 1_000_000);
+    assert!(matches!(o.exit, Exit::Halt | Exit::Fuel | Exit::Error));
+    at_budgets(&c, 0..120);
+}
+
+#[test]
+fn climbing_index_loops() {
+    let cases = [
+        (0x1000, 0x1000 + 300, 1, 0),
+        (0x1000, 0x1001, 1, 0),
+        (0x1000, 0x1002, 1, 0),
+        (0x1000, 0x1000 + 301, 7, 0),
+        (0x1000, 0x0FFF, 1, 0),       // already past the bound: one iteration
+        (0xFF00, 0x10100, 3, 0),      // the stores leave memory
+        (0x1000, 0x2000, 5, -0x1000), // stores into the code page at the start
+        (i32::MAX - 40, i32::MAX, 16, 0), // the index would overflow past the bound
+        (-100, 100, 9, 0x2000),
+    ];
+    for (from, to, step, offset) in cases {
+        let c = climb(from, to, step, offset);
+        let o = agree(&c.bytes, 200_000);
+        assert!(matches!(o.exit, Exit::Halt | Exit::Fuel), "{o:?}");
+        at_budgets(&c, (0..40).chain([101, 102, 103, 1_000]));
+    }
+}

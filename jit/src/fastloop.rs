@@ -38,7 +38,6 @@ pub(crate) fn emit(
     }
     let plain = fx.b.create_block();
     let fast_entry = fx.b.create_block();
-    let fast = fx.b.create_block();
     let wide = |fx: &mut Fx<'_>, r: u8| {
         let v = fx.reg(r);
         fx.b.ins().sextend(types::I64, v)
@@ -101,46 +100,92 @@ pub(crate) fn emit(
     }
     fx.b.ins().brif(ok, fast_entry, &[], plain, &[]);
 
-    // Pay, and fix what ends the fast iterations.
+    // Pay, and fix what ends the fast iterations: the single ones stop before the last
+    // iteration, the groups before a group would reach it.
     fx.b.switch_to_block(fast_entry);
     let f = fx.b.use_var(fx.fuel);
     let f = fx.b.ins().isub(f, extra);
     fx.b.def_var(fx.fuel, f);
-    let last_bound = match cl.test {
+    let unroll = if body.len() <= MAX_UNROLLED_BODY {
+        UNROLL
+    } else {
+        1
+    };
+    let bounds = match cl.test {
         LoopTest::Below { step, bound, .. } => {
-            let b = fx.reg(bound);
-            Some(fx.b.ins().iadd_imm_s(b, -i64::from(step)))
+            let b = wide(fx, bound);
+            let single = fx.b.ins().iadd_imm_s(b, -i64::from(step));
+            let group = fx.b.ins().iadd_imm_s(b, -i64::from(step) * unroll);
+            Some((single, group))
         }
         LoopTest::CountDown { .. } => None,
     };
-    fx.b.ins().jump(fast, &[]);
+    let group = fx.b.create_block();
+    fx.b.ins().jump(group, &[]);
 
-    // The fast iterations: the body with no checks, round again until the next iteration
-    // is the last.
-    fx.b.switch_to_block(fast);
+    // Whether (from the registers now) `iterations` more iterations are all fast ones.
+    let room = |fx: &mut Fx<'_>, iterations: i64, bound: Option<Value>| match (cl.test, bound) {
+        (LoopTest::Below { index, .. }, Some(b)) => {
+            let i = wide(fx, index);
+            fx.b.ins().icmp(IntCC::SignedLessThan, i, b)
+        }
+        _ => {
+            let c = fx.reg(last.insn.regs[0]);
+            fx.b.ins()
+                .icmp_imm_s(IntCC::SignedGreaterThan, c, iterations)
+        }
+    };
+
+    // Groups of `unroll` iterations while they all are fast ones, then single ones.
+    let (group_body, single_check, single) = (
+        fx.b.create_block(),
+        fx.b.create_block(),
+        fx.b.create_block(),
+    );
+    fx.b.switch_to_block(group);
     fx.pending = [None; 8];
+    let go = room(fx, unroll, bounds.map(|b| b.1));
+    fx.b.ins().brif(go, group_body, &[], single_check, &[]);
+    fx.b.switch_to_block(group_body);
+    for _ in 0..unroll {
+        iteration(fx, body, cl, last);
+    }
+    fx.materialize(*live_in);
+    fx.pending = [None; 8];
+    fx.b.ins().jump(group, &[]);
+
+    fx.b.switch_to_block(single_check);
+    let go = room(fx, 1, bounds.map(|b| b.0));
+    fx.b.ins().brif(go, single, &[], plain, &[]);
+    fx.b.switch_to_block(single);
+    iteration(fx, body, cl, last);
+    fx.materialize(*live_in);
+    fx.pending = [None; 8];
+    let again = room(fx, 1, bounds.map(|b| b.0));
+    fx.b.ins().brif(again, single, &[], plain, &[]);
+    Some(plain)
+}
+
+/// Bodies up to this many instructions are unrolled.
+const MAX_UNROLLED_BODY: usize = 16;
+/// Iterations per unrolled group.
+const UNROLL: i64 = 4;
+
+/// One fast iteration of the body, with no checks. Every fast iteration goes round
+/// again, so a `Below` loop's flag is 1 after it.
+fn iteration(
+    fx: &mut Fx<'_>,
+    body: &[crate::scan::PlannedInsn],
+    cl: &CountedLoop,
+    last: &crate::scan::PlannedInsn,
+) {
     fx.unchecked = true;
     for p in body {
         fx.straight(p, 0);
     }
     fx.unchecked = false;
-    let again = match (cl.test, last_bound) {
-        (LoopTest::Below { index, .. }, Some(b)) => {
-            let i = fx.reg(index);
-            fx.b.ins().icmp(IntCC::SignedLessThan, i, b)
-        }
-        _ => {
-            let c = fx.reg(last.insn.regs[0]);
-            fx.b.ins().icmp_imm_s(IntCC::NotEqual, c, 1)
-        }
-    };
-    // The loop goes round after every one of these iterations: its flag is 1.
     if let LoopTest::Below { .. } = cl.test {
         let one = fx.c32(1);
         fx.set_reg(last.insn.regs[0], one);
     }
-    fx.materialize(*live_in);
-    fx.pending = [None; 8];
-    fx.b.ins().brif(again, fast, &[], plain, &[]);
-    Some(plain)
 }

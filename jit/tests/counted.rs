@@ -60,7 +60,9 @@ fn at_budgets(c: &Code, budgets: impl IntoIterator<Item = u64>) {
 
 #[test]
 fn trip_counts_around_the_fast_copy_threshold() {
-    for count in [1, 2, 3, 4, 17] {
+    // The fast copy runs groups of four iterations, then single ones: every count up to a
+    // few groups lands the switch-overs on a different iteration.
+    for count in (1..=13).chain([17]) {
         let c = count_down(count, [0x2000, 0x3000, 0x4000], [4, 1, 4], false);
         let o = agree(&c.bytes, 1_000_000);
         assert_eq!(o.exit, Exit::Halt);
@@ -117,6 +119,11 @@ fn climbing_index_loops() {
         (0x1000, 0x1001, 1, 0),
         (0x1000, 0x1002, 1, 0),
         (0x1000, 0x1000 + 301, 7, 0),
+        (0x1000, 0x1004, 1, 0),
+        (0x1000, 0x1005, 1, 0),
+        (0x1000, 0x1006, 1, 0),
+        (0x1000, 0x1000 + 4 * 3 + 1, 3, 0),
+        (0x1000, 0x1000 + 5 * 3, 3, 0),
         (0x1000, 0x0FFF, 1, 0),       // already past the bound: one iteration
         (0xFF00, 0x10100, 3, 0),      // the stores leave memory
         (0x1000, 0x2000, 5, -0x1000), // stores into the code page at the start

@@ -5,7 +5,10 @@
 //! that fuel at once and run the first `n - 1` iterations with no checks at all, then the
 //! last one in the ordinary body, which leaves the loop the ordinary way. Otherwise go
 //! straight to the ordinary body. The loop's own back edge goes to the ordinary body, so
-//! the entry checks run once per entry into the loop, not per iteration.
+//! the entry checks run once per entry into the loop, not per iteration. Short bodies run
+//! their fast iterations in groups of four (one loop test per group, and Cranelift folds
+//! the steps of the induction registers into the addresses) while a whole group is fast,
+//! then one at a time.
 //!
 //! Everything is computed in 64-bit arithmetic from 32-bit register values, so nothing the
 //! checks look at can wrap: an address range that passes lies inside memory, where the

@@ -363,7 +363,9 @@ impl Cache {
         // (no flush can happen during the call). The region code only dereferences:
         // `ctx` (valid for the call); `ctx.mem + a` with `a` bounds-checked to
         // 0..MEM_SIZE against the machine's 64 KiB memory, which `m` lends us exclusively
-        // for the call; `ctx.codemap + a` likewise (the map has MEM_SIZE bytes because a
+        // for the call (per access, inside the region's store window — which lies inside
+        // memory — or, in a counted loop's fast copy, for every iteration at once on entry:
+        // `fastloop`); `ctx.codemap + a` likewise (the map has MEM_SIZE bytes because a
         // region exists); and `ctx.entries + 8 * pc` for pc < ENTRY_COUNT, the length of
         // `self.entries`. Every address in the entry table is a live function of this
         // module with the same signature, so the tail calls stay inside valid code.

@@ -170,7 +170,7 @@ fn brif_to(
     }
 }
 
-fn goto(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, pc: u32) {
+pub(crate) fn goto(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, pc: u32) {
     let dest = target(plan, pc);
     emit_edge(fx, plan, sh, dest);
 }

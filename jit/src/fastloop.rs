@@ -1,10 +1,9 @@
 //! The fast copy of a counted self-loop (see `counted`): at the loop's entry, from the
 //! register values there, compute the iteration count `n`, check that every address each
-//! access will use in the first `n - 1` iterations is inside memory (loads) or inside the
+//! access will use in the `n` iterations is inside memory (loads) or inside the
 //! region's store window (stores), and that the fuel covers all `n` iterations; if so, take
-//! that fuel at once and run the first `n - 1` iterations with no checks at all, then the
-//! last one in the ordinary body, which leaves the loop the ordinary way. Otherwise go
-//! straight to the ordinary body. The loop's own back edge goes to the ordinary body, so
+//! that fuel at once, run the `n` iterations with no checks at all and leave the loop by
+//! its ordinary exit edge. Otherwise go straight to the ordinary body. The loop's own back edge goes to the ordinary body, so
 //! the entry checks run once per entry into the loop, not per iteration. Short bodies run
 //! their fast iterations in groups of four (one loop test per group, and Cranelift folds
 //! the steps of the induction registers into the addresses) while a whole group is fast,
@@ -15,22 +14,26 @@
 //! guest's wrapping 32-bit address sums give the same addresses.
 
 use crate::counted::{CountedLoop, LoopTest};
-use crate::liveness::Regs;
-use crate::scan::PlannedBlock;
+use crate::edges;
+use crate::liveness::ALL;
+use crate::region::Shared;
+use crate::scan::{Plan, PlannedInsn};
 use crate::translate::Fx;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 use pxvm::MEM_SIZE;
 
-/// Emit, into the current block (the loop's body entry), the entry checks and the fast
-/// copy. Returns the block where the ordinary body must be emitted, or `None` (nothing
-/// emitted) when no iteration could ever take the fast copy.
+/// Emit, into the current block (the body entry of counted loop `i`), the entry checks
+/// and the fast copy. Returns the block where the ordinary body must be emitted, or `None`
+/// (nothing emitted) when no iteration could ever take the fast copy.
 pub(crate) fn emit(
     fx: &mut Fx<'_>,
-    block: &PlannedBlock,
-    live_in: &Regs,
+    plan: &Plan,
+    sh: &Shared,
+    i: usize,
     cl: &CountedLoop,
 ) -> Option<Block> {
+    let block = &plan.blocks[i];
     let (last, body) = block.insns.split_last()?;
     if cl
         .accesses
@@ -46,7 +49,7 @@ pub(crate) fn emit(
         fx.b.ins().sextend(types::I64, v)
     };
 
-    // n, and whether n >= 2 (else there is nothing to run fast).
+    // n, and whether n >= 2 (shorter loops are not worth the checks).
     let (n, mut ok) = match cl.test {
         LoopTest::CountDown { counter } => {
             let c = wide(fx, counter);
@@ -60,6 +63,14 @@ pub(crate) fn emit(
                 fx.b.ins()
                     .icmp_imm_s(IntCC::SignedGreaterThan, d, i64::from(step));
             let up = fx.b.ins().iadd_imm_s(d, i64::from(step) - 1);
+            // The index must not wrap on the last step (the guest's SLT would then see a
+            // negative index and go round again): `i0 + n * step < bound + step` fits.
+            let fits = fx.b.ins().icmp_imm_s(
+                IntCC::SignedLessThanOrEqual,
+                b,
+                i64::from(i32::MAX) - i64::from(step) + 1,
+            );
+            let ok = fx.b.ins().band(ok, fits);
             (fx.b.ins().sdiv_imm_s(up, i64::from(step)), ok)
         }
     };
@@ -75,8 +86,7 @@ pub(crate) fn emit(
             .icmp(IntCC::UnsignedGreaterThanOrEqual, fuel, extra);
     ok = and(fx, ok, enough);
 
-    // Every address of the first n - 1 iterations, by its two ends.
-    let last_step = fx.b.ins().iadd_imm_s(n, -2);
+    // Every address of the n iterations, by its two ends.
     for a in &cl.accesses {
         let (base, k) = match a.base {
             Some(r) => (wide(fx, r), cl.step[usize::from(r)].unwrap_or(0)),
@@ -84,7 +94,7 @@ pub(crate) fn emit(
         };
         let first_at = i64::from(a.offset) + if a.after_step { i64::from(k) } else { 0 };
         let first = fx.b.ins().iadd_imm_s(base, first_at);
-        let span = fx.b.ins().imul_imm_s(last_step, i64::from(k));
+        let span = fx.b.ins().imul_imm_s(runs, i64::from(k));
         let last = fx.b.ins().iadd(first, span);
         let (low, high) = if k >= 0 { (first, last) } else { (last, first) };
         let (min, max) = if a.store {
@@ -103,8 +113,7 @@ pub(crate) fn emit(
     }
     fx.b.ins().brif(ok, fast_entry, &[], plain, &[]);
 
-    // Pay, and fix what ends the fast iterations: the single ones stop before the last
-    // iteration, the groups before a group would reach it.
+    // Pay, and fix the bounds of "at least this many iterations remain".
     fx.b.switch_to_block(fast_entry);
     let f = fx.b.use_var(fx.fuel);
     let f = fx.b.ins().isub(f, extra);
@@ -114,81 +123,106 @@ pub(crate) fn emit(
     } else {
         1
     };
-    let bounds = match cl.test {
+    let group_bound = match cl.test {
         LoopTest::Below { step, bound, .. } => {
             let b = wide(fx, bound);
-            let single = fx.b.ins().iadd_imm_s(b, -i64::from(step));
-            let group = fx.b.ins().iadd_imm_s(b, -i64::from(step) * unroll);
-            Some((single, group))
+            Some(fx.b.ins().iadd_imm_s(b, -i64::from(step) * (unroll - 1)))
         }
         LoopTest::CountDown { .. } => None,
     };
     let group = fx.b.create_block();
     fx.b.ins().jump(group, &[]);
 
-    // Whether (from the registers now) `iterations` more iterations are all fast ones.
-    let room = |fx: &mut Fx<'_>, iterations: i64, bound: Option<Value>| match (cl.test, bound) {
-        (LoopTest::Below { index, .. }, Some(b)) => {
-            let i = wide(fx, index);
-            fx.b.ins().icmp(IntCC::SignedLessThan, i, b)
-        }
-        _ => {
-            let c = fx.reg(last.insn.regs[0]);
+    // Whether (from the registers between two iterations) the loop runs at least
+    // `iterations` more: a group's worth, or one (the guest's own loop test).
+    let room = |fx: &mut Fx<'_>, iterations: i64| match cl.test {
+        LoopTest::Below { index, bound, .. } => match group_bound.filter(|_| iterations > 1) {
+            Some(b) => {
+                let x = wide(fx, index);
+                fx.b.ins().icmp(IntCC::SignedLessThan, x, b)
+            }
+            None => {
+                let (x, b) = (fx.reg(index), fx.reg(bound));
+                fx.b.ins().icmp(IntCC::SignedLessThan, x, b)
+            }
+        },
+        LoopTest::CountDown { counter } => {
+            let c = fx.reg(counter);
             fx.b.ins()
-                .icmp_imm_s(IntCC::SignedGreaterThan, c, iterations)
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, c, iterations)
         }
     };
 
-    // Groups of `unroll` iterations while they all are fast ones, then single ones.
-    let (group_body, single_check, single) = (
+    // Groups of `unroll` iterations while that many remain, then single ones, then out.
+    let (group_body, single_check, single, out) = (
+        fx.b.create_block(),
         fx.b.create_block(),
         fx.b.create_block(),
         fx.b.create_block(),
     );
     fx.b.switch_to_block(group);
     fx.pending = [None; 8];
-    let go = room(fx, unroll, bounds.map(|b| b.1));
+    let go = room(fx, unroll);
     fx.b.ins().brif(go, group_body, &[], single_check, &[]);
     fx.b.switch_to_block(group_body);
     for _ in 0..unroll {
-        iteration(fx, body, cl, last);
+        iteration(fx, body);
     }
-    fx.materialize(*live_in);
-    fx.pending = [None; 8];
-    fx.b.ins().jump(group, &[]);
+    round_again(fx, cl, last, group);
 
     fx.b.switch_to_block(single_check);
-    let go = room(fx, 1, bounds.map(|b| b.0));
-    fx.b.ins().brif(go, single, &[], plain, &[]);
+    let go = room(fx, 1);
+    fx.b.ins().brif(go, single, &[], out, &[]);
     fx.b.switch_to_block(single);
-    iteration(fx, body, cl, last);
-    fx.materialize(*live_in);
+    iteration(fx, body);
+    // Both ways on need every register as a plain value (the way out may read any); the
+    // loop flag is set on each of them instead.
+    let flag = usize::from(last.insn.regs[0]);
+    if let LoopTest::Below { .. } = cl.test {
+        fx.pending[flag] = None;
+    }
+    fx.materialize(ALL);
     fx.pending = [None; 8];
-    let again = room(fx, 1, bounds.map(|b| b.0));
-    fx.b.ins().brif(again, single, &[], plain, &[]);
+    let again = room(fx, 1);
+    let round = fx.b.create_block();
+    fx.b.ins().brif(again, round, &[], out, &[]);
+    fx.b.switch_to_block(round);
+    round_again(fx, cl, last, single);
+
+    // Out of the loop, the way its ordinary body leaves it (the loop test just failed).
+    fx.b.switch_to_block(out);
+    fx.pending = [None; 8];
+    if let LoopTest::Below { .. } = cl.test {
+        let zero = fx.c32(0);
+        fx.set_reg(last.insn.regs[0], zero);
+    }
+    edges::goto(fx, plan, sh, block.next);
     Some(plain)
+}
+
+/// One fast iteration of the body, with no checks.
+fn iteration(fx: &mut Fx<'_>, body: &[PlannedInsn]) {
+    fx.unchecked = true;
+    for p in body {
+        fx.straight(p, 0);
+    }
+    fx.unchecked = false;
+}
+
+/// After an iteration that goes round again (so a `Below` loop's flag is 1): make every
+/// register a plain value (the next check may leave the loop, and what follows it may
+/// read any) and jump to `to`.
+fn round_again(fx: &mut Fx<'_>, cl: &CountedLoop, last: &PlannedInsn, to: Block) {
+    if let LoopTest::Below { .. } = cl.test {
+        let one = fx.c32(1);
+        fx.set_reg(last.insn.regs[0], one);
+    }
+    fx.materialize(ALL);
+    fx.pending = [None; 8];
+    fx.b.ins().jump(to, &[]);
 }
 
 /// Bodies up to this many instructions are unrolled.
 const MAX_UNROLLED_BODY: usize = 16;
 /// Iterations per unrolled group.
 const UNROLL: i64 = 4;
-
-/// One fast iteration of the body, with no checks. Every fast iteration goes round
-/// again, so a `Below` loop's flag is 1 after it.
-fn iteration(
-    fx: &mut Fx<'_>,
-    body: &[crate::scan::PlannedInsn],
-    cl: &CountedLoop,
-    last: &crate::scan::PlannedInsn,
-) {
-    fx.unchecked = true;
-    for p in body {
-        fx.straight(p, 0);
-    }
-    fx.unchecked = false;
-    if let LoopTest::Below { .. } = cl.test {
-        let one = fx.c32(1);
-        fx.set_reg(last.insn.regs[0], one);
-    }
-}

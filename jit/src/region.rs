@@ -195,7 +195,7 @@ fn emit_block(fx: &mut Fx<'_>, plan: &Plan, sh: &Shared, i: usize) {
     fx.leave_refund = plan.blocks[block.root].need - block.prefix;
     // A counted self-loop first tries its fast copy; its ordinary body follows.
     let counted = (!block.folded).then(|| counted::analyse(block)).flatten();
-    if let Some(plain) = counted.and_then(|cl| fastloop::emit(fx, block, &sh.live_in[i], &cl)) {
+    if let Some(plain) = counted.and_then(|cl| fastloop::emit(fx, plan, sh, i, &cl)) {
         fx.b.switch_to_block(plain);
         fx.loop_plain = Some((i, plain));
     }

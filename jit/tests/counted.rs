@@ -101,6 +101,58 @@ fn accesses_that_leave_memory_in_the_last_iterations() {
 }
 
 #[test]
+fn accesses_one_byte_past_the_edge_on_the_last_iteration() {
+    // 40 iterations; in each case exactly the last iteration's access is one byte out of
+    // memory (or, for the second of each pair, exactly at the edge, still inside).
+    for edge in [0, 1] {
+        let cases = [
+            ([65121 - edge, 0x3000, 0x4000], [4, 1, 4]), // word load ends at 65536
+            ([0x2000, 65500 - edge, 0x4000], [4, 1, 4]), // byte load at 65536
+            ([0x2000, 41 + edge, 0x4000], [4, -1, 4]),   // byte load at -1
+            ([0x2000, 0x3000, 65369 - edge], [4, 1, 4]), // word store ends at 65536
+        ];
+        for (bases, steps) in cases {
+            let c = count_down(40, bases, steps, false);
+            let o = agree(&c.bytes, 1_000_000);
+            assert_eq!(o.exit, Exit::Halt);
+        }
+    }
+}
+
+/// Like `climb`, but the index only counts: the store goes through a separate pointer
+/// `R3`, stepped by one, so the index may run up to `i32::MAX` while the stores stay in
+/// memory.
+fn climb_with_pointer(from: i32, to: i32, step: i32) -> Code {
+    let mut c = Code::new();
+    c.imm(1, from);
+    c.imm(2, to);
+    c.imm(3, 0x1000);
+    let top = c.here();
+    c.rri(STB, 3, 1, 0);
+    c.rri(ADDI, 3, 3, 1);
+    c.rri(ADDI, 1, 1, step);
+    c.rrr(SLT, 4, 1, 2);
+    c.jnz(4, top);
+    c.sys(8);
+    c.halt();
+    c
+}
+
+#[test]
+fn an_index_that_wraps_on_its_last_step_keeps_the_loop_going() {
+    // From i32::MAX - 40 by 16 below i32::MAX: the third step wraps to a negative index,
+    // which is still below the bound, so the guest goes round until the fuel ends.
+    let c = climb_with_pointer(i32::MAX - 40, i32::MAX, 16);
+    let o = agree(&c.bytes, 5_000);
+    assert_eq!(o.exit, Exit::Fuel);
+    // The same without wrapping ends after three iterations.
+    let c = climb_with_pointer(i32::MAX - 60, i32::MAX - 15, 16);
+    let o = agree(&c.bytes, 5_000);
+    assert_eq!(o.exit, Exit::Halt);
+    at_budgets(&c, 0..30);
+}
+
+#[test]
 fn stores_that_reach_translated_code() {
     // The store walks down over the loop's own code (from above it): the fast copy must
     // not take those iterations, and the patched code must run as patched.
@@ -135,5 +187,43 @@ fn climbing_index_loops() {
         let o = agree(&c.bytes, 200_000);
         assert!(matches!(o.exit, Exit::Halt | Exit::Fuel), "{o:?}");
         at_budgets(&c, (0..40).chain([101, 102, 103, 1_000]));
+    }
+}
+
+#[test]
+fn comparisons_made_in_the_loop_are_seen_after_it() {
+    // R0 holds a comparison result the loop body computes each time but never reads; the
+    // code after the loop prints it. Counted down (with a byte load, so the fast copy runs)
+    // and climbing, at every group/single switch-over.
+    for count in 2..12 {
+        let mut c = Code::new();
+        c.imm(1, count);
+        c.imm(3, 0x2000);
+        let top = c.here();
+        c.rri(LDB, 2, 3, 0);
+        c.rri(SLTI, 0, 1, 5);
+        c.rri(ADDI, 3, 3, 1);
+        c.rri(ADDI, 1, 1, -1);
+        c.jnz(1, top);
+        c.ins(MOV, [1, 0, 0], 0);
+        c.sys(10);
+        c.halt();
+        let o = agree(&c.bytes, 10_000);
+        assert_eq!(o.machine.regs[1], 1, "1 < 5 on the last iteration");
+
+        let mut c = Code::new();
+        c.imm(1, 0);
+        c.imm(2, count);
+        let top = c.here();
+        c.rri(SLTI, 0, 1, 3);
+        c.rri(STB, 1, 1, 0x3000);
+        c.rri(ADDI, 1, 1, 1);
+        c.rrr(SLT, 4, 1, 2);
+        c.jnz(4, top);
+        c.ins(MOV, [1, 0, 0], 0);
+        c.sys(10);
+        c.halt();
+        let o = agree(&c.bytes, 10_000);
+        assert_eq!(o.machine.regs[1], i32::from(count - 1 < 3));
     }
 }

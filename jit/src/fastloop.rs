@@ -166,7 +166,7 @@ pub(crate) fn emit(
     fx.b.ins().brif(go, group_body, &[], single_check, &[]);
     fx.b.switch_to_block(group_body);
     for _ in 0..unroll {
-        iteration(fx, body);
+        iteration(fx, body, cl);
     }
     round_again(fx, cl, last, group);
 
@@ -174,7 +174,7 @@ pub(crate) fn emit(
     let go = room(fx, 1);
     fx.b.ins().brif(go, single, &[], out, &[]);
     fx.b.switch_to_block(single);
-    iteration(fx, body);
+    iteration(fx, body, cl);
     // Both ways on need every register as a plain value (the way out may read any); the
     // loop flag is set on each of them instead.
     let flag = usize::from(last.insn.regs[0]);
@@ -200,13 +200,22 @@ pub(crate) fn emit(
     Some(plain)
 }
 
-/// One fast iteration of the body, with no checks.
-fn iteration(fx: &mut Fx<'_>, body: &[PlannedInsn]) {
+/// One fast iteration of the body, with no checks. In a loop that stores nothing, the
+/// loads are read-only (see `Fx::pure_loads`): that is sound because every block a load
+/// could be moved to lies after the entry checks (LICM hoists only to the loop's own
+/// preheader, `fast_entry` or `single_check`).
+fn iteration(fx: &mut Fx<'_>, body: &[PlannedInsn], cl: &CountedLoop) {
     fx.unchecked = true;
+    fx.pure_loads = cl.accesses.iter().all(|a| {
+        !a.store
+            && a.base
+                .is_some_and(|r| cl.step[usize::from(r)].is_some_and(|k| k != 0))
+    });
     for p in body {
         fx.straight(p, 0);
     }
     fx.unchecked = false;
+    fx.pure_loads = false;
 }
 
 /// After an iteration that goes round again (so a `Below` loop's flag is 1): make every

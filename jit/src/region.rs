@@ -121,6 +121,7 @@ pub(crate) fn build(
         pending: [None; 8],
         carried: vec![[None; 8]; plan.blocks.len()],
         unchecked: false,
+        pure_loads: false,
         loop_plain: None,
     };
     let sh = Shared {

@@ -92,6 +92,11 @@ pub(crate) struct Fx<'a> {
     /// Set while emitting the fast copy of a counted loop (see `counted`): every address
     /// was checked before the loop, so accesses go straight to memory.
     pub unchecked: bool,
+    /// Set, with `unchecked`, when the loop being emitted stores nothing: guest memory
+    /// cannot change while it runs, so its loads are marked read-only and Cranelift may
+    /// schedule each one next to its use (instead of all loads of an unrolled group
+    /// first, which runs out of registers).
+    pub pure_loads: bool,
     /// While emitting the ordinary body of counted loop `.0`: the block that body starts
     /// at, where its own back edge goes (other edges into the loop go to its entry checks).
     pub loop_plain: Option<(usize, Block)>,
@@ -398,10 +403,15 @@ impl Fx<'_> {
     /// memory).
     fn load_at(&mut self, idx: Value, byte: bool) -> Value {
         let p = self.b.ins().iadd(self.mem, idx);
-        if byte {
-            self.b.ins().uload8(types::I32, guest_flags(), p, 0)
+        let flags = if self.pure_loads {
+            guest_flags().with_readonly().with_can_move()
         } else {
-            self.b.ins().load(types::I32, guest_flags(), p, 0)
+            guest_flags()
+        };
+        if byte {
+            self.b.ins().uload8(types::I32, flags, p, 0)
+        } else {
+            self.b.ins().load(types::I32, flags, p, 0)
         }
     }
 

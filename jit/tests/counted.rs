@@ -227,3 +227,35 @@ fn comparisons_made_in_the_loop_are_seen_after_it() {
         assert_eq!(o.machine.regs[1], i32::from(count - 1 < 3));
     }
 }
+
+#[test]
+fn load_only_loops_up_to_the_end_of_memory() {
+    // Loads only (the fast copy may schedule them freely): summing words up to the very
+    // last one, or one word further (that one reads 0), at every group/single switch-over.
+    for count in 1..14 {
+        for past in [0, 1, 2, 4] {
+            let mut c = Code::new();
+            c.imm(5, count);
+            c.imm(3, 65532 - 4 * (count - 1) + past);
+            c.imm(6, 0x7000 - 8 * count);
+            let top = c.here();
+            c.rri(LDW, 2, 3, 0);
+            c.rri(LDB, 1, 6, 3);
+            c.rrr(ADD, 0, 0, 2);
+            c.rrr(ADD, 0, 0, 1);
+            c.rri(ADDI, 3, 3, 4);
+            c.rri(ADDI, 6, 6, 8);
+            c.rri(ADDI, 5, 5, -1);
+            c.jnz(5, top);
+            c.halt();
+            // The kernel image fills all of memory: the code at 0, data from 0x6000 on.
+            let mut image = c.bytes.clone();
+            image.resize(pxvm::MEM_SIZE, 0);
+            for (k, b) in image[0x6000..].iter_mut().enumerate() {
+                *b = (k * 7 + 3) as u8;
+            }
+            let o = agree(&image, 10_000);
+            assert_eq!(o.exit, Exit::Halt);
+        }
+    }
+}

@@ -3,8 +3,9 @@
 //! access will use in the `n` iterations is inside memory (loads) or inside the
 //! region's store window (stores), and that the fuel covers all `n` iterations; if so, take
 //! that fuel at once, run the `n` iterations with no checks at all and leave the loop by
-//! its ordinary exit edge. Otherwise go straight to the ordinary body. The loop's own back edge goes to the ordinary body, so
-//! the entry checks run once per entry into the loop, not per iteration. Short bodies run
+//! its ordinary exit edge. Otherwise go straight to the ordinary body. The loop's own back
+//! edge goes to the ordinary body, so the entry checks run once per entry into the loop,
+//! not per iteration. Short bodies run
 //! their fast iterations in groups of four (one loop test per group, and Cranelift folds
 //! the steps of the induction registers into the addresses) while a whole group is fast,
 //! then one at a time.
@@ -44,11 +45,27 @@ pub(crate) fn emit(
     }
     let plain = fx.b.create_block();
     let fast_entry = fx.b.create_block();
-    let wide = |fx: &mut Fx<'_>, r: u8| {
-        let v = fx.reg(r);
-        fx.b.ins().sextend(types::I64, v)
-    };
+    let (ok, extra) = entry_checks(fx, block.insns.len() as i64, cl);
+    fx.b.ins().brif(ok, fast_entry, &[], plain, &[]);
+    fx.b.switch_to_block(fast_entry);
+    let f = fx.b.use_var(fx.fuel);
+    let f = fx.b.ins().isub(f, extra);
+    fx.b.def_var(fx.fuel, f);
+    fast_iterations(fx, cl, body, last);
+    // Out of the loop, the way its ordinary body leaves it (the loop test just failed).
+    edges::goto(fx, plan, sh, block.next);
+    Some(plain)
+}
 
+/// The register `r` sign-extended to 64 bits.
+fn wide(fx: &mut Fx<'_>, r: u8) -> Value {
+    let v = fx.reg(r);
+    fx.b.ins().sextend(types::I64, v)
+}
+
+/// Whether the fast copy may run this time (`n >= 2`, the fuel, every address, no index
+/// wrap), and the fuel it takes beyond the iteration already paid for.
+fn entry_checks(fx: &mut Fx<'_>, len: i64, cl: &CountedLoop) -> (Value, Value) {
     // n, and whether n >= 2 (shorter loops are not worth the checks).
     let (n, mut ok) = match cl.test {
         LoopTest::CountDown { counter } => {
@@ -77,7 +94,6 @@ pub(crate) fn emit(
     let and = |fx: &mut Fx<'_>, ok: Value, more: Value| fx.b.ins().band(ok, more);
 
     // Fuel for the n - 1 iterations after the one the loop's entry already paid for.
-    let len = block.insns.len() as i64;
     let runs = fx.b.ins().iadd_imm_s(n, -1);
     let extra = fx.b.ins().imul_imm_s(runs, len);
     let fuel = fx.b.use_var(fx.fuel);
@@ -111,13 +127,13 @@ pub(crate) fn emit(
         ok = and(fx, ok, above);
         ok = and(fx, ok, below);
     }
-    fx.b.ins().brif(ok, fast_entry, &[], plain, &[]);
+    (ok, extra)
+}
 
-    // Pay, and fix the bounds of "at least this many iterations remain".
-    fx.b.switch_to_block(fast_entry);
-    let f = fx.b.use_var(fx.fuel);
-    let f = fx.b.ins().isub(f, extra);
-    fx.b.def_var(fx.fuel, f);
+/// The fast iterations, from the current block (the fuel paid): groups while a group's
+/// worth remain, then single ones; ends in the block where the loop test has just failed,
+/// every register a plain value, for the caller to emit the loop's exit edge.
+fn fast_iterations(fx: &mut Fx<'_>, cl: &CountedLoop, body: &[PlannedInsn], last: &PlannedInsn) {
     let unroll = if body.len() <= MAX_UNROLLED_BODY {
         UNROLL
     } else {
@@ -189,21 +205,20 @@ pub(crate) fn emit(
     fx.b.switch_to_block(round);
     round_again(fx, cl, last, single);
 
-    // Out of the loop, the way its ordinary body leaves it (the loop test just failed).
     fx.b.switch_to_block(out);
     fx.pending = [None; 8];
     if let LoopTest::Below { .. } = cl.test {
         let zero = fx.c32(0);
         fx.set_reg(last.insn.regs[0], zero);
     }
-    edges::goto(fx, plan, sh, block.next);
-    Some(plain)
 }
 
-/// One fast iteration of the body, with no checks. In a loop that stores nothing, the
-/// loads are read-only (see `Fx::pure_loads`): that is sound because every block a load
-/// could be moved to lies after the entry checks (LICM hoists only to the loop's own
-/// preheader, `fast_entry` or `single_check`).
+/// One fast iteration of the body, with no checks. In a loop that stores nothing and
+/// steps every base register, the loads are read-only and movable (see `Fx::pure_loads`).
+/// That is sound: each load's address depends on a stepped register, whose value is a
+/// parameter of a fast loop's header, so Cranelift cannot move the load above that header
+/// (and so above the entry checks), and nothing stores between any two places it could
+/// put it.
 fn iteration(fx: &mut Fx<'_>, body: &[PlannedInsn], cl: &CountedLoop) {
     fx.unchecked = true;
     fx.pure_loads = cl.accesses.iter().all(|a| {

@@ -73,17 +73,9 @@ pub fn overlay(canvas: &mut Canvas, title: Option<&str>, scene: &Scene) {
     canvas.outline(0, 0, w, h, FRAME);
 }
 
-/// `n` with thousands separators: 1234567 -> "1,234,567".
+/// `n` with thousands separators.
 fn grouped(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    pxvm::text::thousands(n as u64)
 }
 
 fn plural(n: usize, one: &str) -> String {

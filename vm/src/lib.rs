@@ -16,6 +16,7 @@ pub mod interp;
 pub mod isa;
 pub mod machine;
 pub mod syscalls;
+pub mod text;
 
 pub use engine::{Engine, Exit};
 pub use host::{Host, NullHost, SyscallCtx, VmEvent};

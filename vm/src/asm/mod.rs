@@ -110,8 +110,8 @@ pub fn assemble_with_symbols(source: &str, file: &str) -> Result<Program, AsmErr
     if let Some((line, col)) = sizes.overflow_at {
         let message = format!(
             "program is {} bytes; at most {} fit in memory",
-            thousands(sizes.total),
-            thousands(crate::machine::MEM_SIZE as u64)
+            crate::text::thousands(sizes.total),
+            crate::text::thousands(crate::machine::MEM_SIZE as u64)
         );
         diags.push(line, Diag { col, message });
     }
@@ -205,30 +205,9 @@ pub(crate) fn shorten(text: &str) -> String {
     }
 }
 
-/// `65536` as `65,536`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(65_540), "65,540");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn shorten_cuts_long_text_on_char_boundaries() {

@@ -19,18 +19,23 @@ fn kernel_path(name: &str) -> String {
     format!("kernels/{name}")
 }
 
+/// `pxos register NAME kernels/KERNEL [--parent PARENT] --fs FS`, which must succeed.
+fn register(fs_: &str, name: &str, kernel: &str, parent: Option<&str>) -> String {
+    let path = kernel_path(kernel);
+    let mut args = vec!["register", name, &path];
+    if let Some(p) = parent {
+        args.extend(["--parent", p]);
+    }
+    args.extend(["--fs", fs_]);
+    ok(&args)
+}
+
 #[test]
 fn register_boot_and_list_the_lineage() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = dir.path().join("pxos_fs");
     let fs_ = arg(&fs_);
-    let out = ok(&[
-        "register",
-        "v1.0",
-        &kernel_path("self_evolve.asm"),
-        "--fs",
-        fs_,
-    ]);
+    let out = register(fs_, "v1.0", "self_evolve.asm", None);
     assert!(out.contains("registered v1.0 (id 1, 146 bytes)"), "{out}");
 
     let out = ok(&["boot", "--fs", fs_, "--max-generations", "3"]);
@@ -105,31 +110,9 @@ fn register_boot_and_list_the_lineage() {
 fn switch_rollback_and_verify_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = arg(dir.path());
-    ok(&[
-        "register",
-        "v1.0",
-        &kernel_path("kernel_v1.asm"),
-        "--fs",
-        fs_,
-    ]);
-    ok(&[
-        "register",
-        "v2.0",
-        &kernel_path("kernel_v2.asm"),
-        "--parent",
-        "v1.0",
-        "--fs",
-        fs_,
-    ]);
-    ok(&[
-        "register",
-        "v3.0",
-        &kernel_path("sum_loop.asm"),
-        "--parent",
-        "v2.0",
-        "--fs",
-        fs_,
-    ]);
+    register(fs_, "v1.0", "kernel_v1.asm", None);
+    register(fs_, "v2.0", "kernel_v2.asm", Some("v1.0"));
+    register(fs_, "v3.0", "sum_loop.asm", Some("v2.0"));
     let out = ok(&["rollback", "--steps", "2", "--fs", fs_]);
     assert!(out.contains("from v3.0 (id 3) to v1.0 (id 1"), "{out}");
     let out = ok(&["switch", "v2.0", "--fs", fs_]);
@@ -179,13 +162,7 @@ fn switch_rollback_and_verify_from_the_command_line() {
 fn a_rollback_shows_in_the_listing() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = arg(dir.path());
-    ok(&[
-        "register",
-        "v1.0",
-        &kernel_path("kernel_v1.asm"),
-        "--fs",
-        fs_,
-    ]);
+    register(fs_, "v1.0", "kernel_v1.asm", None);
     fs::write(dir.path().join("build/kernel_v2.bin"), asm("L: JMP L")).unwrap();
     let out = ok(&["boot", "--fs", fs_, "--fuel", "1000"]);
     assert!(
@@ -222,13 +199,7 @@ fn bad_usage_and_input_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let fs_ = arg(&store);
-    ok(&[
-        "register",
-        "v1.0",
-        &kernel_path("kernel_v1.asm"),
-        "--fs",
-        fs_,
-    ]);
+    register(fs_, "v1.0", "kernel_v1.asm", None);
     ok(&["boot", "--fs", fs_, "--max-generations", "1"]);
     let before = snapshot(&store);
     let files = tempfile::tempdir().unwrap();
@@ -297,13 +268,7 @@ fn bad_usage_and_input_change_nothing() {
 fn a_second_process_waits_for_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = arg(dir.path());
-    ok(&[
-        "register",
-        "v1.0",
-        &kernel_path("kernel_v2.asm"),
-        "--fs",
-        fs_,
-    ]);
+    register(fs_, "v1.0", "kernel_v2.asm", None);
     let held = pxos::store::lock::StoreLock::try_acquire(dir.path())
         .unwrap()
         .expect("lock is free");
@@ -346,13 +311,7 @@ fn a_second_process_waits_for_the_lock() {
 fn two_concurrent_boots_serialise_into_one_lineage() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = arg(dir.path());
-    ok(&[
-        "register",
-        "v1.0",
-        &kernel_path("self_evolve.asm"),
-        "--fs",
-        fs_,
-    ]);
+    register(fs_, "v1.0", "self_evolve.asm", None);
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_pxos"))
             .args(["boot", "--quiet", "--max-generations", "15", "--fs", fs_])

@@ -21,11 +21,26 @@
 //!
 //! The cycle also ends after `max_generations` boots; a replacement requested by the last
 //! boot is still installed, on probation, and boots first next time.
+//!
+//! **Phase 3.** When the store's policy routes SELF_MODIFY through the pipeline
+//! (`self_modify: pipeline`), a request becomes a candidate (`crate::pipeline`) instead of a
+//! version, and the cycle ends. While a candidate is being rolled out, every boot first
+//! asks the rollout's deterministic schedule ([`Rollout::canary_turn`]) whether this boot
+//! is the canary's: if so the canary boots instead of the current version (its requests are
+//! ignored), and its clean halt counts toward its stage — after the last stage it becomes
+//! current (`promoted`) — while a failure reverts it at once (marked bad, the current
+//! version untouched); the cycle ends after a canary boot. Each boot records which
+//! version the schedule chose.
 
 use crate::engines::EngineKind;
 use crate::host::files::DirFiles;
 use crate::host::PxHost;
-use crate::run::run_kernel;
+use crate::pipeline::intake;
+use crate::pipeline::policy::{Policy, PolicyError, SelfModifyRoute};
+use crate::pipeline::PipelineError;
+use crate::run::{run_kernel, RunOutcome};
+use crate::store::candidates::{CanaryOutcome, Origin, Rollout};
+use crate::store::db::Entry;
 use crate::store::ops::Assessment;
 use crate::store::service::{StoreVersions, SwitchRequest};
 use crate::store::{Status, Store, StoreError};
@@ -58,6 +73,10 @@ pub enum BootError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
 }
 
 /// What the host did after one boot.
@@ -85,6 +104,33 @@ pub enum Action {
     },
     /// A good version failed; it stays current.
     Failed { discarded_request: bool },
+    /// The kernel's SELF_MODIFY request became a candidate of the pipeline (policy
+    /// `self_modify: pipeline`); the cycle ends.
+    Queued {
+        candidate: u64,
+        candidate_state: String,
+    },
+    /// The rollout's canary booted (instead of the current version).
+    Canary {
+        /// `counted`, `next_stage`, `promoted` or `reverted`.
+        result: &'static str,
+        detail: String,
+        discarded_request: bool,
+    },
+}
+
+/// Which version a boot during a rollout booted, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RolloutBoot {
+    /// The rollout's stage (from 1) and the canary's share of boots in it.
+    pub stage: usize,
+    pub share_percent: u8,
+    /// The boot's number within the stage (from 0), the schedule's input.
+    pub stage_boot: u64,
+    /// `canary` or `current`.
+    pub booted: &'static str,
+    pub canary: String,
+    pub canary_id: u64,
 }
 
 /// One boot of the cycle.
@@ -101,6 +147,9 @@ pub struct Generation {
     pub cycles: u64,
     pub pc: u32,
     pub sysout: Vec<String>,
+    /// During a rollout: what the schedule chose for this boot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutBoot>,
     #[serde(flatten)]
     pub action: Action,
 }
@@ -150,6 +199,20 @@ impl Generation {
                 };
                 format!("FAILED (it stays good and current; the failure is recorded){dropped}")
             }
+            Action::Queued {
+                candidate,
+                candidate_state,
+            } => format!(
+                "halted; its SELF_MODIFY request is candidate {candidate} of the pipeline ({candidate_state})"
+            ),
+            Action::Canary { detail, .. } => detail.clone(),
+        };
+        let what = match &self.rollout {
+            Some(r) => format!(
+                "{what} [rollout stage {} ({} %), boot {} of the stage: {}]",
+                r.stage, r.share_percent, r.stage_boot, r.booted
+            ),
+            None => what,
         };
         format!(
             "[gen {}] {} (id {}, {}) [{}] exit={} cycles={} -> {what}",
@@ -176,6 +239,8 @@ pub enum Stop {
     Failed,
     /// `max_generations` boots were done.
     Limit,
+    /// The rollout's canary booted.
+    Canary,
 }
 
 /// The end of a cycle.
@@ -196,17 +261,28 @@ pub fn boot(
     on_generation: &mut dyn FnMut(&Generation),
 ) -> Result<BootSummary, BootError> {
     store.refresh_current_copy()?;
+    let policy = Policy::load(store.root())?;
     let mut stop = Stop::Limit;
     let mut done = 0;
     for generation in 1..=opts.max_generations {
-        let g = boot_once(store, opts, generation)?;
+        let g = match store.pipeline().rollout.clone() {
+            Some(r) if r.canary_turn() => boot_canary(store, opts, generation, &r)?,
+            Some(r) => {
+                store.record_current_boot()?;
+                let mut g = boot_once(store, opts, generation, &policy)?;
+                g.rollout = Some(rollout_boot(store, &r, "current"));
+                g
+            }
+            None => boot_once(store, opts, generation, &policy)?,
+        };
         done = generation;
         on_generation(&g);
         match g.action {
             Action::Evolved { .. } | Action::Switched { .. } => continue,
-            Action::Halted => stop = Stop::Halted,
+            Action::Halted | Action::Queued { .. } => stop = Stop::Halted,
             Action::RolledBack { .. } => stop = Stop::RolledBack,
             Action::Failed { .. } => stop = Stop::Failed,
+            Action::Canary { .. } => stop = Stop::Canary,
         }
         break;
     }
@@ -219,11 +295,110 @@ pub fn boot(
     })
 }
 
+/// What the schedule chose for a boot of rollout `r` (as it was before the boot).
+fn rollout_boot(store: &Store, r: &Rollout, booted: &'static str) -> RolloutBoot {
+    RolloutBoot {
+        stage: r.stage + 1,
+        share_percent: r.stages.get(r.stage).copied().unwrap_or(100),
+        stage_boot: r.stage_boots,
+        booted,
+        canary: store
+            .get_by_id(r.version_id)
+            .map(|e| e.version.clone())
+            .unwrap_or_default(),
+        canary_id: r.version_id,
+    }
+}
+
+/// Run `entry`'s kernel on a fresh machine and engine, with the store folder as the
+/// guest's files and the version syscalls answered from the store.
+fn run_version(
+    store: &Store,
+    opts: &BootOptions,
+    entry: &Entry,
+    request: &SwitchRequest,
+) -> Result<RunOutcome, BootError> {
+    let kernel = store.read_kernel(entry)?;
+    let files = DirFiles::open(store.root()).map_err(|source| BootError::Files {
+        path: store.root().to_path_buf(),
+        source,
+    })?;
+    let host = PxHost::new(Box::new(files)).with_versions(Box::new(StoreVersions::new(
+        store.db(),
+        entry.id,
+        request.clone(),
+    )));
+    let mut engine = opts.engine.build();
+    run_kernel(&kernel, engine.as_mut(), host, opts.fuel).map_err(|source| BootError::Load {
+        version: entry.version.clone(),
+        source,
+    })
+}
+
+/// Boot the rollout's canary once (its turn in the schedule) and record the result.
+fn boot_canary(
+    store: &mut Store,
+    opts: &BootOptions,
+    generation: u32,
+    r: &Rollout,
+) -> Result<Generation, BootError> {
+    let entry = store.get_by_id(r.version_id)?.clone();
+    let chose = rollout_boot(store, r, "canary");
+    let request = SwitchRequest::default();
+    let outcome = run_version(store, opts, &entry, &request)?;
+    let discarded_request = outcome.host.pending.is_some() || request.get().is_some();
+    let clean = outcome.exit == Exit::Halt;
+    let reason = format!(
+        "boot with {} ended with exit={} after {} cycles (fuel {})",
+        opts.engine, outcome.exit, outcome.machine.cycles, opts.fuel
+    );
+    let (result, detail) = match store.record_canary_boot(clean, &reason)? {
+        CanaryOutcome::Counted {
+            stage,
+            clean,
+            needed,
+        } => (
+            "counted",
+            format!("canary boot clean ({clean} of {needed} in stage {stage})"),
+        ),
+        CanaryOutcome::NextStage { stage } => (
+            "next_stage",
+            format!("canary boot clean; stage passed, now in stage {stage}"),
+        ),
+        CanaryOutcome::Promoted { version, id } => (
+            "promoted",
+            format!("canary boot clean; last stage passed: {version} (id {id}) PROMOTED to current"),
+        ),
+        CanaryOutcome::Reverted { version, id } => (
+            "reverted",
+            format!("canary FAILED: {version} (id {id}) marked bad and REVERTED; the current version is untouched"),
+        ),
+    };
+    Ok(Generation {
+        generation,
+        version: entry.version,
+        id: entry.id,
+        status: entry.status,
+        engine: opts.engine.name(),
+        exit: outcome.exit.as_str(),
+        cycles: outcome.machine.cycles,
+        pc: outcome.machine.pc,
+        sysout: outcome.host.sysout,
+        rollout: Some(chose),
+        action: Action::Canary {
+            result,
+            detail,
+            discarded_request,
+        },
+    })
+}
+
 /// Boot the current version once and act on the result.
 fn boot_once(
     store: &mut Store,
     opts: &BootOptions,
     generation: u32,
+    policy: &Policy,
 ) -> Result<Generation, BootError> {
     let entry = store
         .current()
@@ -231,28 +406,24 @@ fn boot_once(
         .ok_or_else(|| StoreError::NoCurrent {
             root: store.root().to_path_buf(),
         })?;
-    let kernel = store.read_kernel(&entry)?;
-    let files = DirFiles::open(store.root()).map_err(|source| BootError::Files {
-        path: store.root().to_path_buf(),
-        source,
-    })?;
     let request = SwitchRequest::default();
-    let host = PxHost::new(Box::new(files)).with_versions(Box::new(StoreVersions::new(
-        store.db(),
-        entry.id,
-        request.clone(),
-    )));
-    let mut engine = opts.engine.build();
-    let outcome = run_kernel(&kernel, engine.as_mut(), host, opts.fuel).map_err(|source| {
-        BootError::Load {
-            version: entry.version.clone(),
-            source,
-        }
-    })?;
+    let outcome = run_version(store, opts, &entry, &request)?;
     let switch = request.get().filter(|&id| id != entry.id);
     let pending = outcome.host.pending;
     let action = if outcome.exit == Exit::Halt {
-        if let Some(p) = pending {
+        let routed = policy.self_modify == SelfModifyRoute::Pipeline;
+        if let Some(p) = pending.as_ref().filter(|_| routed) {
+            store.assess(entry.id, true, "")?;
+            let source = format!(
+                "self_modify {} from {} (id {})",
+                p.path, entry.version, entry.id
+            );
+            let c = intake::submit(store, Origin::SelfModify, &source, &p.bytes)?;
+            Action::Queued {
+                candidate: c.id,
+                candidate_state: c.state.to_string(),
+            }
+        } else if let Some(p) = &pending {
             let child = store.evolve(&p.bytes, &format!("self_modify {}", p.path))?;
             Action::Evolved {
                 new_version: child.version,
@@ -295,6 +466,7 @@ fn boot_once(
         cycles: outcome.machine.cycles,
         pc: outcome.machine.pc,
         sysout: outcome.host.sysout,
+        rollout: None,
         action,
     })
 }

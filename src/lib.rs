@@ -1,6 +1,7 @@
 //! `pxos`: the runtime around pxVM kernels — the host and its syscalls ([`host`]), loading
 //! kernels from `.asm` or bytecode files ([`kernel`]), choosing an engine ([`engines`]),
-//! running a kernel and reporting every observable of the run ([`run`]). The `pxos` binary
+//! running a kernel and reporting every observable of the run ([`run`]); the version store
+//! ([`store`]), the boot cycle ([`boot`]) and the Phase 3 evolution pipeline ([`pipeline`]). The `pxos` binary
 //! (`src/main.rs`, `src/cli/`) is a thin command-line layer over this library.
 
 pub mod batch;
@@ -13,6 +14,7 @@ pub mod fuzz;
 pub mod gen;
 pub mod host;
 pub mod kernel;
+pub mod pipeline;
 pub mod render;
 pub mod run;
 pub mod store;

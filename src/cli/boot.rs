@@ -68,6 +68,7 @@ pub fn boot(args: BootArgs) -> Result<ExitCode> {
             Stop::RolledBack => "a version on probation failed and was rolled back",
             Stop::Failed => "a good version failed",
             Stop::Limit => "the generation limit was reached",
+            Stop::Canary => "the rollout's canary booted (one canary boot per cycle)",
         };
         let current = match (&summary.current, summary.current_id) {
             (Some(v), Some(id)) => format!("{v} (id {id})"),

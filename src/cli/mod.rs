@@ -10,6 +10,7 @@ mod demo;
 mod evolve;
 mod fuzz;
 mod manage;
+mod pipeline;
 mod run;
 mod versions;
 
@@ -58,6 +59,16 @@ enum Command {
     Rollback(manage::RollbackArgs),
     /// Check the store and repair what can be repaired.
     Verify(manage::VerifyArgs),
+    /// The evolution pipeline as a service: take kernels dropped into build/, validate and
+    /// A/B-test them, start their staged rollout inside evolution windows, evolve in the
+    /// background.
+    Watch(pipeline::WatchArgs),
+    /// A/B-test two kernels over a workload: outputs, cycles, memory, verdict.
+    Ab(pipeline::AbArgs),
+    /// Show or change the store's evolution policy (policy.json).
+    Policy(pipeline::PolicyArgs),
+    /// Where the evolution pipeline stands: current, canary, candidates, windows.
+    Status(pipeline::StatusArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -78,6 +89,10 @@ pub fn main() -> ExitCode {
         Command::Switch(args) => manage::switch(args),
         Command::Rollback(args) => manage::rollback(args),
         Command::Verify(args) => manage::verify(args),
+        Command::Watch(args) => pipeline::watch(args),
+        Command::Ab(args) => pipeline::ab(args),
+        Command::Policy(args) => pipeline::policy(args),
+        Command::Status(args) => pipeline::status(args),
     };
     match result {
         Ok(code) => code,

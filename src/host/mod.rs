@@ -232,20 +232,31 @@ impl PxHost {
         }
     }
 
+    /// SELF_MODIFY: read the new kernel and vet it (`pxvm::vet`: never truncated, not
+    /// assembly text, defined code reachable from 0). The original pxVM cut a larger file
+    /// to 65,536 bytes and took anything non-empty; here such a request is refused with a
+    /// `# SELF_MODIFY ERROR` line and R0 = 0, as the seed's "Empty/corrupt kernel → reject,
+    /// keep current" asks.
     fn self_modify(&mut self, id: i32) -> i32 {
         let path = path_for_id(id);
-        match self.files.read(&path, 0, MEM_SIZE) {
-            Some(bytes) if !bytes.is_empty() => {
-                self.emit(format!(
-                    "# SELF_MODIFY: New kernel loaded ({} bytes)",
-                    bytes.len()
-                ));
-                self.emit(format!(
-                    "# SELF_MODIFY: Requesting kernel replacement from {path}"
-                ));
-                self.pending = Some(PendingKernel { path, bytes });
-                1
-            }
+        match self.files.read(&path, 0, MEM_SIZE + 1) {
+            Some(bytes) if !bytes.is_empty() => match pxvm::vet::vet(&bytes) {
+                Ok(()) => {
+                    self.emit(format!(
+                        "# SELF_MODIFY: New kernel loaded ({} bytes)",
+                        bytes.len()
+                    ));
+                    self.emit(format!(
+                        "# SELF_MODIFY: Requesting kernel replacement from {path}"
+                    ));
+                    self.pending = Some(PendingKernel { path, bytes });
+                    1
+                }
+                Err(why) => {
+                    self.emit(format!("# SELF_MODIFY ERROR: Rejected {path}: {why}"));
+                    0
+                }
+            },
             _ => {
                 self.emit(format!("# SELF_MODIFY ERROR: Cannot load {path}"));
                 0

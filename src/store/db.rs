@@ -10,6 +10,7 @@
 //! `latest_id`, `current` and `last_good` are brought in line with the entries. Each fix
 //! comes back as a message.
 
+use super::candidates::PipelineState;
 use super::names;
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +101,10 @@ pub enum EventKind {
     Rebuilt,
     /// `verify` repaired something.
     Repair,
+    /// A canary passed its last rollout stage and became the current version.
+    Promoted,
+    /// A canary failed a boot during its rollout and was marked bad.
+    Reverted,
 }
 
 impl EventKind {
@@ -113,6 +118,8 @@ impl EventKind {
             EventKind::BootFailed => "boot_failed",
             EventKind::Rebuilt => "rebuilt",
             EventKind::Repair => "repair",
+            EventKind::Promoted => "promoted",
+            EventKind::Reverted => "reverted",
         }
     }
 }
@@ -154,6 +161,9 @@ pub struct Db {
     /// Rollbacks, switches and repairs, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
+    /// The Phase 3 pipeline: candidates, the rollout, background evolution.
+    #[serde(default, skip_serializing_if = "PipelineState::is_empty")]
+    pub pipeline: PipelineState,
 }
 
 impl Db {

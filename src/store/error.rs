@@ -74,6 +74,14 @@ pub enum StoreError {
     #[error("the store {} was opened read-only; open it for changes first", root.display())]
     ReadOnly { root: PathBuf },
 
+    /// A canary boot was recorded with no rollout under way (a programming error).
+    #[error("the store {} has no rollout under way", root.display())]
+    NoRollout { root: PathBuf },
+
+    /// No candidate has this id.
+    #[error("no candidate with id {id} in {}", root.display())]
+    UnknownCandidate { id: u64, root: PathBuf },
+
     /// The id counter ran out (after 2^64 - 1 versions).
     #[error("the store {} has run out of version ids", root.display())]
     IdsExhausted { root: PathBuf },

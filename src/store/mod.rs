@@ -30,6 +30,7 @@
 //! ([`lock`]) and is needed for every change (the changes are in [`ops`]).
 
 pub mod atomic;
+pub mod candidates;
 pub mod date;
 pub mod db;
 pub mod error;

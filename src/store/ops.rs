@@ -288,7 +288,7 @@ fn push_event(db: &mut Db, kind: EventKind, to: u64, reason: &str) {
 }
 
 /// A new entry for `name` in `db` (taking the next id), on probation.
-fn new_entry(
+pub(crate) fn new_entry(
     db: &mut Db,
     root: &std::path::Path,
     name: &str,

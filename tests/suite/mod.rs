@@ -12,6 +12,8 @@ mod evolve;
 mod filesys;
 mod invariants;
 mod kernels;
+mod pipeline;
+mod pipeline_crash;
 mod render;
 mod store;
 mod store_cli;

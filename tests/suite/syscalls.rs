@@ -132,10 +132,32 @@ fn self_modify_failures() {
 }
 
 #[test]
-fn self_modify_reads_at_most_64_kib() {
+fn self_modify_refuses_what_is_not_a_kernel_and_never_truncates() {
     let code = prog(&[imm32(1, 301), sys(99), halt()]);
-    let o = check(&Scenario::new(code, 100).with_file("build/kernel_v2.bin", vec![1; 70_000]));
+    let with = |bytes: Vec<u8>| {
+        check(&Scenario::new(code.clone(), 100).with_file("build/kernel_v2.bin", bytes))
+    };
+    // Exactly 64 KiB is a kernel; one byte more is refused, not cut to size.
+    let o = with(vec![1; 65_536]);
     assert_eq!(o.report.pending_kernel.unwrap().size, 65_536);
+    for (bytes, says) in [
+        (
+            vec![1; 70_000],
+            "70,000 bytes; at most 65,536 fit in memory (it is refused, never truncated)",
+        ),
+        (b"IMM32 R1, 1\nHALT\n".to_vec(), "assembly source text"),
+        (vec![0x01, 0xEE, 0x00], "undefined opcode 0xEE at address 1"),
+    ] {
+        let o = with(bytes);
+        assert_eq!(o.report.regs[0], 0, "{says}");
+        assert_eq!(o.report.pending_kernel, None, "{says}");
+        let line = &o.report.sysout[0];
+        assert!(
+            line.starts_with("# SELF_MODIFY ERROR: Rejected build/kernel_v2.bin: ")
+                && line.contains(says),
+            "{line}"
+        );
+    }
 }
 
 #[test]

@@ -17,6 +17,7 @@ pub mod isa;
 pub mod machine;
 pub mod syscalls;
 pub mod text;
+pub mod vet;
 
 pub use engine::{Engine, Exit};
 pub use host::{Host, NullHost, SyscallCtx, VmEvent};

@@ -1,0 +1,556 @@
+//! The Phase 3 pipeline against the real binary, a real file system and real notifications:
+//! kernels dropped into `build/` are taken, assembled, validated, A/B-tested, rolled out by
+//! `pxos boot` and promoted; bad ones are rejected with their reasons; windows hold
+//! candidates back (injected clock `PXOS_NOW`); background evolution finds a faster kernel
+//! that reaches `current` only through A/B and the rollout.
+
+use super::cli_util::{stderr, stdout};
+use super::store_util::{asm, open};
+use pxos::store::candidates::{Candidate, State};
+use pxos::store::Store;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The current version of the tests: counts down 50 times, then prints 42.
+const SLOW: &str =
+    "IMM32 R1, 50\nloop: ADDI R1, R1, -1\nJNZ R1, loop\nIMM32 R1, 42\nSYSCALL 10\nHALT\n";
+/// The same output in a few cycles.
+const FAST: &str = "IMM32 R1, 42\nSYSCALL 10\nHALT\n";
+
+/// `pxos ARGS --fs DIR` with extra environment.
+fn pxos_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pxos"));
+    cmd.args(args)
+        .arg("--fs")
+        .arg(dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run pxos")
+}
+
+fn pxos_ok(dir: &Path, args: &[&str]) -> String {
+    let o = pxos_env(dir, args, &[]);
+    assert!(
+        o.status.success(),
+        "pxos {args:?}: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// A store whose current version is [`SLOW`], with a fast rollout (50 % then 100 %, one
+/// clean boot per stage).
+fn store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path())
+        .register("v1.0", &asm(SLOW), None, "register")
+        .unwrap();
+    pxos_ok(dir.path(), &["policy", "set", "rollout.stages", "50,100"]);
+    pxos_ok(
+        dir.path(),
+        &["policy", "set", "rollout.boots_per_stage", "1"],
+    );
+    dir
+}
+
+/// Put a file into `build/` the documented way: write it under a hidden name, then rename.
+fn drop_file(dir: &Path, name: &str, bytes: &[u8]) {
+    let build = dir.join("build");
+    fs::create_dir_all(&build).unwrap();
+    let tmp = build.join(format!(".{name}.tmp"));
+    fs::write(&tmp, bytes).unwrap();
+    fs::rename(&tmp, build.join(name)).unwrap();
+}
+
+fn candidates(dir: &Path) -> Vec<Candidate> {
+    Store::open(dir).unwrap().pipeline().candidates.clone()
+}
+
+fn by_source(dir: &Path, source: &str) -> Candidate {
+    candidates(dir)
+        .into_iter()
+        .find(|c| c.source == source)
+        .unwrap_or_else(|| panic!("no candidate from {source}: {:?}", candidates(dir)))
+}
+
+fn current(dir: &Path) -> String {
+    Store::open(dir).unwrap().current().unwrap().version.clone()
+}
+
+/// A running `pxos watch`, its output lines arriving on a channel.
+struct Service {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Service {
+    fn start(dir: &Path, extra: &[&str]) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .arg("watch")
+            .args(extra)
+            .arg("--fs")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut s = Service { child, lines };
+        s.wait_for("watching");
+        s
+    }
+
+    /// Wait (at most a minute, so a broken service fails instead of hanging) for a line
+    /// containing `text`; returns every line seen up to it.
+    fn wait_for(&mut self, text: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    let hit = line.contains(text);
+                    seen.push(line);
+                    if hit {
+                        return seen;
+                    }
+                }
+                Err(e) => panic!("no line with {text:?} ({e}); saw {seen:#?}"),
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) with a pid we spawned and still own (not yet waited for).
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.wait_for("stopping");
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_asm_dropped_into_build_is_assembled_tested_rolled_out_and_promoted() {
+    let dir = store();
+    let mut service = Service::start(dir.path(), &[]);
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    let log = service.wait_for("candidate 1: ready");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("candidate 1 from build/fast.asm (watch): queued")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("candidate 1: ab_testing")),
+        "{log:#?}"
+    );
+    service.wait_for("candidate 1: canary(stage 1)");
+    assert!(service.stop().success());
+
+    // The source is kept beside the bytecode; build/ is empty again.
+    let c = by_source(dir.path(), "build/fast.asm");
+    assert_eq!(c.state, State::Canary { stage: 1 });
+    let kept = dir.path().join("candidates");
+    assert_eq!(
+        fs::read(kept.join(c.taken.as_ref().unwrap())).unwrap(),
+        FAST.as_bytes()
+    );
+    assert_eq!(
+        fs::read(kept.join(c.kernel.as_ref().unwrap())).unwrap(),
+        asm(FAST)
+    );
+    assert_eq!(fs::read_dir(dir.path().join("build")).unwrap().count(), 0);
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(kept.join(c.ab_report.as_ref().unwrap())).unwrap())
+            .unwrap();
+    assert_eq!(report["verdict"], "better");
+
+    // Stage 1 is 50 %: the first boot is the current version's, the second the canary's.
+    let g1 = pxos_ok(dir.path(), &["boot", "--json"]);
+    let g1: serde_json::Value = serde_json::from_str(g1.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (g1["version"].as_str(), g1["rollout"]["booted"].as_str()),
+        (Some("v1.0"), Some("current"))
+    );
+    let g2: serde_json::Value = serde_json::from_str(
+        pxos_ok(dir.path(), &["boot", "--json"])
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (g2["version"].as_str(), g2["result"].as_str()),
+        (Some("v2.0"), Some("next_stage"))
+    );
+    assert_eq!(
+        current(dir.path()),
+        "v1.0",
+        "a canary is not current before its last stage"
+    );
+    // Stage 2 is 100 %: one clean boot promotes it.
+    let out = pxos_ok(dir.path(), &["boot"]);
+    assert!(out.contains("PROMOTED"), "{out}");
+    assert_eq!(current(dir.path()), "v2.0");
+    let store = Store::open(dir.path()).unwrap();
+    let v2 = store.current().unwrap();
+    assert_eq!(v2.parent.as_deref(), Some("v1.0"));
+    assert!(
+        v2.origin
+            .as_deref()
+            .unwrap()
+            .starts_with("watch build/fast.asm"),
+        "{:?}",
+        v2.origin
+    );
+    assert_eq!(store.pipeline().get(1).unwrap().state, State::Promoted);
+    assert!(store.pipeline().rollout.is_none());
+    assert!(store
+        .db()
+        .events
+        .iter()
+        .any(|e| e.kind == pxos::store::EventKind::Promoted));
+    let status = pxos_ok(dir.path(), &["status"]);
+    assert!(
+        status.contains("current:  v2.0") && status.contains("promoted"),
+        "{status}"
+    );
+}
+
+#[test]
+fn bad_candidates_are_rejected_each_with_its_reason() {
+    let dir = store();
+    let build = dir.path().join("build");
+    drop_file(dir.path(), "a_syntax.asm", b"IMM32 R1, 1\nFROB R2\nHALT\n");
+    drop_file(
+        dir.path(),
+        "b_other_output.asm",
+        b"IMM32 R1, 43\nSYSCALL 10\nHALT\n",
+    );
+    drop_file(dir.path(), "c_loops.asm", b"loop: JMP loop\n");
+    drop_file(dir.path(), "d_huge.bin", &vec![1u8; 70_000]);
+    std::os::unix::fs::symlink("/etc/hostname", build.join("e_link.bin")).unwrap();
+    drop_file(dir.path(), "f_notes.txt", b"just some notes\n");
+    drop_file(dir.path(), "g_source.bin", FAST.as_bytes());
+    fs::create_dir(build.join("h_folder")).unwrap();
+    drop_file(dir.path(), "i_same.asm", SLOW.as_bytes());
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reason = |name: &str| {
+        by_source(dir.path(), &format!("build/{name}"))
+            .state
+            .to_string()
+    };
+    let expect = [
+        ("a_syntax.asm", "rejected(build/a_syntax.asm:2:1"),
+        ("b_other_output.asm", "ab_failed(different output"),
+        (
+            "c_loops.asm",
+            "rejected(its probation boot did not halt: exit=fuel",
+        ),
+        (
+            "d_huge.bin",
+            "rejected(70000 bytes; a kernel holds at most 65,536 (never truncated)",
+        ),
+        (
+            "e_link.bin",
+            "rejected(a symbolic link (links are never followed)",
+        ),
+        ("f_notes.txt", "rejected(neither *.asm"),
+        (
+            "g_source.bin",
+            "rejected(the bytes are assembly source text",
+        ),
+        ("h_folder", "rejected(a folder"),
+        ("i_same.asm", "duplicate(of v1.0 (id 1))"),
+    ];
+    for (name, says) in expect {
+        assert!(reason(name).starts_with(says), "{name}: {}", reason(name));
+    }
+    assert_eq!(candidates(dir.path()).len(), expect.len());
+    assert_eq!(
+        fs::read_dir(&build).unwrap().count(),
+        0,
+        "everything was taken, once"
+    );
+    assert!(
+        fs::read_link(
+            dir.path()
+                .join("candidates")
+                .join(by_source(dir.path(), "build/e_link.bin").taken.unwrap())
+        )
+        .is_ok(),
+        "the link was moved, not followed"
+    );
+    assert_eq!(current(dir.path()), "v1.0");
+    // A second pass takes nothing again.
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    assert_eq!(candidates(dir.path()).len(), expect.len());
+}
+
+/// A kernel that prints 42 on its first boot in a store and hangs on every later one: it
+/// remembers, in its guest file `file_7`, that it has booted.
+const SECOND_BOOT_HANGS: &str = "IMM32 R1, 7\nIMM32 R2, 0\nSYSCALL 20\nJNZ R0, spin\nIMM32 R1, 7\nIMM32 R2, 2\nSYSCALL 20\nIMM32 R1, 42\nSYSCALL 10\nHALT\nspin: JMP spin\n";
+
+#[test]
+fn a_canary_that_fails_in_stage_2_is_reverted() {
+    let dir = store();
+    drop_file(dir.path(), "flaky.asm", SECOND_BOOT_HANGS.as_bytes());
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    assert_eq!(
+        by_source(dir.path(), "build/flaky.asm").state,
+        State::Canary { stage: 1 }
+    );
+    pxos_ok(dir.path(), &["boot", "--fuel", "100000"]); // current
+    let out = pxos_ok(dir.path(), &["boot", "--fuel", "100000"]); // canary, clean
+    assert!(out.contains("now in stage 2"), "{out}");
+    let out = pxos_ok(dir.path(), &["boot", "--fuel", "100000"]); // canary, hangs
+    assert!(
+        out.contains("canary FAILED") && out.contains("REVERTED"),
+        "{out}"
+    );
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.current().unwrap().version,
+        "v1.0",
+        "the current version is untouched"
+    );
+    let v2 = store.get("v2.0").unwrap();
+    assert_eq!(v2.status, pxos::store::Status::Bad);
+    let c = store.pipeline().get(1).unwrap();
+    assert!(
+        matches!(&c.state, State::Reverted { reason } if reason.contains("stage 2") && reason.contains("exit=fuel")),
+        "{:?}",
+        c.state
+    );
+    assert!(store.pipeline().rollout.is_none());
+    // The next boot is the current version's again.
+    let out = pxos_ok(dir.path(), &["boot", "--fuel", "100000"]);
+    assert!(
+        out.contains("v1.0 (id 1, good)") && !out.contains("rollout"),
+        "{out}"
+    );
+}
+
+#[test]
+fn outside_a_window_a_candidate_waits_inside_it_proceeds() {
+    let dir = store();
+    pxos_ok(
+        dir.path(),
+        &["policy", "set", "windows", "daily 02:00-04:00 UTC"],
+    );
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    let late = [("PXOS_NOW", "2026-12-01T05:00:00Z")];
+    let o = pxos_env(dir.path(), &["watch", "--once"], &late);
+    assert!(
+        stdout(&o).contains("waiting for the next evolution window at 2026-12-02T02:00:00Z"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(by_source(dir.path(), "build/fast.asm").state, State::Ready);
+    let status = stdout(&pxos_env(dir.path(), &["status"], &late));
+    assert!(
+        status.contains("closed; next opens 2026-12-02T02:00:00Z"),
+        "{status}"
+    );
+    pxos_env(
+        dir.path(),
+        &["watch", "--once"],
+        &[("PXOS_NOW", "2026-12-02T03:00:00Z")],
+    );
+    assert_eq!(
+        by_source(dir.path(), "build/fast.asm").state,
+        State::Canary { stage: 1 }
+    );
+}
+
+#[test]
+fn background_evolution_finds_a_faster_kernel_that_goes_through_ab_and_the_rollout() {
+    let dir = tempfile::tempdir().unwrap();
+    let naive = super::store_util::kernel("evolve/naive_mul.asm");
+    open(dir.path())
+        .register("v1.0", &naive, None, "register")
+        .unwrap();
+    fs::create_dir_all(dir.path().join("workload/plain")).unwrap();
+    for (k, v) in [
+        ("rollout.stages", "100"),
+        ("rollout.boots_per_stage", "1"),
+        ("evolve.goal", "faster"),
+        ("evolve.generations", "60"),
+        ("evolve.population", "60"),
+        ("evolve.seed", "1"),
+    ] {
+        pxos_ok(dir.path(), &["policy", "set", k, v]);
+    }
+    let out = pxos_ok(dir.path(), &["watch", "--once"]);
+    assert!(
+        out.contains("evolution from v1.0 (id 1) finished: submitted candidate 1"),
+        "{out}"
+    );
+    let c = Store::open(dir.path())
+        .unwrap()
+        .pipeline()
+        .get(1)
+        .cloned()
+        .unwrap();
+    assert_eq!(c.origin, pxos::store::candidates::Origin::Evolve);
+    assert_eq!(
+        c.state,
+        State::Canary { stage: 1 },
+        "it passed its A/B test"
+    );
+    assert!(c.history.iter().any(|s| s.state == "ab_testing"));
+    assert_eq!(
+        current(dir.path()),
+        "v1.0",
+        "not current before the rollout"
+    );
+    let out = pxos_ok(dir.path(), &["boot"]);
+    assert!(out.contains("PROMOTED"), "{out}");
+    let store = Store::open(dir.path()).unwrap();
+    let now = store.current().unwrap();
+    assert_eq!(now.version, "v2.0");
+    assert!(
+        now.origin.as_deref().unwrap().starts_with("evolve"),
+        "{:?}",
+        now.origin
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &fs::read(store.candidates_dir().join(c.ab_report.unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["verdict"], "better", "{report}");
+    assert!(report["total_cycles_b"].as_u64() < report["total_cycles_a"].as_u64());
+    // A version is evolved from once; the new current one starts a new run.
+    assert!(store.pipeline().evolution.done_from.contains(&1));
+}
+
+#[test]
+fn self_modify_routed_through_the_pipeline_becomes_a_candidate() {
+    let dir = store();
+    let k = "IMM32 R1, 301\nSYSCALL 99\nHALT\n";
+    open(dir.path())
+        .register("v1.1", &asm(k), None, "register")
+        .unwrap();
+    pxos_ok(dir.path(), &["policy", "set", "self_modify", "pipeline"]);
+    fs::create_dir_all(dir.path().join("build")).unwrap();
+    fs::write(dir.path().join("build/kernel_v2.bin"), asm(FAST)).unwrap();
+    let out = pxos_ok(dir.path(), &["boot"]);
+    assert!(
+        out.contains("its SELF_MODIFY request is candidate 1 of the pipeline (queued)"),
+        "{out}"
+    );
+    assert_eq!(current(dir.path()), "v1.1", "nothing is installed directly");
+    let c = Store::open(dir.path())
+        .unwrap()
+        .pipeline()
+        .get(1)
+        .cloned()
+        .unwrap();
+    assert_eq!(c.origin, pxos::store::candidates::Origin::SelfModify);
+    // The file the kernel read is still in build/: the service records it as a duplicate
+    // of the candidate, so one kernel never becomes two.
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    assert_eq!(
+        by_source(dir.path(), "build/kernel_v2.bin").state,
+        State::Duplicate {
+            of: "candidate 1".into()
+        }
+    );
+}
+
+#[test]
+fn a_file_still_open_for_writing_is_not_taken() {
+    let dir = store();
+    let mut writer = fs::File::create(dir.path().join("build/growing.asm")).unwrap();
+    std::io::Write::write_all(&mut writer, b"IMM32 R1, 42\n").unwrap();
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert!(
+        stdout(&o).contains("build/growing.asm: not taken yet (open for writing)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(candidates(dir.path()).is_empty());
+    std::io::Write::write_all(&mut writer, b"SYSCALL 10\nHALT\n").unwrap();
+    drop(writer);
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    assert_eq!(
+        by_source(dir.path(), "build/growing.asm").state,
+        State::Canary { stage: 1 }
+    );
+}
+
+#[test]
+fn a_second_service_on_one_store_refuses_with_a_message() {
+    let dir = store();
+    let first = Service::start(dir.path(), &[]);
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("pxos: another `pxos watch` is already running on"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(first.stop().success());
+    pxos_ok(dir.path(), &["watch", "--once"]);
+}
+
+#[test]
+fn ab_compares_two_kernels_over_a_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("workload");
+    fs::create_dir_all(w.join("one/files")).unwrap();
+    fs::write(
+        w.join("one/scenario.json"),
+        r#"{"fuel": 5000, "expect": ["42"]}"#,
+    )
+    .unwrap();
+    fs::create_dir_all(w.join("two")).unwrap();
+    let (a, b) = (dir.path().join("slow.asm"), dir.path().join("fast.asm"));
+    fs::write(&a, SLOW).unwrap();
+    fs::write(&b, FAST).unwrap();
+    let png = dir.path().join("ab.png");
+    let o = super::cli_util::pxos(&[
+        "ab",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--workload",
+        w.to_str().unwrap(),
+        "--json",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["verdict"], "better");
+    assert_eq!(r["scenarios"].as_array().unwrap().len(), 2);
+    assert_eq!(r["scenarios"][0]["b_meets_expect"], true);
+    assert_eq!(
+        r["scenarios"][0]["memory_equal"], false,
+        "the loop counter differs"
+    );
+    let pic = fs::read(&png).unwrap();
+    assert_eq!(&pic[1..4], b"PNG");
+    // The other way round it is worse, and the exit status says it does not pass.
+    let o = super::cli_util::pxos(&["ab", b.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("verdict: worse"), "{}", stdout(&o));
+}

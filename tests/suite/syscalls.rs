@@ -143,7 +143,7 @@ fn self_modify_refuses_what_is_not_a_kernel_and_never_truncates() {
     for (bytes, says) in [
         (
             vec![1; 70_000],
-            "70,000 bytes; at most 65,536 fit in memory (it is refused, never truncated)",
+            "larger than 65,536 bytes, more than fits in memory (it is refused, never truncated)",
         ),
         (b"IMM32 R1, 1\nHALT\n".to_vec(), "assembly source text"),
         (vec![0x01, 0xEE, 0x00], "undefined opcode 0xEE at address 1"),

@@ -22,7 +22,8 @@ use std::fmt;
 pub enum VetError {
     /// No bytes.
     Empty,
-    /// More than fits in memory; `size` is how many (at least) there were.
+    /// More than fits in memory; `size` is how many bytes were seen (a reader may stop at
+    /// 65,537, so the file may hold more).
     TooLarge { size: usize },
     /// The bytes are assembly source text, not bytecode.
     AssemblyText { line: usize },
@@ -34,10 +35,9 @@ impl fmt::Display for VetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VetError::Empty => f.write_str("the kernel is empty"),
-            VetError::TooLarge { size } => write!(
+            VetError::TooLarge { .. } => write!(
                 f,
-                "the kernel is {} bytes; at most {} fit in memory (it is refused, never truncated)",
-                crate::text::thousands(*size as u64),
+                "the kernel is larger than {} bytes, more than fits in memory (it is refused, never truncated)",
                 crate::text::thousands(MEM_SIZE as u64)
             ),
             VetError::AssemblyText { line } => write!(

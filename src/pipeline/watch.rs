@@ -41,6 +41,20 @@ enum Wake {
     Stop,
 }
 
+/// Whether an event in `build/` may have made a file ready: something arrived or a writer
+/// closed. Reads of the folder and of its files — the service's own scans among them —
+/// and removals do not wake the service (they would wake it for ever).
+fn wakes(kind: &notify::EventKind, polling: bool) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Remove(_) => false,
+        // Polling sees writes only as changed metadata.
+        EventKind::Modify(ModifyKind::Metadata(_)) => polling,
+        _ => true,
+    }
+}
+
 /// Hold the service lock of the store at `root`.
 fn lock(root: &Path) -> Result<File, PipelineError> {
     let path = root.join(WATCH_LOCK);
@@ -81,8 +95,11 @@ pub fn watch(
         None
     } else {
         let files = tx.clone();
-        let handler = move |_: notify::Result<notify::Event>| {
-            let _ = files.send(Wake::Files);
+        let polling = opts.poll.is_some();
+        let handler = move |event: notify::Result<notify::Event>| {
+            if event.map_or(true, |e| wakes(&e.kind, polling)) {
+                let _ = files.send(Wake::Files);
+            }
         };
         let fail = |e: notify::Error| PipelineError::Watch {
             path: build.clone(),

@@ -498,6 +498,35 @@ fn a_file_still_open_for_writing_is_not_taken() {
     );
 }
 
+/// CPU time (user + system, in clock ticks of 10 ms) the process `pid` has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn an_idle_service_sleeps() {
+    let dir = store();
+    let mut service = Service::start(dir.path(), &[]);
+    // Its own scans of build/ must not wake it again: a file taken, then a second of quiet.
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    service.wait_for("canary(stage 1)");
+    let before = cpu_ticks(service.child.id());
+    std::thread::sleep(Duration::from_millis(1500));
+    let used = cpu_ticks(service.child.id()) - before;
+    assert!(
+        used <= 5,
+        "an idle service used {used} ticks of CPU in 1.5 s"
+    );
+    assert!(service.stop().success());
+}
+
 #[test]
 fn a_second_service_on_one_store_refuses_with_a_message() {
     let dir = store();

@@ -232,6 +232,7 @@ fn boot_once(
             root: store.root().to_path_buf(),
         })?;
     let kernel = store.read_kernel(&entry)?;
+    store.ensure_id_left()?;
     let files = DirFiles::open(store.root()).map_err(|source| BootError::Files {
         path: store.root().to_path_buf(),
         source,

@@ -50,7 +50,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Db, Vec<String>), String> {
             .collect(),
         Some(other) => {
             msgs.push(format!(
-                "versions.json: \"events\" is {}, not a list; the events are lost",
+                "versions.json: \"events\" is {}, not a list; the events are left out (the damaged file that is kept holds them)",
                 describe(&other)
             ));
             Vec::new()

@@ -187,6 +187,30 @@ fn a_rollback_shows_in_the_listing() {
     assert_eq!(tree, "v1.0 (id 1, good)  <- current\nv2.0 (id 2, bad)\n");
 }
 
+#[test]
+fn verify_keeps_the_last_good_copy_of_the_current_kernel() {
+    // Issue #13, item 1, as reported: S made by register + boot --max-generations 3, then
+    // v4.0's kernel zeroed (same size).
+    let dir = tempfile::tempdir().unwrap();
+    let fs_ = arg(dir.path());
+    register(fs_, "v1.0", "self_evolve.asm", None);
+    ok(&["boot", "--fs", fs_, "--max-generations", "3", "--quiet"]);
+    let k = dir.path().join("kernels");
+    let v4 = fs::read(k.join("kernel_v4.0.bin")).unwrap();
+    fs::write(k.join("kernel_v4.0.bin"), vec![0u8; v4.len()]).unwrap();
+    let out = ok(&["verify", "--fs", fs_]);
+    assert!(
+        out.contains("restored from") && out.contains("kernel_current.bin"),
+        "{out}"
+    );
+    assert!(!out.contains("marked missing"), "{out}");
+    assert!(out.contains("consistent after repairs"), "{out}");
+    assert_eq!(fs::read(k.join("kernel_v4.0.bin")).unwrap(), v4);
+    assert_eq!(fs::read(k.join("kernel_current.bin")).unwrap(), v4);
+    let table = ok(&["versions", "--fs", fs_]);
+    assert!(table.contains("current: v4.0 (id 4)"), "{table}");
+}
+
 /// Run `args`; expect exit status 2, `pxos: ` and `needle` on stderr, nothing on stdout.
 fn refused(args: &[&str], needle: &str) {
     let o = pxos(args);

@@ -355,3 +355,31 @@ fn parent_cycles_are_reported_and_broken_keeping_the_entries() {
     assert!(s.verify(true).unwrap().consistent());
     assert_eq!(s.rollback(1).unwrap().version, "v3.0");
 }
+
+#[test]
+fn the_command_line_says_where_the_damaged_file_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    with_history(dir.path());
+    edit(dir.path(), |v| {
+        v["history"][3]["status"] = Value::from("zombie")
+    });
+    let o = pxos(&["switch", "v2.1", "--fs", arg(dir.path())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("pxos: warning: versions.json: history entry 3 (\"v3.0\", id 4): \"status\" is \"zombie\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("the damaged versions.json was kept as"),
+        "{err}"
+    );
+    assert_eq!(damaged_copies(dir.path()).len(), 1);
+    let o = pxos(&["switch", "v2.0", "--fs", arg(dir.path())]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a bad version still needs --force"
+    );
+    assert!(stderr(&o).contains("marked bad"), "{}", stderr(&o));
+}

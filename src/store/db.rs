@@ -4,11 +4,10 @@
 //! `current_id`, `last_good` and `events` (rollbacks, switches, repairs). A seed-format file
 //! without the added fields loads as it is (its entries count as `good`).
 //!
-//! [`Db::sanitize`] checks a loaded database's structure and fixes what it can in memory:
-//! an entry whose name or file name is not one the store could have written, whose id or
-//! file repeats another's, or whose size is impossible is dropped (its file is left alone);
-//! `latest_id`, `current` and `last_good` are brought in line with the entries. Each fix
-//! comes back as a message.
+//! The history is kept in id order, so [`Db::by_id`] is a binary search; loops over the
+//! whole history use an [`Index`]. Reading a damaged file is [`super::load`]'s job;
+//! [`Db::sanitize`] checks a loaded database's structure and fixes what it can in memory
+//! (the named checks of [`super::sanitize`]), each fix coming back as a message.
 
 pub use super::index::Index;
 use serde::{Deserialize, Serialize};

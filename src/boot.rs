@@ -406,6 +406,7 @@ fn boot_once(
         .ok_or_else(|| StoreError::NoCurrent {
             root: store.root().to_path_buf(),
         })?;
+    store.ensure_id_left()?;
     let request = SwitchRequest::default();
     let outcome = run_version(store, opts, &entry, &request)?;
     let switch = request.get().filter(|&id| id != entry.id);

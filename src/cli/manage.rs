@@ -39,6 +39,17 @@ pub fn print_warnings(store: &Store) {
     }
 }
 
+/// After a change to a store loaded from a damaged versions.json: say where the damaged
+/// file was kept (`kept` is [`Store::damaged_copy`] from before the change).
+fn say_kept(store: &Store, kept: Option<PathBuf>) {
+    if let Some(path) = kept.filter(|_| store.damaged_copy().is_none()) {
+        eprintln!(
+            "pxos: the damaged versions.json was kept as {}",
+            path.display()
+        );
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
     /// The version name (it becomes part of a file name: no `/`, `\`, `..`, `@`, control
@@ -72,7 +83,9 @@ pub fn register(args: RegisterArgs) -> Result<ExitCode> {
         None => None,
     };
     let duplicate = store.db().name_taken(&args.name);
+    let kept = store.damaged_copy().map(Path::to_path_buf);
     let e = store.register(&args.name, &bytes, parent, "register")?;
+    say_kept(&store, kept);
     println!(
         "registered {} (id {}, {} bytes) as kernels/{}; it is now the current version, on probation",
         e.version, e.id, e.size, e.file
@@ -111,7 +124,9 @@ pub fn switch(args: SwitchArgs) -> Result<ExitCode> {
         (Some(name), None) => store.get(name)?.id,
         (None, None) => bail!("give a version name or --id"),
     };
+    let kept = store.damaged_copy().map(Path::to_path_buf);
     store.switch(id, args.force, EventKind::Switch, "pxos switch")?;
+    say_kept(&store, kept);
     let e = store.get_by_id(id)?;
     println!("current version: {} (id {}, {})", e.version, e.id, e.status);
     Ok(ExitCode::SUCCESS)

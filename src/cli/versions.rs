@@ -1,12 +1,14 @@
 //! `pxos versions` (a table of every version, then the recorded events — rollbacks,
-//! switches, repairs) and `pxos versions tree` (the lineage as an indented tree). Both only
-//! read the store.
+//! switches, repairs) and `pxos versions tree` (the lineage as a tree that keeps a chain in
+//! one column). Both only read the store, and both are linear in its number of versions
+//! (every lookup goes through one [`Index`]).
 
 use super::manage::{print_warnings, StoreArg};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use pxos::store::{Db, Entry, Store};
-use std::collections::BTreeMap;
+use pxos::store::{Db, Entry, Index, Store};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -22,7 +24,7 @@ pub struct VersionsArgs {
 
 #[derive(Debug, Subcommand)]
 enum View {
-    /// The lineage as an indented tree: each version under its parent.
+    /// The lineage as a tree: a chain of versions in one column, branches indented.
     Tree,
 }
 
@@ -41,16 +43,18 @@ pub fn versions(args: VersionsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parent_label(db: &Db, e: &Entry) -> String {
-    match (&e.parent, db.parent_of(e)) {
+fn parent_label(index: &Index, e: &Entry) -> String {
+    match (&e.parent, index.parent_of(e)) {
         (_, Some(p)) => format!("{} (id {})", p.version, p.id),
         (Some(name), None) => format!("{name} (missing)"),
         (None, None) => "-".to_string(),
     }
 }
 
-/// The table: one row per version (`*` marks the current one), then the events.
+/// The table: one row per version (`*` marks the current one), then the events. Linear
+/// in the number of versions.
 pub fn table(db: &Db) -> String {
+    let index = Index::new(db);
     let header = ["", "id", "version", "parent", "date", "size", "status"];
     let mut rows: Vec<[String; 7]> = vec![header.map(String::from)];
     for e in &db.history {
@@ -59,7 +63,7 @@ pub fn table(db: &Db) -> String {
             mark.to_string(),
             e.id.to_string(),
             e.version.clone(),
-            parent_label(db, e),
+            parent_label(&index, e),
             e.date.clone(),
             e.size.to_string(),
             e.status.to_string(),
@@ -70,19 +74,18 @@ pub fn table(db: &Db) -> String {
         .collect();
     let mut out = String::new();
     for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, &w))| {
-                if c == 1 || c == 5 {
-                    format!("{cell:>w$}")
-                } else {
-                    format!("{cell:<w$}")
-                }
-            })
-            .collect();
-        out += cells.join("  ").trim_end();
+        let start = out.len();
+        for (c, (cell, &w)) in r.iter().zip(&widths).enumerate() {
+            if c > 0 {
+                out += "  ";
+            }
+            if c == 1 || c == 5 {
+                let _ = write!(out, "{cell:>w$}");
+            } else {
+                let _ = write!(out, "{cell:<w$}");
+            }
+        }
+        out.truncate(start + out[start..].trim_end().len());
         out.push('\n');
     }
     match db.current_entry() {
@@ -97,8 +100,9 @@ pub fn table(db: &Db) -> String {
                 (Some(n), None) => n.clone(),
                 _ => "none".to_string(),
             };
-            out += &format!(
-                "  {} {}: {} -> {}: {}\n",
+            let _ = writeln!(
+                out,
+                "  {} {}: {} -> {}: {}",
                 ev.date,
                 ev.kind.as_str(),
                 side(&ev.from, ev.from_id),
@@ -110,32 +114,60 @@ pub fn table(db: &Db) -> String {
     out
 }
 
-/// The lineage tree: roots (no parent, or a parent missing from the history) at the left,
-/// each version two spaces right of its parent, children in id order.
+/// The lineage tree, drawn so that a chain stays in one column (as `git log --graph`
+/// does): a version's heaviest child (the one with the largest subtree; the newest on a
+/// tie) continues on the next line at the same indentation, and its other children hang
+/// off it as branches, each drawn first, marked `├─ ` and indented by three columns (its
+/// lines carry `│  ` down to where the column continues):
+///
+/// ```text
+/// v1.0 (id 1, good)
+/// ├─ v2.0 (id 2, bad)
+/// v2.1 (id 3, good)
+/// v3.0 (id 4, probation)  <- current
+/// ```
+///
+/// A line without `├─ ` is the child of the line above it in its column. Because every
+/// branch is at most half the size of what it hangs off, branches nest at most log2(n)
+/// deep: output and time are O(n log n) at worst and linear for a chain. Separate trees
+/// (versions without a parent in the history) are separated by an empty line.
 pub fn tree(db: &Db) -> String {
-    let mut children: BTreeMap<u64, Vec<&Entry>> = BTreeMap::new();
-    let mut roots = Vec::new();
-    for e in &db.history {
-        match db.parent_of(e) {
-            Some(p) if p.id != e.id => children.entry(p.id).or_default().push(e),
-            _ => roots.push(e),
-        }
+    let index = Index::new(db);
+    let children = index.children();
+    let kids = |e: &Entry| children.get(&e.id).map(Vec::as_slice).unwrap_or(&[]);
+    // Subtree sizes, children before parents: parents are older (sanitize breaks any
+    // cycle), so newest first is a post-order.
+    let mut size: HashMap<u64, u64> = HashMap::with_capacity(db.history.len());
+    for e in db.history.iter().rev() {
+        let own = 1 + kids(e)
+            .iter()
+            .map(|&k| size.get(&db.history[k].id).copied().unwrap_or(0))
+            .sum::<u64>();
+        size.insert(e.id, own);
     }
+    let weight = |at: usize| (size.get(&db.history[at].id).copied().unwrap_or(0), at);
+
     let mut out = String::new();
-    let mut printed = std::collections::HashSet::new();
-    // Depth-first without recursion (lineages can be long). Entries no root leads to are
-    // on a parent cycle (a hand-edited file); each is printed as a root.
-    let mut next_root = roots.into_iter();
-    loop {
-        let start = match next_root.next() {
-            Some(e) => e,
-            None => match db.history.iter().find(|e| !printed.contains(&e.id)) {
-                Some(e) => e,
-                None => break,
-            },
-        };
-        let mut stack = vec![(start, 0usize)];
-        while let Some((e, depth)) = stack.pop() {
+    let mut printed: HashSet<u64> = HashSet::with_capacity(db.history.len());
+    let roots = db
+        .history
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| index.parent_of(e).filter(|p| p.id != e.id).is_none());
+    // Entries no root leads to (a parent cycle in an unsanitized database) come last,
+    // each as a root.
+    let rest = db.history.iter().enumerate();
+    for (at, _) in roots.chain(rest) {
+        if printed.contains(&db.history[at].id) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        // Tasks: (entry, prefix of its first line, prefix of the lines after it).
+        let mut stack = vec![(at, String::new(), String::new())];
+        while let Some((at, first, rest)) = stack.pop() {
+            let e = &db.history[at];
             if !printed.insert(e.id) {
                 continue;
             }
@@ -144,15 +176,22 @@ pub fn tree(db: &Db) -> String {
             } else {
                 ""
             };
-            out += &format!(
-                "{}{} (id {}, {}){mark}\n",
-                "  ".repeat(depth),
-                e.version,
-                e.id,
-                e.status
+            let _ = writeln!(
+                out,
+                "{first}{} (id {}, {}){mark}",
+                e.version, e.id, e.status
             );
-            for k in children.get(&e.id).into_iter().flatten().rev() {
-                stack.push((k, depth + 1));
+            let mine: Vec<usize> = kids(e)
+                .iter()
+                .copied()
+                .filter(|&k| !printed.contains(&db.history[k].id))
+                .collect();
+            let Some(&heavy) = mine.iter().max_by_key(|&&k| weight(k)) else {
+                continue;
+            };
+            stack.push((heavy, rest.clone(), rest.clone()));
+            for &k in mine.iter().rev().filter(|&&k| k != heavy) {
+                stack.push((k, format!("{rest}├─ "), format!("{rest}│  ")));
             }
         }
     }

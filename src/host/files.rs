@@ -1,13 +1,15 @@
 //! The guest's virtual filesystem: file ids name paths (`300`–`303` are the build files,
 //! any other id `N` is `file_N`), and a [`FileStore`] holds the bytes — in memory by
 //! default ([`MemFiles`]) or in a folder given with `--fs DIR` ([`DirFiles`]). Paths only
-//! ever come from [`path_for_id`], so nothing outside the folder can be named.
+//! ever come from [`path_for_id`], so nothing outside the folder can be named, and
+//! [`DirFiles`] reaches them without following links (see [`super::beneath`]).
 //!
 //! Both stores bound what a hostile kernel can make them hold: at most [`MAX_FILE_BYTES`]
 //! per file, [`MAX_TOTAL_BYTES`] grown in all and [`MAX_FILES`] files created; a write or
 //! create past a limit fails (R0 = 0) as any other failed file operation does. (The
 //! original pxVM had no limits; no kernel that stays under them can tell the difference.)
 
+use super::beneath::{self, Access};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -72,18 +74,20 @@ impl MemFiles {
         }
     }
 
-    /// A copy of every file under the folder `root` (paths relative to it, `/`-separated),
-    /// so a run can start from a folder's files without touching the folder. Refuses
-    /// folders holding more than the store limits allow.
+    /// A copy of every regular file under the folder `root` (paths relative to it,
+    /// `/`-separated), so a run can start from a folder's files without touching the
+    /// folder. Symbolic links, FIFOs and devices are skipped (never followed or opened).
+    /// Refuses folders holding more than the store limits allow.
     pub fn copy_of_dir(root: &Path) -> std::io::Result<MemFiles> {
         fn walk(root: &Path, dir: &Path, out: &mut MemFiles) -> std::io::Result<()> {
             let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
             entries.sort_by_key(|e| e.path());
             for entry in entries {
                 let path = entry.path();
-                if path.is_dir() {
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
                     walk(root, &path, out)?;
-                } else if path.is_file() {
+                } else if kind.is_file() {
                     let rel = path.strip_prefix(root).map_err(std::io::Error::other)?;
                     let name: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
                     let size = entry.metadata()?.len() as usize;
@@ -154,7 +158,9 @@ impl FileStore for MemFiles {
 }
 
 /// Files in a folder on disk (`--fs DIR`). Sub-folders such as `build/` are created as
-/// needed; I/O errors make the operation fail softly.
+/// needed; files are reached only beneath the folder, never through a symbolic link, and
+/// only if they are regular files ([`super::beneath`]); I/O errors and refused files make
+/// the operation fail softly.
 #[derive(Debug, Clone)]
 pub struct DirFiles {
     root: PathBuf,
@@ -173,33 +179,27 @@ impl DirFiles {
         })
     }
 
-    fn full(&self, path: &str) -> PathBuf {
-        self.root.join(path)
+    fn file(&self, path: &str, access: Access) -> Option<fs::File> {
+        beneath::open(&self.root, path, access).ok()
     }
 }
 
 impl FileStore for DirFiles {
     fn exists(&self, path: &str) -> bool {
-        self.full(path).is_file()
+        beneath::is_regular(&self.root, path)
     }
 
     fn create(&mut self, path: &str) -> bool {
-        let full = self.full(path);
-        if !full.is_file() && self.created >= MAX_FILES {
+        if self.created >= MAX_FILES && !self.exists(path) {
             return false;
         }
-        if let Some(parent) = full.parent() {
-            if fs::create_dir_all(parent).is_err() {
-                return false;
-            }
-        }
-        let ok = fs::File::create(&full).is_ok();
+        let ok = self.file(path, Access::Create).is_some();
         self.created += usize::from(ok);
         ok
     }
 
     fn read(&self, path: &str, offset: usize, len: usize) -> Option<Vec<u8>> {
-        let mut file = fs::File::open(self.full(path)).ok()?;
+        let mut file = self.file(path, Access::Read)?;
         let size = file.metadata().ok()?.len() as usize;
         let start = offset.min(size);
         let end = start.saturating_add(len).min(size);
@@ -214,7 +214,7 @@ impl FileStore for DirFiles {
         if end > MAX_FILE_BYTES {
             return false;
         }
-        let Ok(mut file) = fs::OpenOptions::new().write(true).open(self.full(path)) else {
+        let Some(mut file) = self.file(path, Access::Write) else {
             return false;
         };
         let Ok(meta) = file.metadata() else {

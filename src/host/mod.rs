@@ -4,6 +4,7 @@
 //! pxVM. The host collects the output lines (`sysout`) and the pending replacement kernel;
 //! performing a replacement belongs to the version store.
 
+pub mod beneath;
 pub mod files;
 pub mod tables;
 

@@ -4,14 +4,13 @@
 //! `current_id`, `last_good` and `events` (rollbacks, switches, repairs). A seed-format file
 //! without the added fields loads as it is (its entries count as `good`).
 //!
-//! [`Db::sanitize`] checks a loaded database's structure and fixes what it can in memory:
-//! an entry whose name or file name is not one the store could have written, whose id or
-//! file repeats another's, or whose size is impossible is dropped (its file is left alone);
-//! `latest_id`, `current` and `last_good` are brought in line with the entries. Each fix
-//! comes back as a message.
+//! The history is kept in id order, so [`Db::by_id`] is a binary search; loops over the
+//! whole history use an [`Index`]. Reading a damaged file is [`super::load`]'s job;
+//! [`Db::sanitize`] checks a loaded database's structure and fixes what it can in memory
+//! (the named checks of [`super::sanitize`]), each fix coming back as a message.
 
 use super::candidates::PipelineState;
-use super::names;
+pub use super::index::Index;
 use serde::{Deserialize, Serialize};
 
 /// How far a version is trusted (boot assessment, after systemd's boot counting).
@@ -179,13 +178,16 @@ impl Db {
         out
     }
 
-    /// The entry with id `id`.
+    /// The entry with id `id` (a binary search: the history is kept in id order — by
+    /// [`Db::sanitize`] on load, and by every change, which appends a new highest id).
     pub fn by_id(&self, id: u64) -> Option<&Entry> {
-        self.history.iter().find(|e| e.id == id)
+        let at = self.history.binary_search_by_key(&id, |e| e.id).ok()?;
+        self.history.get(at)
     }
 
     pub(crate) fn by_id_mut(&mut self, id: u64) -> Option<&mut Entry> {
-        self.history.iter_mut().find(|e| e.id == id)
+        let at = self.history.binary_search_by_key(&id, |e| e.id).ok()?;
+        self.history.get_mut(at)
     }
 
     /// The newest entry named `name`.
@@ -201,11 +203,17 @@ impl Db {
         }
     }
 
-    /// `entry`'s parent, by id if recorded, else by name.
+    /// `entry`'s parent: by id if recorded, else the newest version of the recorded name
+    /// that is older than `entry` (a parent always exists before its child). For many
+    /// lookups build an [`Index`] once instead.
     pub fn parent_of(&self, entry: &Entry) -> Option<&Entry> {
         match entry.parent_id {
             Some(id) => self.by_id(id),
-            None => entry.parent.as_deref().and_then(|n| self.by_name(n)),
+            None => {
+                let name = entry.parent.as_deref()?;
+                let older = self.history.iter().take_while(|e| e.id < entry.id);
+                older.filter(|e| e.version == name).last()
+            }
         }
     }
 
@@ -236,140 +244,52 @@ impl Db {
         if let Some(id) = self.last_good.filter(|&id| good(id)) {
             return Some(id);
         }
-        let mut seen = 0;
-        let mut at = self.by_id(failed).and_then(|e| self.parent_of(e));
-        while let Some(e) = at {
-            if good(e.id) {
-                return Some(e.id);
-            }
-            seen += 1;
-            if seen > self.history.len() {
-                break; // a cycle in a hand-edited file
-            }
-            at = self.parent_of(e);
+        if let Some(e) = self.ancestors(failed).into_iter().find(|e| good(e.id)) {
+            return Some(e.id);
         }
         self.history.iter().rev().map(|e| e.id).find(|&id| good(id))
     }
 
     /// The ancestors of `id`, nearest first (stops at a missing parent or a cycle).
     pub fn ancestors(&self, id: u64) -> Vec<&Entry> {
+        let index = Index::new(self);
         let mut out: Vec<&Entry> = Vec::new();
-        let mut at = self.by_id(id).and_then(|e| self.parent_of(e));
+        let mut seen = std::collections::HashSet::from([id]);
+        let mut at = self.by_id(id).and_then(|e| index.parent_of(e));
         while let Some(e) = at {
-            if e.id == id || out.iter().any(|x| x.id == e.id) {
+            if !seen.insert(e.id) {
                 break;
             }
             out.push(e);
-            at = self.parent_of(e);
+            at = index.parent_of(e);
         }
         out
     }
 
-    /// Check the structure and fix what can be fixed in memory (see the module docs).
+    /// Check the structure and fix what can be fixed in memory (see [`super::sanitize`]).
     /// Returns one message per problem; an empty list means the database was sound.
     pub fn sanitize(&mut self) -> Vec<String> {
-        let mut msgs = Vec::new();
-        let mut kept: Vec<Entry> = Vec::with_capacity(self.history.len());
-        for e in std::mem::take(&mut self.history) {
-            let problem = if let Err(err) = names::validate(&e.version) {
-                Some(err.to_string())
-            } else if e.id == 0 {
-                Some("id 0 is not a valid id".to_string())
-            } else if !names::is_file_of(&e.file, &e.version, e.id) {
-                Some(format!(
-                    "file {:?} is not a name the store gives this version",
-                    e.file
-                ))
-            } else if e.size == 0 || e.size > pxvm::MEM_SIZE as u64 {
-                Some(format!("size {} is impossible for a kernel", e.size))
-            } else if e.sha256.as_ref().is_some_and(|h| !is_sha256(h)) {
-                Some("sha256 is not 64 lower-case hex digits".to_string())
-            } else if kept.iter().any(|k| k.id == e.id) {
-                Some(format!("id {} is used by an earlier entry", e.id))
-            } else if kept.iter().any(|k| k.file == e.file) {
-                Some(format!("file {} is used by an earlier entry", e.file))
-            } else {
-                None
-            };
-            match problem {
-                Some(p) => msgs.push(format!(
-                    "versions.json: dropped the entry for {:?} (id {}): {p}",
-                    e.version, e.id
-                )),
-                None => kept.push(e),
-            }
-        }
-        kept.sort_by_key(|e| e.id);
-        self.history = kept;
-
-        let max = self.history.iter().map(|e| e.id).max().unwrap_or(0);
-        if self.latest_id < max {
-            msgs.push(format!(
-                "versions.json: latest_id {} was below the highest id {max}; raised",
-                self.latest_id
-            ));
-            self.latest_id = max;
-        }
-
-        let wanted = self.current_entry().map(|e| (e.id, e.status));
-        let named = self.current.is_some() || self.current_id.is_some();
-        match wanted {
-            Some((id, status)) if status.bootable() => {
-                let before = (self.current.clone(), self.current_id);
-                self.set_current(Some(id));
-                if before.0 != self.current {
-                    msgs.push(format!(
-                        "versions.json: current named {:?} but current_id {id} is {:?}; corrected",
-                        before.0, self.current
-                    ));
-                }
-            }
-            _ if named => {
-                let what = match wanted {
-                    Some((id, status)) => format!("version id {id}, which is {status}"),
-                    None => format!(
-                        "{:?} (id {:?}), which is not in the history",
-                        self.current, self.current_id
-                    ),
-                };
-                let to = self
-                    .last_good
-                    .filter(|&id| self.by_id(id).is_some_and(|e| e.status == Status::Good))
-                    .or_else(|| {
-                        let bootable = self.history.iter().rev().find(|e| e.status.bootable());
-                        bootable.map(|e| e.id)
-                    });
-                self.set_current(to);
-                msgs.push(format!(
-                    "versions.json: current was {what}; now {:?}",
-                    self.current
-                ));
-            }
-            _ => {}
-        }
-
-        if let Some(id) = self.last_good {
-            if !self.by_id(id).is_some_and(|e| e.status == Status::Good) {
-                msgs.push(format!(
-                    "versions.json: last_good {id} is not a good version; cleared"
-                ));
-                self.last_good = None;
-            }
-        }
-        msgs
+        super::sanitize::sanitize(self)
     }
 
     /// Warnings about lineage: parents named in entries but absent from the history.
     pub fn lineage_warnings(&self) -> Vec<String> {
+        let index = Index::new(self);
         self.history
             .iter()
             .filter(|e| {
-                (e.parent.is_some() || e.parent_id.is_some()) && self.parent_of(e).is_none()
+                (e.parent.is_some() || e.parent_id.is_some()) && index.parent_of(e).is_none()
             })
             .map(|e| {
+                let parent = match (&e.parent, e.parent_id) {
+                    (Some(name), Some(id)) => format!("{name} (id {id})"),
+                    (Some(name), None) => name.clone(),
+                    (None, Some(id)) => format!("id {id}"),
+                    (None, None) => String::new(),
+                };
                 format!(
-                    "version {} (id {}) names parent {:?} (id {:?}), which is not in the history",
-                    e.version, e.id, e.parent, e.parent_id
+                    "version {} (id {}) names parent {parent}, which is not in the history",
+                    e.version, e.id
                 )
             })
             .collect()

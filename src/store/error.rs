@@ -82,9 +82,17 @@ pub enum StoreError {
     #[error("no candidate with id {id} in {}", root.display())]
     UnknownCandidate { id: u64, root: PathBuf },
 
-    /// The id counter ran out (after 2^64 - 1 versions).
-    #[error("the store {} has run out of version ids", root.display())]
+    /// The id counter ran out (`latest_id` is 2^64 - 1).
+    #[error("the store {} has run out of version ids (latest_id is 18446744073709551615); `pxos verify` lowers it if no version uses ids that high", root.display())]
     IdsExhausted { root: PathBuf },
+
+    /// A store folder (`kernels/`, `build/`) that is a link or not a folder at all.
+    #[error("{} is {kind}, not a folder; pxOS does not follow it out of the store (nothing was written)", path.display())]
+    NotAFolder { path: PathBuf, kind: &'static str },
+
+    /// A store file that is a link, a FIFO, a device or a folder.
+    #[error("{} is {kind}, not a regular file; pxOS neither reads nor writes through it", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
 }
 
 impl StoreError {

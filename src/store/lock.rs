@@ -6,6 +6,7 @@
 //! different files.
 
 use super::error::{Result, StoreError};
+use super::nofollow;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
@@ -58,13 +59,20 @@ impl StoreLock {
     }
 }
 
-/// Open (creating it if needed) the lock file of the store at `root`.
+/// Open (creating it if needed) the lock file of the store at `root`: a regular file,
+/// not reached through a link (a link would make pxOS create or lock a file outside the
+/// store) and never a FIFO (which would block).
 fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
     let path = root.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        if !meta.is_file() {
+            return Err(StoreError::NotRegular {
+                path,
+                kind: nofollow::kind_of(&meta),
+            });
+        }
+    }
+    let file = nofollow::no_follow(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&path)
         .map_err(StoreError::io("open the lock file", &path))?;
     Ok((file, path))

@@ -21,10 +21,16 @@
 //! `verify` (and the next change of the current version) puts right. Booting always reads
 //! the current entry's own file and checks its SHA-256.
 //!
-//! **Damage.** A missing or unparseable versions.json is rebuilt from `kernels/` (see
-//! [`rebuild`]) and the rebuild is reported; structural problems are fixed in memory on
-//! load ([`db::Db::sanitize`]) and reported. [`Store::warnings`] holds those reports; they
-//! are written back with the next change, or by `verify` ([`verify`]).
+//! **Damage.** versions.json is read tolerantly ([`load`]): a bad entry, field or event
+//! costs only itself. A missing versions.json, or one that cannot be read at all (not
+//! JSON, no `history`), is rebuilt from `kernels/` (see [`rebuild`]); structural problems
+//! are fixed in memory on load ([`db::Db::sanitize`]). [`Store::warnings`] holds the
+//! reports; the fixes are written with the next change, or by `verify` ([`verify`]).
+//! A damaged versions.json is never lost: before the first write over it, it is kept
+//! beside the store as `versions.json.damaged-<date>`.
+//!
+//! **Links.** A store may come from someone else: its folders must be real folders and
+//! its files regular files, never followed out of the store ([`nofollow`]).
 //!
 //! **Concurrency.** [`Store::open`] reads; [`Store::open_mut`] also takes the store's lock
 //! ([`lock`]) and is needed for every change (the changes are in [`ops`]).
@@ -33,16 +39,22 @@ pub mod atomic;
 pub mod candidates;
 pub mod date;
 pub mod db;
+pub mod diagnose;
 pub mod error;
+pub mod index;
+pub mod load;
 pub mod lock;
 pub mod names;
+pub mod nofollow;
 pub mod ops;
 pub mod rebuild;
+pub mod sanitize;
 pub mod service;
 pub mod verify;
 
 pub use db::{Db, Entry, Event, EventKind, Status};
 pub use error::{Result, StoreError};
+pub use index::Index;
 
 use crate::run::sha256_hex;
 use std::fs;
@@ -66,6 +78,16 @@ pub struct Store {
     /// What loading had to fix in memory (rebuild, sanitize); written back by the next
     /// change.
     problems: Vec<String>,
+    /// versions.json as it was, if it was damaged: kept beside the store before the
+    /// first write over it.
+    damaged: Option<Kept>,
+}
+
+/// A damaged versions.json's bytes and where they are kept.
+#[derive(Debug)]
+struct Kept {
+    path: PathBuf,
+    bytes: Vec<u8>,
 }
 
 impl Store {
@@ -77,12 +99,13 @@ impl Store {
                 root: root.to_path_buf(),
             });
         }
-        let (db, problems) = load(root)?;
+        let (db, problems, damaged) = load(root)?;
         Ok(Store {
             root: root.to_path_buf(),
             db,
             lock: None,
             problems,
+            damaged,
         })
     }
 
@@ -100,12 +123,13 @@ impl Store {
             atomic::create_dir(root)?;
         }
         let lock = lock::StoreLock::acquire(root, on_wait)?;
-        let (db, problems) = load(root)?;
+        let (db, problems, damaged) = load(root)?;
         Ok(Store {
             root: root.to_path_buf(),
             db,
             lock: Some(lock),
             problems,
+            damaged,
         })
     }
 
@@ -143,8 +167,20 @@ impl Store {
     /// lineage gaps (parents missing from the history).
     pub fn warnings(&self) -> Vec<String> {
         let mut out = self.problems.clone();
+        if let Some(path) = self.damaged_copy() {
+            out.push(format!(
+                "the damaged versions.json will be kept as {} when the store is next written",
+                path.display()
+            ));
+        }
         out.extend(self.db.lineage_warnings());
         out
+    }
+
+    /// Where the damaged versions.json this store was loaded from will be kept (it is
+    /// written there just before the first write over it), if it was damaged.
+    pub fn damaged_copy(&self) -> Option<&Path> {
+        self.damaged.as_ref().map(|k| k.path.as_path())
     }
 
     /// Whether this store was opened for changes (holds the lock).
@@ -205,9 +241,13 @@ impl Store {
         refresh_current: bool,
     ) -> Result<()> {
         self.require_lock()?;
+        check_layout(&self.root)?;
         let kernels = self.kernels_dir();
         atomic::create_dir(&kernels)?;
         atomic::create_dir(&self.root.join("build"))?;
+        if let Some(kept) = &self.damaged {
+            atomic::write_synced(&kept.path, &kept.bytes)?;
+        }
         for (file, bytes) in files {
             atomic::write_synced(&kernels.join(file), bytes)?;
         }
@@ -218,6 +258,7 @@ impl Store {
         let changed = db.current_id != self.db.current_id;
         self.db = db;
         self.problems.clear();
+        self.damaged = None;
         if changed || refresh_current {
             self.refresh_current_copy()?;
         }
@@ -230,7 +271,7 @@ impl Store {
         self.require_lock()?;
         let path = self.kernel_path(names::CURRENT_FILE);
         let Some(entry) = self.current() else {
-            if !path.exists() {
+            if fs::symlink_metadata(&path).is_err() {
                 return Ok(false);
             }
             fs::remove_file(&path).map_err(StoreError::io("remove", &path))?;
@@ -238,7 +279,7 @@ impl Store {
             return Ok(true);
         };
         let bytes = self.read_kernel(entry)?;
-        if fs::read(&path).is_ok_and(|old| old == bytes) {
+        if read_bounded(&path).is_ok_and(|old| old == bytes) {
             return Ok(false);
         }
         // Never torn; the folder is not fsynced, because a crash that loses this rename
@@ -248,18 +289,23 @@ impl Store {
     }
 }
 
-/// Read a kernel-sized file (refusing anything over 64 KiB without reading it all).
+/// Read a kernel-sized regular file (not through a link; refusing anything over 64 KiB
+/// without reading it all).
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    let size = fs::metadata(path)
-        .map_err(StoreError::io("read", path))?
-        .len();
-    if size > pxvm::MEM_SIZE as u64 {
-        return Err(StoreError::KernelDamaged {
+    match nofollow::read_regular(path, pxvm::MEM_SIZE as u64)? {
+        Ok(bytes) => Ok(bytes),
+        Err(size) => Err(StoreError::KernelDamaged {
             path: path.to_path_buf(),
             problem: format!("{size} bytes, more than a kernel can hold"),
-        });
+        }),
     }
-    fs::read(path).map_err(StoreError::io("read", path))
+}
+
+/// Refuse a store whose `kernels/` or `build/` is a link (or not a folder): writing
+/// through it would put files outside the store.
+pub(crate) fn check_layout(root: &Path) -> Result<()> {
+    nofollow::check_folder(&root.join("kernels"))?;
+    nofollow::check_folder(&root.join("build"))
 }
 
 /// What is wrong with `bytes` as `entry`'s kernel, if anything.
@@ -279,29 +325,33 @@ pub(crate) fn kernel_problem(entry: &Entry, bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// Load versions.json (rebuilding it from `kernels/` if missing or unparseable) and
-/// sanitize it; return it with the messages about what was wrong.
-fn load(root: &Path) -> Result<(Db, Vec<String>)> {
+/// Load versions.json (rebuilding it from `kernels/` if missing or unreadable) and
+/// sanitize it; return it with the messages about what was wrong, and the file's bytes if
+/// they are to be kept as a damaged copy.
+fn load(root: &Path) -> Result<(Db, Vec<String>, Option<Kept>)> {
+    check_layout(root)?;
     let path = root.join(VERSIONS_FILE);
-    let damaged = match fs::metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
-        Err(e) => return Err(StoreError::io("read", &path)(e)),
-        Ok(meta) if meta.len() > MAX_DB_BYTES => format!("is {} bytes, too large", meta.len()),
-        Ok(_) => {
-            let bytes = fs::read(&path).map_err(StoreError::io("read", &path))?;
-            match Db::parse(&bytes) {
-                Ok(mut db) => {
-                    let problems = db.sanitize();
-                    return Ok((db, problems));
-                }
-                Err(e) => format!("is damaged ({e})"),
-            }
+    let (damaged, bytes) = match nofollow::read_regular(&path, MAX_DB_BYTES) {
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            ("is missing".to_string(), None)
         }
+        Err(e) => return Err(e),
+        Ok(Err(size)) => (format!("is {size} bytes, too large to read"), None),
+        Ok(Ok(bytes)) => match load::parse(&bytes) {
+            Ok((mut db, mut problems)) => {
+                problems.extend(db.sanitize());
+                if problems.is_empty() {
+                    return Ok((db, problems, None));
+                }
+                return Ok((db, problems, Some(keep(root, bytes))));
+            }
+            Err(why) => (why, Some(bytes)),
+        },
     };
     let (db, mut warnings) = rebuild::rebuild(root)?;
-    if db.history.is_empty() && damaged == "is missing" {
+    if db.history.is_empty() && bytes.is_none() && damaged == "is missing" {
         // A new store: nothing to rebuild, nothing to report.
-        return Ok((db, Vec::new()));
+        return Ok((db, Vec::new(), None));
     }
     warnings.insert(
         0,
@@ -312,5 +362,23 @@ fn load(root: &Path) -> Result<(Db, Vec<String>)> {
             db.history.len()
         ),
     );
-    Ok((db, warnings))
+    Ok((db, warnings, bytes.map(|b| keep(root, b))))
+}
+
+/// Where a damaged versions.json is kept: `versions.json.damaged-<date>` (with `-2`, `-3`,
+/// … if that exists).
+fn keep(root: &Path, bytes: Vec<u8>) -> Kept {
+    let stamp: String = date::now_utc()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let base = format!("{VERSIONS_FILE}.damaged-{stamp}");
+    let path = (1u32..)
+        .map(|n| match n {
+            1 => root.join(&base),
+            n => root.join(format!("{base}-{n}")),
+        })
+        .find(|p| fs::symlink_metadata(p).is_err())
+        .unwrap_or_else(|| root.join(base));
+    Kept { path, bytes }
 }

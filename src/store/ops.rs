@@ -85,6 +85,17 @@ impl Store {
         Ok(entry)
     }
 
+    /// Whether a version can still be added: `latest_id` leaves an id to give. The boot
+    /// cycle checks it before it runs a kernel that might ask to be replaced.
+    pub fn ensure_id_left(&self) -> Result<()> {
+        match self.db.latest_id.checked_add(1) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::IdsExhausted {
+                root: self.root.clone(),
+            }),
+        }
+    }
+
     /// Back up version `id`'s kernel to `kernels/kernel_<V>_backup.bin`; returns its path.
     pub fn backup(&mut self, id: u64) -> Result<PathBuf> {
         self.require_lock()?;

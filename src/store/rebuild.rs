@@ -95,7 +95,7 @@ pub fn rebuild(root: &Path) -> Result<(Db, Vec<String>)> {
     db.history.sort_by_key(|e| e.id);
     db.latest_id = db.history.iter().map(|e| e.id).max().unwrap_or(0);
 
-    let current_copy = fs::read(dir.join(names::CURRENT_FILE))
+    let current_copy = read_bounded(&dir.join(names::CURRENT_FILE))
         .ok()
         .map(|b| sha256_hex(&b));
     let current = db

@@ -1,19 +1,21 @@
-//! Checking a store and repairing it (`pxos verify`). The checks: versions.json parses
-//! and is structurally sound (else it is rebuilt or fixed, see [`crate::store::db`]); every
-//! version's kernel file exists with the recorded size and SHA-256 (a damaged one is
-//! restored from its backup when the backup matches, else the version is marked `missing`
-//! and can no longer be booted); the current version exists and is bootable;
-//! `kernel_current.bin` is a copy of it; every parent is in the history; no temporary files
-//! of interrupted writes are left; every kernel file belongs to a version. Each finding says
-//! what was wrong and, when repairing, what was done. Without `repair` nothing is written.
+//! `pxos verify`: checking a store and repairing it, in three steps —
+//!
+//! 1. **diagnose** ([`super::diagnose`]): read everything, change nothing; each problem
+//!    becomes an [`Item`]: what is wrong, and the [`Fix`] that repairs it;
+//! 2. **apply** (only when repairing): restored kernels first, then versions.json (the
+//!    commit point, with the damaged original kept beside it), then
+//!    `kernel_current.bin`, then leftover temporary files — the store's usual write order;
+//! 3. **report**: each finding says what was wrong and what was done, and is marked
+//!    repaired only once the write that repairs it has succeeded. A write that fails stops
+//!    the repair and is itself reported; what it did not reach stays unrepaired.
+//!
+//! Without repairing, nothing is written and each finding says what a repair would do.
 
-use super::db::{Event, EventKind, Status};
-use super::error::Result;
-use super::names::{self, KernelFileKind};
-use super::{atomic, date, kernel_problem, read_bounded, Store};
-use crate::run::sha256_hex;
+use super::db::{Event, EventKind};
+use super::{atomic, date, Store};
 use serde::Serialize;
 use std::fs;
+use std::path::PathBuf;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -25,7 +27,7 @@ pub enum Level {
     /// unregistered kernel file).
     Warning,
     /// The store was inconsistent (damaged versions.json, lost or corrupt kernel, current
-    /// version that cannot be booted).
+    /// version that cannot be booted, no version id left).
     Error,
 }
 
@@ -34,7 +36,7 @@ pub enum Level {
 pub struct Finding {
     pub level: Level,
     pub message: String,
-    /// Whether it was repaired (only when repairing, and only if it can be).
+    /// Whether it was repaired (only when repairing, and only once the repair is written).
     pub repaired: bool,
 }
 
@@ -58,214 +60,128 @@ impl Report {
     pub fn repaired_any(&self) -> bool {
         self.findings.iter().any(|f| f.repaired)
     }
+}
 
-    fn push(&mut self, level: Level, repaired: bool, message: String) {
-        self.findings.push(Finding {
+/// How a finding is repaired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// Nothing to write: reported only.
+    Report,
+    /// Part of the repaired database, written when versions.json is.
+    Database,
+    /// Write `bytes` (a copy whose SHA-256 matches the record) as kernel file `file`.
+    Restore { file: String, bytes: Vec<u8> },
+    /// Make `kernel_current.bin` a copy of the current kernel (or remove it).
+    CurrentCopy,
+    /// Remove a temporary file of an interrupted write.
+    RemoveTemp(PathBuf),
+}
+
+/// One problem found by the diagnosis, and its repair.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub level: Level,
+    /// What is wrong.
+    pub problem: String,
+    /// What the repair does, in the past tense ("restored from …"), and as a plan
+    /// ("restore it from …"); empty if the problem says it all.
+    pub done: String,
+    pub todo: String,
+    pub fix: Fix,
+}
+
+impl Item {
+    /// A finding that is only reported.
+    pub fn report(level: Level, problem: String) -> Item {
+        Item::fixed_by(level, problem, Fix::Report, "", "")
+    }
+
+    /// A finding with its repair.
+    pub fn fixed_by(level: Level, problem: String, fix: Fix, done: &str, todo: &str) -> Item {
+        Item {
             level,
+            problem,
+            done: done.to_string(),
+            todo: todo.to_string(),
+            fix,
+        }
+    }
+
+    /// The finding: the problem, then what was (or would be, or could not be) done.
+    fn finding(&self, repairing: bool, repaired: bool) -> Finding {
+        let mut message = self.problem.clone();
+        if !self.done.is_empty() {
+            message += "; ";
+            message += &match (repairing, repaired) {
+                (_, true) => self.done.clone(),
+                (false, _) => format!("`pxos verify` would {}", self.todo),
+                (true, false) => format!("not repaired (it would {})", self.todo),
+            };
+        }
+        Finding {
+            level: self.level,
             message,
             repaired,
-        });
+        }
     }
 }
 
-/// What was done (when repairing) or what repairing would do.
-fn act(repair: bool, done: &'static str, todo: &'static str) -> String {
-    if repair {
-        done.to_string()
-    } else {
-        format!("`pxos verify` would {todo}")
-    }
+/// What the diagnosis found: the repaired database and the items.
+#[derive(Clone, Debug)]
+pub struct Diagnosis {
+    pub db: super::Db,
+    pub items: Vec<Item>,
 }
 
 impl Store {
     /// Check the store; with `repair` (which needs the lock), also repair it.
-    pub fn verify(&mut self, repair: bool) -> Result<Report> {
+    pub fn verify(&mut self, repair: bool) -> super::Result<Report> {
         if repair {
             self.require_lock()?;
         }
-        let mut report = Report::default();
-        let mut db = self.db.clone();
-        for p in &self.problems {
-            report.push(Level::Error, repair, p.clone());
-        }
+        let diagnosis = self.diagnose();
+        let versions = diagnosis.db.history.len();
+        let findings = if repair {
+            self.apply(diagnosis)
+        } else {
+            let items = diagnosis.items.iter();
+            items.map(|item| item.finding(false, false)).collect()
+        };
+        Ok(Report { versions, findings })
+    }
 
-        // Kernel files.
-        let mut restores: Vec<(String, Vec<u8>)> = Vec::new();
-        for e in db.history.iter_mut() {
-            let path = self.kernel_path(&e.file);
-            let problem = match read_bounded(&path) {
-                Ok(bytes) => match kernel_problem(e, &bytes) {
-                    None => {
-                        if e.sha256.is_none() {
-                            e.sha256 = Some(sha256_hex(&bytes));
-                            report.push(
-                                Level::Note,
-                                repair,
-                                format!(
-                                    "{}: its SHA-256 is not in versions.json; {}",
-                                    path.display(),
-                                    act(repair, "recorded", "record it")
-                                ),
-                            );
-                        }
-                        if e.status == Status::Missing {
-                            e.status = Status::Probation;
-                            report.push(
-                                Level::Warning,
-                                repair,
-                                format!(
-                                    "{}: the kernel of {} (id {}), marked missing, is whole again; {}",
-                                    path.display(),
-                                    e.version,
-                                    e.id,
-                                    act(repair, "back on probation", "put it back on probation")
-                                ),
-                            );
-                        }
-                        continue;
-                    }
-                    Some(p) => p,
-                },
-                Err(err) => err.to_string(),
-            };
-            if e.status == Status::Missing {
-                continue; // already known and recorded
-            }
-            let backup = self.kernel_path(&names::backup_file(&e.file));
-            let restorable = read_bounded(&backup)
-                .ok()
-                .filter(|b| kernel_problem(e, b).is_none() && e.sha256.is_some());
-            match restorable {
-                Some(bytes) => {
-                    report.push(
-                        Level::Error,
-                        repair,
-                        format!(
-                            "kernel of {} (id {}): {problem}; {} {}",
-                            e.version,
-                            e.id,
-                            act(repair, "restored from", "restore it from"),
-                            backup.display()
-                        ),
-                    );
-                    restores.push((e.file.clone(), bytes));
-                }
-                None => {
-                    report.push(
-                        Level::Error,
-                        repair,
-                        format!(
-                            "kernel of {} (id {}): {problem}; no matching backup; {} (it cannot be booted)",
-                            e.version,
-                            e.id,
-                            act(repair, "marked missing", "mark it missing")
-                        ),
-                    );
-                    e.status = Status::Missing;
+    /// Write the repairs in the store's write order; mark each finding repaired once its
+    /// write succeeded.
+    fn apply(&mut self, diagnosis: Diagnosis) -> Vec<Finding> {
+        let Diagnosis { mut db, items } = diagnosis;
+        let mut done = vec![false; items.len()];
+        let mark = |done: &mut Vec<bool>, wanted: &dyn Fn(&Fix) -> bool| {
+            for (k, item) in items.iter().enumerate() {
+                if wanted(&item.fix) {
+                    done[k] = true;
                 }
             }
-        }
-        for msg in db.sanitize() {
-            report.push(Level::Error, repair, msg);
-        }
-        for msg in db.lineage_warnings() {
-            report.push(Level::Warning, false, msg);
-        }
-
-        // The current copy.
-        let copy_path = self.kernel_path(names::CURRENT_FILE);
-        let copy = fs::read(&copy_path).ok();
-        let mut stale_copy = false;
-        if db.current_entry().is_none() && copy.is_some() {
-            stale_copy = true;
-            report.push(
-                Level::Warning,
-                repair,
-                format!(
-                    "{} exists but no version is current; {}",
-                    copy_path.display(),
-                    act(repair, "removed", "remove it")
-                ),
-            );
-        }
-        if let Some(cur) = db.current_entry() {
-            let wanted = restores
-                .iter()
-                .find(|(f, _)| *f == cur.file)
-                .map(|(_, b)| b.clone())
-                .or_else(|| read_bounded(&self.kernel_path(&cur.file)).ok());
-            if wanted.is_some() && copy != wanted {
-                stale_copy = true;
-                report.push(
-                    Level::Warning,
-                    repair,
-                    format!(
-                        "{} is {} the current version {}; {}",
-                        copy_path.display(),
-                        if copy.is_some() {
-                            "not a copy of"
-                        } else {
-                            "missing, not a copy of"
-                        },
-                        cur.version,
-                        act(repair, "rewritten", "rewrite it")
-                    ),
-                );
-            }
-        }
-
-        // Stray files.
-        let mut temps = Vec::new();
-        for dir in [self.root.clone(), self.kernels_dir()] {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let path = dir.join(&name);
-                match names::classify(&name) {
-                    KernelFileKind::Temporary => temps.push(path),
-                    KernelFileKind::Version { .. }
-                        if dir == self.kernels_dir()
-                            && !db.history.iter().any(|e| e.file == name) =>
-                    {
-                        report.push(
-                            Level::Warning,
-                            false,
-                            format!(
-                                "{} belongs to no version (left by an interrupted registration, or put there by hand); `pxos register NAME {}` adds it",
-                                path.display(),
-                                path.display()
-                            ),
-                        );
-                    }
-                    _ => {}
+        };
+        let failure = (|| -> super::Result<()> {
+            // 1. Kernel files.
+            let mut restored = false;
+            for (k, item) in items.iter().enumerate() {
+                if let Fix::Restore { file, bytes } = &item.fix {
+                    atomic::write_synced(&self.kernel_path(file), bytes)?;
+                    done[k] = true;
+                    restored = true;
                 }
             }
-        }
-        for t in &temps {
-            report.push(
-                Level::Note,
-                repair,
-                format!(
-                    "{}: temporary file of an interrupted write; {}",
-                    t.display(),
-                    act(repair, "removed", "remove it")
-                ),
-            );
-        }
-
-        report.versions = db.history.len();
-        if repair {
-            for (file, bytes) in &restores {
-                atomic::write_atomic(&self.kernel_path(file), bytes)?;
+            if restored {
+                atomic::sync_dir(&self.kernels_dir())?;
             }
-            let fixed = report
-                .findings
-                .iter()
-                .filter(|f| f.repaired && f.level > Level::Note)
-                .count();
-            if db != self.db || !self.problems.is_empty() {
+            // 2. versions.json.
+            let wants_db = items.iter().any(|i| i.fix == Fix::Database);
+            if wants_db || db != *self.db() {
+                let fixed = items
+                    .iter()
+                    .filter(|i| i.level > Level::Note && i.fix != Fix::Report)
+                    .count();
                 if fixed > 0 {
                     db.events.push(Event {
                         date: date::now_utc(),
@@ -277,17 +193,43 @@ impl Store {
                         reason: format!("pxos verify repaired {fixed} problem(s)"),
                     });
                 }
-                self.commit(db, &[], stale_copy)?;
-            } else if stale_copy {
+                self.commit(db.clone(), &[], false)?;
+                mark(&mut done, &|f| *f == Fix::Database);
+            }
+            // 3. kernel_current.bin.
+            if items.iter().any(|i| i.fix == Fix::CurrentCopy) {
                 self.refresh_current_copy()?;
+                mark(&mut done, &|f| *f == Fix::CurrentCopy);
             }
-            for t in &temps {
-                let _ = fs::remove_file(t);
+            // 4. Temporary files.
+            let mut swept = Vec::new();
+            for (k, item) in items.iter().enumerate() {
+                if let Fix::RemoveTemp(path) = &item.fix {
+                    fs::remove_file(path).map_err(super::StoreError::io("remove", path))?;
+                    done[k] = true;
+                    swept.extend(path.parent().map(|p| p.to_path_buf()));
+                }
             }
-            if !temps.is_empty() {
-                atomic::sync_dir(&self.kernels_dir())?;
+            swept.sort();
+            swept.dedup();
+            for dir in &swept {
+                atomic::sync_dir(dir)?;
             }
+            Ok(())
+        })()
+        .err();
+        let mut findings: Vec<Finding> = items
+            .iter()
+            .zip(&done)
+            .map(|(item, &repaired)| item.finding(true, repaired && item.fix != Fix::Report))
+            .collect();
+        if let Some(err) = failure {
+            findings.push(Finding {
+                level: Level::Error,
+                message: format!("the repair stopped: {err}"),
+                repaired: false,
+            });
         }
-        Ok(report)
+        findings
     }
 }

@@ -7,6 +7,8 @@ mod crash;
 mod demo;
 mod differential;
 mod edges;
+#[cfg(unix)]
+mod escape;
 mod evolution;
 mod evolve;
 mod filesys;
@@ -17,6 +19,8 @@ mod pipeline_crash;
 mod render;
 mod store;
 mod store_cli;
+mod store_damage;
+mod store_scale;
 pub mod store_util;
 mod syscalls;
 pub mod util;

@@ -336,9 +336,9 @@ fn a_missing_parent_is_a_warning() {
     let mut s = open(dir.path());
     let w = s.warnings();
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(
-        w[0].contains("v1.0") && w[0].contains("not in the history"),
-        "{w:?}"
+    assert_eq!(
+        w[0], "version v2.0 (id 2) names parent v1.0 (id 1), which is not in the history",
+        "no Rust internals in messages"
     );
     assert_eq!(s.list().len(), 2);
     let report = s.verify(true).unwrap();
@@ -383,6 +383,8 @@ fn a_damaged_kernel_is_restored_from_its_backup_or_marked_missing() {
     let k = dir.path().join("kernels");
     fs::write(k.join("kernel_v1.0.bin"), b"\xffgarbage").unwrap();
     fs::remove_file(k.join("kernel_v2.0.bin")).unwrap();
+    // kernel_current.bin would be a valid source for v2.0: damage it too.
+    fs::write(k.join("kernel_current.bin"), b"junk").unwrap();
     assert!(matches!(
         s.read_kernel(&s.get("v1.0").unwrap().clone()),
         Err(StoreError::KernelDamaged { .. })

@@ -95,9 +95,10 @@ fn register_boot_and_list_the_lineage() {
 
     let tree = ok(&["versions", "tree", "--fs", fs_]);
     let lines: Vec<&str> = tree.lines().collect();
+    // A chain stays in one column.
     assert_eq!(lines[0], "v1.0 (id 1, good)");
-    assert_eq!(lines[1], "  v2.0 (id 2, good)");
-    assert_eq!(lines[5], "          v6.0 (id 6, probation)  <- current");
+    assert_eq!(lines[1], "v2.0 (id 2, good)");
+    assert_eq!(lines[5], "v6.0 (id 6, probation)  <- current");
 
     let json = ok(&["versions", "--json", "--fs", fs_]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -182,7 +183,32 @@ fn a_rollback_shows_in_the_listing() {
         ),
         "{table}"
     );
-    assert!(ok(&["versions", "tree", "--fs", fs_]).contains("  v2.0 (id 2, bad)"));
+    let tree = ok(&["versions", "tree", "--fs", fs_]);
+    assert_eq!(tree, "v1.0 (id 1, good)  <- current\nv2.0 (id 2, bad)\n");
+}
+
+#[test]
+fn verify_keeps_the_last_good_copy_of_the_current_kernel() {
+    // Issue #13, item 1, as reported: S made by register + boot --max-generations 3, then
+    // v4.0's kernel zeroed (same size).
+    let dir = tempfile::tempdir().unwrap();
+    let fs_ = arg(dir.path());
+    register(fs_, "v1.0", "self_evolve.asm", None);
+    ok(&["boot", "--fs", fs_, "--max-generations", "3", "--quiet"]);
+    let k = dir.path().join("kernels");
+    let v4 = fs::read(k.join("kernel_v4.0.bin")).unwrap();
+    fs::write(k.join("kernel_v4.0.bin"), vec![0u8; v4.len()]).unwrap();
+    let out = ok(&["verify", "--fs", fs_]);
+    assert!(
+        out.contains("restored from") && out.contains("kernel_current.bin"),
+        "{out}"
+    );
+    assert!(!out.contains("marked missing"), "{out}");
+    assert!(out.contains("consistent after repairs"), "{out}");
+    assert_eq!(fs::read(k.join("kernel_v4.0.bin")).unwrap(), v4);
+    assert_eq!(fs::read(k.join("kernel_current.bin")).unwrap(), v4);
+    let table = ok(&["versions", "--fs", fs_]);
+    assert!(table.contains("current: v4.0 (id 4)"), "{table}");
 }
 
 /// Run `args`; expect exit status 2, `pxos: ` and `needle` on stderr, nothing on stdout.

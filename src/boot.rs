@@ -1,6 +1,6 @@
 //! The boot cycle (`pxos boot`): boot the store's current version on a fresh machine with a
-//! fresh engine (so a JIT's code cache never outlives its kernel), with the store folder as
-//! the guest's file folder and the version syscalls answered from the store; then act on how
+//! fresh engine (so a JIT's code cache never outlives its kernel), with the store's `build/`
+//! and `guest/` folders as the guest's files and the version syscalls answered from the store; then act on how
 //! the run ended, and boot again, generation after generation, up to a limit.
 //!
 //! After a run of version V:
@@ -33,7 +33,7 @@
 //! version the schedule chose.
 
 use crate::engines::EngineKind;
-use crate::host::files::DirFiles;
+use crate::host::files::{DirFiles, FileStore};
 use crate::host::PxHost;
 use crate::pipeline::intake;
 use crate::pipeline::policy::{Policy, PolicyError, SelfModifyRoute};
@@ -310,6 +310,41 @@ fn rollout_boot(store: &Store, r: &Rollout, booted: &'static str) -> RolloutBoot
     }
 }
 
+/// The guest's files during `pxos boot`: `build/…` is the store's `build/` (where the
+/// seed's kernels leave `build/kernel_v2.bin` for SELF_MODIFY), every other file
+/// (`file_N`) lives in the store's `guest/` folder, never beside versions.json.
+#[derive(Debug)]
+struct BootFiles(DirFiles);
+
+impl BootFiles {
+    fn map(path: &str) -> String {
+        if path.starts_with("build/") {
+            path.to_string()
+        } else {
+            format!("{GUEST_DIR}/{path}")
+        }
+    }
+}
+
+/// The folder, in a store, of the files kernels create while `pxos boot` runs them
+/// (other than `build/`).
+pub const GUEST_DIR: &str = "guest";
+
+impl FileStore for BootFiles {
+    fn exists(&self, path: &str) -> bool {
+        self.0.exists(&Self::map(path))
+    }
+    fn create(&mut self, path: &str) -> bool {
+        self.0.create(&Self::map(path))
+    }
+    fn read(&self, path: &str, offset: usize, len: usize) -> Option<Vec<u8>> {
+        self.0.read(&Self::map(path), offset, len)
+    }
+    fn write(&mut self, path: &str, offset: usize, data: &[u8]) -> bool {
+        self.0.write(&Self::map(path), offset, data)
+    }
+}
+
 /// Run `entry`'s kernel on a fresh machine and engine, with the store folder as the
 /// guest's files and the version syscalls answered from the store.
 fn run_version(
@@ -323,7 +358,7 @@ fn run_version(
         path: store.root().to_path_buf(),
         source,
     })?;
-    let host = PxHost::new(Box::new(files)).with_versions(Box::new(StoreVersions::new(
+    let host = PxHost::new(Box::new(BootFiles(files))).with_versions(Box::new(StoreVersions::new(
         store.db(),
         entry.id,
         request.clone(),

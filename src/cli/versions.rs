@@ -38,9 +38,43 @@ pub fn versions(args: VersionsArgs) -> Result<ExitCode> {
     }
     match args.view {
         Some(View::Tree) => print!("{}", tree(db)),
-        None => print!("{}", table(db)),
+        None => print!("{}{}", table(db), candidates(db)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The pipeline's newest candidates (at most 20) with their A/B verdicts, under the table.
+fn candidates(db: &Db) -> String {
+    let all = &db.pipeline.candidates;
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\ncandidates of the evolution pipeline ({} in all; `pxos status` has more):\n",
+        all.len()
+    );
+    for c in all.iter().rev().take(20) {
+        let version = c
+            .version_id
+            .and_then(|id| db.by_id(id))
+            .map_or(String::new(), |e| {
+                format!(" -> {} (id {})", e.version, e.id)
+            });
+        out += &format!(
+            "  {} {} ({}){version}: {}\n",
+            c.id, c.source, c.origin, c.state
+        );
+        let verdict = c.ab_report.as_ref().and(
+            c.history
+                .iter()
+                .rev()
+                .find(|s| matches!(s.state.as_str(), "ready" | "ab_failed")),
+        );
+        if let (Some(step), Some(file)) = (verdict, &c.ab_report) {
+            out += &format!("      A/B: {} (candidates/{file})\n", step.note);
+        }
+    }
+    out
 }
 
 fn parent_label(index: &Index, e: &Entry) -> String {

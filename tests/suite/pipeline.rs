@@ -351,6 +351,18 @@ fn a_canary_that_fails_in_stage_2_is_reverted() {
 }
 
 #[test]
+fn files_a_booted_kernel_creates_live_in_guest_not_beside_versions_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let creates = "IMM32 R1, 7\nIMM32 R2, 2\nSYSCALL 20\nHALT\n";
+    open(dir.path())
+        .register("v1.0", &asm(creates), None, "register")
+        .unwrap();
+    pxos_ok(dir.path(), &["boot"]);
+    assert!(dir.path().join("guest/file_7").is_file());
+    assert!(!dir.path().join("file_7").exists());
+}
+
+#[test]
 fn outside_a_window_a_candidate_waits_inside_it_proceeds() {
     let dir = store();
     pxos_ok(

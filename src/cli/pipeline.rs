@@ -223,6 +223,14 @@ struct Status<'a> {
     policy: &'a Policy,
 }
 
+/// A unit enum's name as policy.json writes it.
+fn json_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 pub fn status(args: StatusArgs) -> Result<ExitCode> {
     let root = &args.store.fs;
     let store = Store::open(root)?;
@@ -306,14 +314,16 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
             )
         }
     );
+    let evolve = policy.evolve.as_ref().map_or("off".to_string(), |e| {
+        format!(
+            "{} ({} generations from each new current version)",
+            json_name(&e.goal),
+            e.generations
+        )
+    });
     out += &format!(
-        "self_modify: {:?}; background evolution: {}\n",
-        policy.self_modify,
-        policy
-            .evolve
-            .as_ref()
-            .map_or("off".to_string(), |e| format!("{:?}", e.goal))
-            .to_lowercase()
+        "policy:   self_modify {}; background evolution {evolve}\n",
+        json_name(&policy.self_modify)
     );
     out += &format!(
         "candidates ({} in all, newest first):\n",

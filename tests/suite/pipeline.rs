@@ -455,6 +455,77 @@ fn background_evolution_finds_a_faster_kernel_that_goes_through_ab_and_the_rollo
     assert!(store.pipeline().evolution.done_from.contains(&1));
 }
 
+/// A store evolving naive_mul in the background with `generations` per run.
+fn evolving_store(generations: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let naive = super::store_util::kernel("evolve/naive_mul.asm");
+    open(dir.path())
+        .register("v1.0", &naive, None, "register")
+        .unwrap();
+    for (k, v) in [
+        ("evolve.goal", "faster"),
+        ("evolve.generations", generations),
+        ("evolve.population", "30"),
+        ("evolve.seed", "7"),
+    ] {
+        pxos_ok(dir.path(), &["policy", "set", k, v]);
+    }
+    dir
+}
+
+#[test]
+fn background_evolution_killed_mid_run_resumes_from_its_checkpoint() {
+    let dir = evolving_store("200");
+    let mut service = Service::start(dir.path(), &[]);
+    let seen = service.wait_for("evolution from v1.0 (id 1): generation");
+    let line = seen.last().unwrap().clone();
+    service.child.kill().unwrap(); // SIGKILL, mid-run
+    service.child.wait().unwrap();
+    let at: u64 = line
+        .split("generation ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(at < 200, "{line}");
+    let saved: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("evolve/checkpoint.json")).unwrap())
+            .unwrap();
+    assert!(saved["state"]["generation"].as_u64().unwrap() >= at);
+    let out = pxos_ok(dir.path(), &["watch", "--once"]);
+    let first = out.lines().find(|l| l.contains("evolution from")).unwrap();
+    assert!(
+        !first.contains("generation 1 of"),
+        "it resumed rather than restarting: {first}"
+    );
+    assert!(out.contains("finished"), "{out}");
+    assert!(!dir.path().join("evolve/checkpoint.json").exists());
+    // The interrupted run ends exactly where an uninterrupted one does.
+    let whole = evolving_store("200");
+    pxos_ok(whole.path(), &["watch", "--once"]);
+    let sha = |d: &Path| {
+        Store::open(d)
+            .unwrap()
+            .pipeline()
+            .candidates
+            .first()
+            .map(|c| c.sha256.clone())
+    };
+    assert_eq!(sha(dir.path()), sha(whole.path()));
+}
+
+#[test]
+fn polling_takes_files_too() {
+    let dir = store();
+    let mut service = Service::start(dir.path(), &["--poll", "50"]);
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    service.wait_for("candidate 1: canary(stage 1)");
+    assert!(service.stop().success());
+}
+
 #[test]
 fn self_modify_routed_through_the_pipeline_becomes_a_candidate() {
     let dir = store();

@@ -380,7 +380,14 @@ fn boot_canary(
     let entry = store.get_by_id(r.version_id)?.clone();
     let chose = rollout_boot(store, r, "canary");
     let request = SwitchRequest::default();
-    let outcome = run_version(store, opts, &entry, &request)?;
+    let outcome = match run_version(store, opts, &entry, &request) {
+        Ok(outcome) => outcome,
+        // A canary that cannot even be loaded fails its boot: reverted, not retried forever.
+        Err(BootError::Store(e)) => {
+            return canary_unreadable(store, opts, generation, entry, chose, &e)
+        }
+        Err(e) => return Err(e),
+    };
     let discarded_request = outcome.host.pending.is_some() || request.get().is_some();
     let clean = outcome.exit == Exit::Halt;
     let reason = format!(
@@ -424,6 +431,38 @@ fn boot_canary(
             result,
             detail,
             discarded_request,
+        },
+    })
+}
+
+/// The canary's kernel cannot be read (lost or damaged): revert it.
+fn canary_unreadable(
+    store: &mut Store,
+    opts: &BootOptions,
+    generation: u32,
+    entry: Entry,
+    chose: RolloutBoot,
+    error: &StoreError,
+) -> Result<Generation, BootError> {
+    store.record_canary_boot(false, &format!("its kernel cannot be read: {error}"))?;
+    Ok(Generation {
+        generation,
+        version: entry.version.clone(),
+        id: entry.id,
+        status: entry.status,
+        engine: opts.engine.name(),
+        exit: "error",
+        cycles: 0,
+        pc: 0,
+        sysout: Vec::new(),
+        rollout: Some(chose),
+        action: Action::Canary {
+            result: "reverted",
+            detail: format!(
+                "canary FAILED: its kernel cannot be read ({error}); {} (id {}) marked bad and REVERTED; the current version is untouched",
+                entry.version, entry.id
+            ),
+            discarded_request: false,
         },
     })
 }

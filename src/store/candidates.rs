@@ -487,6 +487,71 @@ impl Store {
     }
 }
 
+/// Sanitize check: the candidate counter covers every candidate id (else the next
+/// candidate would reuse an id and claim another's files).
+pub(crate) fn candidate_counter_covers_every_candidate(db: &mut Db) -> Vec<String> {
+    let max = db
+        .pipeline
+        .candidates
+        .iter()
+        .map(|c| c.id)
+        .max()
+        .unwrap_or(0);
+    if db.pipeline.last_candidate >= max {
+        return Vec::new();
+    }
+    let was = db.pipeline.last_candidate;
+    db.pipeline.last_candidate = max;
+    vec![format!(
+        "versions.json: pipeline.last_candidate {was} was below the highest candidate id {max}; raised"
+    )]
+}
+
+/// Sanitize check: the rollout's canary is a version of the store that may boot, and its
+/// candidate exists; else the rollout is ended and its candidate reverted.
+pub(crate) fn rollout_names_a_bootable_canary(db: &mut Db) -> Vec<String> {
+    let Some(r) = db.pipeline.rollout.clone() else {
+        return Vec::new();
+    };
+    let problem = match db.by_id(r.version_id) {
+        None => Some(format!(
+            "its canary, version id {}, is not in the history",
+            r.version_id
+        )),
+        Some(e) if !e.status.bootable() => Some(format!(
+            "its canary {} (id {}) is {}",
+            e.version, e.id, e.status
+        )),
+        Some(_) if db.pipeline.get(r.candidate).is_none() => Some(format!(
+            "its candidate {} is not in the pipeline",
+            r.candidate
+        )),
+        Some(_) if r.stages.is_empty() || r.stage >= r.stages.len() => Some(format!(
+            "its stage {} is not one of its {} stages",
+            r.stage + 1,
+            r.stages.len()
+        )),
+        Some(_) => None,
+    };
+    let Some(problem) = problem else {
+        return Vec::new();
+    };
+    db.pipeline.rollout = None;
+    if let Some(c) = db.pipeline.get_mut(r.candidate) {
+        enter(
+            c,
+            State::Reverted {
+                reason: format!("the rollout was ended: {problem}"),
+            },
+            "",
+        );
+    }
+    vec![format!(
+        "versions.json: the rollout of candidate {} was ended: {problem}",
+        r.candidate
+    )]
+}
+
 fn candidate_mut<'d>(db: &'d mut Db, id: u64, root: &std::path::Path) -> Result<&'d mut Candidate> {
     db.pipeline.get_mut(id).ok_or(StoreError::UnknownCandidate {
         id,

@@ -89,6 +89,8 @@ pub const DB_CHECKS: &[DbCheck] = &[
     latest_id_covers_every_id,
     current_is_bootable,
     last_good_is_good,
+    super::candidates::candidate_counter_covers_every_candidate,
+    super::candidates::rollout_names_a_bootable_canary,
 ];
 
 /// Run every check; see the module docs.

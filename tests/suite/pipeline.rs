@@ -363,6 +363,53 @@ fn files_a_booted_kernel_creates_live_in_guest_not_beside_versions_json() {
 }
 
 #[test]
+fn a_canary_whose_kernel_is_lost_is_reverted_not_retried_forever() {
+    let dir = store();
+    pxos_ok(dir.path(), &["policy", "set", "rollout.stages", "100"]);
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    fs::remove_file(dir.path().join("kernels/kernel_v2.0.bin")).unwrap();
+    let out = pxos_ok(dir.path(), &["boot"]);
+    assert!(
+        out.contains("canary FAILED: its kernel cannot be read"),
+        "{out}"
+    );
+    let out = pxos_ok(dir.path(), &["boot"]);
+    assert!(
+        out.contains("v1.0 (id 1") && !out.contains("canary"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_rollout_whose_canary_left_the_history_is_ended_on_load() {
+    let dir = store();
+    pxos_ok(dir.path(), &["policy", "set", "rollout.stages", "100"]);
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    let path = dir.path().join("versions.json");
+    let mut db: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    db["history"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["id"] != 2);
+    fs::write(&path, serde_json::to_vec(&db).unwrap()).unwrap();
+    let o = pxos_env(dir.path(), &["boot"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "the rollout of candidate 1 was ended: its canary, version id 2, is not in the history"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(matches!(
+        by_source(dir.path(), "build/fast.asm").state,
+        State::Reverted { .. }
+    ));
+}
+
+#[test]
 fn outside_a_window_a_candidate_waits_inside_it_proceeds() {
     let dir = store();
     pxos_ok(

@@ -169,8 +169,16 @@ pub fn claim(store: &mut Store, name: &str) -> Result<Candidate, PipelineError> 
     let id = store.next_candidate_id();
     let taken = format!("c{id}-{}", safe_name(name));
     let from = build.join(name);
-    fs::rename(&from, dir.join(&taken))
-        .map_err(|e| PipelineError::io("move into candidates/", &from, e))?;
+    let to = dir.join(&taken);
+    if fs::symlink_metadata(&to).is_ok() {
+        // Only a store whose candidate counter went back (a hand-edited versions.json)
+        // gets here; never overwrite what another candidate owns.
+        return Err(PipelineError::Unsafe {
+            path: to,
+            why: "already exists, so the store's candidate counter is behind its files (run `pxos verify`)",
+        });
+    }
+    fs::rename(&from, &to).map_err(|e| PipelineError::io("move into candidates/", &from, e))?;
     atomic::sync_dir(&build)?;
     atomic::sync_dir(&dir)?;
     record_claimed(store, id, &taken, &format!("build/{name}"))

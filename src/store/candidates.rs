@@ -487,6 +487,65 @@ impl Store {
     }
 }
 
+/// versions.json's `pipeline` read tolerantly, as the rest of the file is (`super::load`):
+/// a candidate that does not read is dropped alone (its files stay in `candidates/`), a
+/// field that does not read takes its default, each with a message.
+pub(crate) fn read_pipeline(value: serde_json::Value, msgs: &mut Vec<String>) -> PipelineState {
+    use serde_json::Value;
+    let Value::Object(mut fields) = value else {
+        msgs.push("versions.json: \"pipeline\" is not an object; the pipeline's state is left out (the damaged file that is kept holds it)".into());
+        return PipelineState::default();
+    };
+    let mut field = |name: &str| -> Option<Value> {
+        let v = fields.remove(name)?;
+        (!v.is_null()).then_some(v)
+    };
+    let mut out = PipelineState::default();
+    if let Some(v) = field("last_candidate") {
+        match serde_json::from_value(v) {
+            Ok(n) => out.last_candidate = n,
+            Err(e) => msgs.push(format!(
+                "versions.json: pipeline.last_candidate {e}; recomputed from the candidates"
+            )),
+        }
+    }
+    match field("candidates") {
+        Some(Value::Array(items)) => {
+            for (at, item) in items.into_iter().enumerate() {
+                let id = item.get("id").and_then(Value::as_u64);
+                match serde_json::from_value::<Candidate>(item) {
+                    Ok(c) if out.candidates.iter().all(|k| k.id != c.id) => out.candidates.push(c),
+                    Ok(c) => msgs.push(format!(
+                        "versions.json: pipeline candidate {at} repeats id {}; dropped",
+                        c.id
+                    )),
+                    Err(e) => msgs.push(format!(
+                        "versions.json: pipeline candidate {at}{} {e}; dropped",
+                        id.map_or(String::new(), |id| format!(" (id {id})"))
+                    )),
+                }
+            }
+        }
+        Some(_) => msgs.push("versions.json: pipeline.candidates is not a list; left out".into()),
+        None => {}
+    }
+    if let Some(v) = field("rollout") {
+        match serde_json::from_value(v) {
+            Ok(r) => out.rollout = Some(r),
+            Err(e) => msgs.push(format!(
+                "versions.json: pipeline.rollout {e}; the rollout is ended"
+            )),
+        }
+    }
+    if let Some(v) = field("evolution") {
+        match serde_json::from_value(v) {
+            Ok(e) => out.evolution = e,
+            Err(e) => msgs.push(format!("versions.json: pipeline.evolution {e}; reset")),
+        }
+    }
+    out
+}
+
 /// Sanitize check: the candidate counter covers every candidate id (else the next
 /// candidate would reuse an id and claim another's files).
 pub(crate) fn candidate_counter_covers_every_candidate(db: &mut Db) -> Vec<String> {
@@ -619,6 +678,29 @@ mod tests {
         assert_eq!(turns(100, 3), [0, 1, 2]);
         assert_eq!(turns(0, 50), Vec::<u64>::new());
         assert_eq!(turns(25, 100).len(), 25);
+    }
+
+    #[test]
+    fn one_bad_candidate_costs_only_itself() {
+        let json = serde_json::json!({
+            "last_candidate": 3,
+            "candidates": [
+                {"id": 1, "origin": "watch", "source": "build/a.asm", "state": "queued"},
+                {"id": 2, "origin": "martian", "source": "build/b.asm", "state": "queued"},
+                {"id": 3, "origin": "watch", "source": "build/c.asm", "state": "rejected", "reason": "x"}
+            ],
+            "rollout": "broken"
+        });
+        let mut msgs = Vec::new();
+        let p = read_pipeline(json, &mut msgs);
+        assert_eq!(
+            p.candidates.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(p.last_candidate, 3);
+        assert!(p.rollout.is_none());
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].contains("pipeline candidate 1 (id 2)"), "{msgs:?}");
     }
 
     #[test]

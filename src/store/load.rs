@@ -34,8 +34,12 @@ pub fn parse(bytes: &[u8]) -> Result<(Db, Vec<String>), String> {
         None => return Err("has no \"history\"".to_string()),
     };
     let events = top.remove("events");
+    let pipeline = top.remove("pipeline");
     let mut msgs = Vec::new();
     let mut db = top_level(top, &mut msgs);
+    if let Some(value) = pipeline {
+        db.pipeline = super::candidates::read_pipeline(value, &mut msgs);
+    }
     db.history = history
         .into_iter()
         .enumerate()

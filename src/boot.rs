@@ -266,7 +266,10 @@ pub fn boot(
     let mut done = 0;
     for generation in 1..=opts.max_generations {
         let g = match store.pipeline().rollout.clone() {
-            Some(r) if r.canary_turn() => boot_canary(store, opts, generation, &r)?,
+            // With no current version to share boots with, every boot is the canary's.
+            Some(r) if r.canary_turn() || store.current().is_none() => {
+                boot_canary(store, opts, generation, &r)?
+            }
             Some(r) => {
                 store.record_current_boot()?;
                 let mut g = boot_once(store, opts, generation, &policy)?;

@@ -210,7 +210,10 @@ impl Generation {
         let what = match &self.rollout {
             Some(r) => format!(
                 "{what} [rollout stage {} ({} %), boot {} of the stage: {}]",
-                r.stage, r.share_percent, r.stage_boot, r.booted
+                r.stage,
+                r.share_percent,
+                r.stage_boot + 1,
+                r.booted
             ),
             None => what,
         };
@@ -265,6 +268,7 @@ pub fn boot(
     let mut stop = Stop::Limit;
     let mut done = 0;
     for generation in 1..=opts.max_generations {
+        abandon_stale_rollout(store)?;
         let g = match store.pipeline().rollout.clone() {
             // With no current version to share boots with, every boot is the canary's.
             Some(r) if r.canary_turn() || store.current().is_none() => {
@@ -296,6 +300,33 @@ pub fn boot(
         current: current.map(|e| e.version.clone()),
         current_id: current.map(|e| e.id),
     })
+}
+
+/// A rollout belongs to the version that was current when it started (the canary was
+/// A/B-tested against it). If another version became current since — `pxos switch`,
+/// `register`, `rollback`, or a switch to the canary itself — the rollout is abandoned:
+/// promoting the canary could otherwise replace a version it was never compared with.
+fn abandon_stale_rollout(store: &mut Store) -> Result<(), BootError> {
+    let Some(r) = store.pipeline().rollout.clone() else {
+        return Ok(());
+    };
+    let current = store.current().map(|e| e.id);
+    if r.base.is_none() || r.base == current {
+        return Ok(());
+    }
+    let name = |id: Option<u64>| {
+        id.and_then(|id| store.get_by_id(id).ok())
+            .map_or("none".to_string(), |e| {
+                format!("{} (id {})", e.version, e.id)
+            })
+    };
+    let reason = format!(
+        "the current version changed from {} to {} since the canary's A/B test",
+        name(r.base),
+        name(current)
+    );
+    store.abandon_rollout(&reason)?;
+    Ok(())
 }
 
 /// What the schedule chose for a boot of rollout `r` (as it was before the boot).

@@ -53,7 +53,7 @@ pub struct AbArgs {
     #[arg(long, value_name = "DIR")]
     workload: Option<PathBuf>,
     /// Fuel of scenarios that do not set their own (default: the store policy's).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=pxos::pipeline::policy::MAX_FUEL))]
     fuel: Option<u64>,
     /// Print the report as one JSON object.
     #[arg(long)]
@@ -127,7 +127,10 @@ pub fn ab(args: AbArgs) -> Result<ExitCode> {
             }
             Some(dir.clone())
         }
-        None if Store::exists(&args.store.fs) => Some(args.store.fs.join(&policy.workload)),
+        None if Store::exists(&args.store.fs) => Some(pxos::pipeline::ab::store_workload(
+            &args.store.fs,
+            &policy.workload,
+        )?),
         None => None,
     };
     let scenarios = load_workload(workload.as_deref(), args.fuel.unwrap_or(policy.fuel))?;

@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 const MAX_SCENARIO_FILE: u64 = 1 << 20;
 /// Most scenarios in one workload.
 pub const MAX_SCENARIOS: usize = 1_000;
+/// Most bytes of guest files in one workload, all scenarios together.
+pub const MAX_WORKLOAD_BYTES: usize = 256 << 20;
 
 /// One scenario of a workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +62,22 @@ pub enum WorkloadError {
     },
     #[error("workload {}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+}
+
+/// The store's workload folder `rel` (the policy's `workload`), refusing a path through a
+/// symbolic link at any component inside the store (it would lead out of it).
+pub fn store_workload(root: &Path, rel: &str) -> Result<PathBuf, WorkloadError> {
+    let mut at = root.to_path_buf();
+    for part in Path::new(rel).components() {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(WorkloadError::Invalid {
+                path: at,
+                message: "is a symbolic link; links are never followed".into(),
+            });
+        }
+    }
+    Ok(at)
 }
 
 /// The scenarios of the workload folder `dir` (see the module docs); a missing folder is
@@ -119,6 +137,7 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
             format!("has {} scenarios; at most {MAX_SCENARIOS}", names.len()),
         ));
     }
+    let mut total = 0usize;
     names
         .into_iter()
         .map(|name| {
@@ -139,8 +158,14 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
                         .map_err(|e| invalid(&spec_path, e.to_string()))?
                 }
             };
-            if spec.fuel == Some(0) {
-                return Err(invalid(&spec_path, "fuel must be at least 1".into()));
+            if spec
+                .fuel
+                .is_some_and(|f| f == 0 || f > super::policy::MAX_FUEL)
+            {
+                return Err(invalid(
+                    &spec_path,
+                    format!("fuel must be 1 ..= {}", super::policy::MAX_FUEL),
+                ));
             }
             let files_dir = sdir.join("files");
             let files = match std::fs::symlink_metadata(&files_dir) {
@@ -152,6 +177,16 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
                     .snapshot()
                     .unwrap_or_default(),
             };
+            total += files.values().map(Vec::len).sum::<usize>();
+            if total > MAX_WORKLOAD_BYTES {
+                return Err(invalid(
+                    dir,
+                    format!(
+                        "its scenarios' files hold more than {} MiB in all",
+                        MAX_WORKLOAD_BYTES >> 20
+                    ),
+                ));
+            }
             Ok(AbScenario {
                 name,
                 files,

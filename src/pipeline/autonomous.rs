@@ -15,7 +15,7 @@ use crate::evolve::{Checkpoint, Config, Evolution};
 use crate::store::candidates::Origin;
 use crate::store::{atomic, Store};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Most wall time one step spends on generations (then it saves and yields).
@@ -27,10 +27,6 @@ struct RunFile {
     from_id: u64,
     policy: EvolvePolicy,
     state: Checkpoint,
-}
-
-fn checkpoint_path(root: &Path) -> PathBuf {
-    root.join("evolve").join("checkpoint.json")
 }
 
 /// What one step of background evolution did.
@@ -58,8 +54,11 @@ fn goal_for(policy: &EvolvePolicy, kernel: &[u8]) -> Result<Goal, String> {
 }
 
 /// One step of background evolution from the current version of the store at `root`
-/// (which the caller has checked is due: a window is open and nothing is in flight).
-pub fn step(store: &mut Store, policy: &EvolvePolicy) -> Result<Option<EvolveStep>, PipelineError> {
+/// (which the caller has checked is due: a window is open and nothing is in flight). The
+/// generations run without the store lock — `pxos boot` and the other commands go on
+/// meanwhile —; the lock is taken only to submit the result.
+pub fn step(root: &Path, policy: &EvolvePolicy) -> Result<Option<EvolveStep>, PipelineError> {
+    let store = Store::open(root)?;
     let Some(current) = store.current().cloned() else {
         return Ok(None);
     };
@@ -67,10 +66,12 @@ pub fn step(store: &mut Store, policy: &EvolvePolicy) -> Result<Option<EvolveSte
         return Ok(None);
     }
     let kernel = store.read_kernel(&current)?;
+    drop(store);
     let from = format!("{} (id {})", current.version, current.id);
     let goal = match goal_for(policy, &kernel) {
         Ok(g) => g,
         Err(why) => {
+            let mut store = Store::open_mut(root, false, &mut |_| {})?;
             store.record_evolution_done(current.id)?;
             return Ok(Some(EvolveStep::Finished {
                 from,
@@ -79,10 +80,12 @@ pub fn step(store: &mut Store, policy: &EvolvePolicy) -> Result<Option<EvolveSte
             }));
         }
     };
-    let path = checkpoint_path(store.root());
-    let saved: Option<RunFile> = std::fs::read(&path)
+    let dir = root.join("evolve");
+    crate::store::nofollow::check_folder(&dir)?;
+    let path = dir.join("checkpoint.json");
+    let saved: Option<RunFile> = crate::store::nofollow::read_regular(&path, 256 << 20)
         .ok()
-        .filter(|b| b.len() < 256 << 20)
+        .and_then(Result::ok)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .filter(|r: &RunFile| {
             r.from_id == current.id && r.policy == *policy && !r.state.population.is_empty()
@@ -112,7 +115,7 @@ pub fn step(store: &mut Store, policy: &EvolvePolicy) -> Result<Option<EvolveSte
             state: evo.state.clone(),
         };
         let bytes = serde_json::to_vec(&run).map_err(|e| PipelineError::Evolve(e.to_string()))?;
-        atomic::create_dir(path.parent().unwrap_or(store.root()))?;
+        atomic::create_dir(&dir)?;
         atomic::write_atomic(&path, &bytes)?;
         return Ok(Some(EvolveStep::Progress {
             from,
@@ -128,6 +131,16 @@ pub fn step(store: &mut Store, policy: &EvolvePolicy) -> Result<Option<EvolveSte
         EvolveGoal::Faster => best.fitness.error == 0.0,
         EvolveGoal::Output => true,
     };
+    let mut store = Store::open_mut(root, false, &mut |_| {})?;
+    if store.current().map(|e| e.id) != Some(current.id) {
+        let _ = std::fs::remove_file(&path);
+        return Ok(Some(EvolveStep::Finished {
+            from,
+            candidate: None,
+            note: "the current version changed meanwhile; the result is dropped".into(),
+        }));
+    }
+    let store = &mut store;
     let (candidate, note) = if improved && solved {
         let source = format!(
             "evolve from {from}, goal {:?}, seed {}, {} generations",

@@ -40,7 +40,7 @@ pub const MAX_ASM_BYTES: u64 = 1 << 20;
 #[derive(Debug, Default)]
 pub struct BuildScan {
     /// Entries ready to be claimed, in name order.
-    pub ready: Vec<String>,
+    pub ready: Vec<std::ffi::OsString>,
     /// Entries not taken yet, with why (a writer has them open, or they changed lately).
     pub waiting: Vec<(String, &'static str)>,
 }
@@ -65,11 +65,11 @@ pub fn build_dir(root: &Path) -> Result<PathBuf, PipelineError> {
 /// Look at `build/`: which entries can be claimed now.
 pub fn scan_build(root: &Path) -> Result<BuildScan, PipelineError> {
     let dir = build_dir(root)?;
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<std::ffi::OsString> = Vec::new();
     for entry in fs::read_dir(&dir).map_err(|e| PipelineError::io("list", &dir, e))? {
         let entry = entry.map_err(|e| PipelineError::io("list", &dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
+        let name = entry.file_name();
+        if !name.as_encoded_bytes().starts_with(b".") {
             names.push(name);
         }
     }
@@ -83,17 +83,19 @@ pub fn scan_build(root: &Path) -> Result<BuildScan, PipelineError> {
         if meta.is_file() {
             match writers(&path) {
                 Some(true) => {
-                    scan.waiting.push((name, "open for writing"));
+                    scan.waiting.push((printable(&name), "open for writing"));
                     continue;
                 }
                 Some(false) => {}
                 None => {
+                    // A time in the future (another clock) says nothing: take the file.
                     let age = meta
                         .modified()
                         .ok()
                         .and_then(|t| SystemTime::now().duration_since(t).ok());
-                    if age.is_none_or(|a| a < SETTLE) {
-                        scan.waiting.push((name, "changed in the last 2 s"));
+                    if age.is_some_and(|a| a < SETTLE) {
+                        scan.waiting
+                            .push((printable(&name), "changed in the last 2 s"));
                         continue;
                     }
                 }
@@ -109,6 +111,15 @@ pub fn scan_build(root: &Path) -> Result<BuildScan, PipelineError> {
 fn writers(path: &Path) -> Option<bool> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::io::AsRawFd;
+    // A writer that opens the file while we hold the lease breaks it, and the kernel then
+    // signals the holder with SIGIO, whose default action ends the process. We give the
+    // lease back at once either way, so the signal carries nothing for us.
+    static IGNORE_SIGIO: std::sync::Once = std::sync::Once::new();
+    IGNORE_SIGIO.call_once(|| {
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code;
+        // it is sound at any time and affects only SIGIO, which nothing else here uses.
+        unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+    });
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -132,6 +143,21 @@ fn writers(path: &Path) -> Option<bool> {
 #[cfg(not(target_os = "linux"))]
 fn writers(_: &Path) -> Option<bool> {
     None
+}
+
+/// A file name as messages show it: lossy UTF-8, control characters escaped (a name with
+/// a newline cannot forge a log line).
+pub fn printable(name: &std::ffi::OsStr) -> String {
+    name.to_string_lossy()
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// A name safe to put after `c<ID>-` in `candidates/`.
@@ -162,12 +188,12 @@ fn claimed_id(file: &str) -> Option<u64> {
 }
 
 /// Claim `build/NAME` and record it as a candidate (see the module docs).
-pub fn claim(store: &mut Store, name: &str) -> Result<Candidate, PipelineError> {
+pub fn claim(store: &mut Store, name: &std::ffi::OsStr) -> Result<Candidate, PipelineError> {
     let build = build_dir(store.root())?;
-    let dir = store.candidates_dir();
-    atomic::create_dir(&dir)?;
-    let id = store.next_candidate_id();
-    let taken = format!("c{id}-{}", safe_name(name));
+    let dir = candidates_dir(store)?;
+    let id = store.next_candidate_id()?;
+    let shown = printable(name);
+    let taken = format!("c{id}-{}", safe_name(&shown));
     let from = build.join(name);
     let to = dir.join(&taken);
     if fs::symlink_metadata(&to).is_ok() {
@@ -181,15 +207,21 @@ pub fn claim(store: &mut Store, name: &str) -> Result<Candidate, PipelineError> 
     fs::rename(&from, &to).map_err(|e| PipelineError::io("move into candidates/", &from, e))?;
     atomic::sync_dir(&build)?;
     atomic::sync_dir(&dir)?;
-    record_claimed(store, id, &taken, &format!("build/{name}"))
+    record_claimed(store, id, &taken, &format!("build/{shown}"))
+}
+
+/// The store's `candidates/` folder, created if missing; refused if it is a link or not a
+/// folder (nothing is ever written outside the store).
+pub fn candidates_dir(store: &Store) -> Result<PathBuf, PipelineError> {
+    let dir = store.candidates_dir();
+    crate::store::nofollow::check_folder(&dir)?;
+    atomic::create_dir(&dir)?;
+    Ok(dir)
 }
 
 /// Record every claimed file that a crash left unrecorded. Returns them.
 pub fn recover(store: &mut Store) -> Result<Vec<Candidate>, PipelineError> {
-    let dir = store.candidates_dir();
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
+    let dir = candidates_dir(store)?;
     let last = store.pipeline().last_candidate;
     let mut orphans: Vec<(u64, String)> = Vec::new();
     for entry in fs::read_dir(&dir).map_err(|e| PipelineError::io("list", &dir, e))? {
@@ -202,7 +234,7 @@ pub fn recover(store: &mut Store) -> Result<Vec<Candidate>, PipelineError> {
     orphans.sort();
     let mut out = Vec::new();
     for (id, file) in orphans {
-        if id != store.next_candidate_id() {
+        if id != store.next_candidate_id()? {
             continue; // not a file this store claimed (ids are claimed one at a time)
         }
         let original = file
@@ -271,7 +303,9 @@ pub fn submit(
     source: &str,
     bytes: &[u8],
 ) -> Result<Candidate, PipelineError> {
-    let id = store.next_candidate_id();
+    // A file claimed just before a crash owns the next id: record it first.
+    recover(store)?;
+    let id = store.next_candidate_id()?;
     let file = format!("c{id}.bin");
     let state = match pxvm::vet::vet(bytes) {
         Err(why) => State::Rejected {
@@ -299,7 +333,10 @@ pub fn submit(
     Ok(store.pipeline().get(id).cloned().unwrap_or(candidate))
 }
 
-/// `queued`, or `duplicate` of a version or a candidate in flight with the same bytes.
+/// `queued`, or `duplicate` of: a stored version with the same bytes; a candidate with the
+/// same bytes still in the pipeline; or one that already failed for good — rejected
+/// (validation depends on the bytes alone) or failed its A/B test against the version
+/// that is current now.
 fn admission(store: &Store, bytes: &[u8]) -> State {
     let sha = sha256_hex(bytes);
     if let Some(v) = store
@@ -314,6 +351,20 @@ fn admission(store: &Store, bytes: &[u8]) -> State {
     if let Some(c) = store.pipeline().in_flight_with(&sha) {
         return State::Duplicate {
             of: format!("candidate {}", c.id),
+        };
+    }
+    let current = store.current().map(|e| e.id);
+    let failed = store.pipeline().candidates.iter().rev().find(|c| {
+        c.sha256.as_deref() == Some(sha.as_str())
+            && match c.state {
+                State::Rejected { .. } => true,
+                State::AbFailed { .. } => c.ab_against == current,
+                _ => false,
+            }
+    });
+    if let Some(c) = failed {
+        return State::Duplicate {
+            of: format!("candidate {}, which was {}", c.id, c.state.name()),
         };
     }
     State::Queued

@@ -9,6 +9,13 @@ use super::window::Window;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Most fuel of a validation boot or an A/B scenario: a second or so on the slowest
+/// engine, so that no kernel can hold the service (and the store lock) for long.
+pub const MAX_FUEL: u64 = 1_000_000_000;
+
+/// Most fuel of one evaluation in background evolution.
+pub const MAX_EVOLVE_FUEL: u64 = 10_000_000;
+
 /// The policy file's name in the store folder.
 pub const POLICY_FILE: &str = "policy.json";
 
@@ -149,7 +156,7 @@ pub enum PolicyError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message} (fix or remove the file: without it the defaults apply)", path.display())]
     Invalid { path: PathBuf, message: String },
     #[error("policy key {key:?}: {message}")]
     Key { key: String, message: String },
@@ -158,7 +165,7 @@ pub enum PolicyError {
 /// Every key `pxos policy set` accepts, with what its value looks like.
 pub const KEYS: &[(&str, &str)] = &[
     ("self_modify", "direct | pipeline"),
-    ("fuel", "instructions (1 ..)"),
+    ("fuel", "instructions (1 ..= 1000000000)"),
     ("workload", "folder relative to the store"),
     ("ab.max_cycles_ratio", "number >= 0, e.g. 1.0"),
     ("ab.allow_different_output", "true | false"),
@@ -174,7 +181,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("evolve.generations", "generations per run (1 ..)"),
     ("evolve.population", "kernels per generation (2 .. 100000)"),
     ("evolve.seed", "integer"),
-    ("evolve.fuel", "instructions per evaluation (1 ..)"),
+    (
+        "evolve.fuel",
+        "instructions per evaluation (1 ..= 10000000)",
+    ),
 ];
 
 impl Policy {
@@ -223,8 +233,8 @@ impl Policy {
 
     /// Check the values that serde cannot: (field, what is wrong).
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.fuel == 0 {
-            return Err(("fuel", "must be at least 1".into()));
+        if self.fuel == 0 || self.fuel > MAX_FUEL {
+            return Err(("fuel", format!("must be 1 ..= {MAX_FUEL}")));
         }
         if !(self.ab.max_cycles_ratio >= 0.0 && self.ab.max_cycles_ratio.is_finite()) {
             return Err(("ab.max_cycles_ratio", "must be a finite number >= 0".into()));
@@ -261,11 +271,17 @@ impl Policy {
             if !(2..=100_000).contains(&e.population) {
                 return Err(("evolve.population", "must be 2 ..= 100000".into()));
             }
-            if e.fuel == 0 {
-                return Err(("evolve.fuel", "must be at least 1".into()));
+            if e.fuel == 0 || e.fuel > MAX_EVOLVE_FUEL {
+                return Err(("evolve.fuel", format!("must be 1 ..= {MAX_EVOLVE_FUEL}")));
             }
             if e.goal == EvolveGoal::Output && e.target.is_empty() {
                 return Err(("evolve.target", "the output goal needs target lines".into()));
+            }
+            if e.target.iter().any(|t| t.is_empty() || t.contains('\n')) {
+                return Err((
+                    "evolve.target",
+                    "target lines must be non-empty, one line each".into(),
+                ));
             }
         }
         Ok(())
@@ -328,7 +344,14 @@ impl Policy {
                         .map_err(err)?
                 }
             }
-            "evolve" if value == "off" => next.evolve = None,
+            "evolve" => {
+                if value != "off" {
+                    return Err(err(format!(
+                        "{value:?}: only `off` (turn it on with evolve.goal)"
+                    )));
+                }
+                next.evolve = None
+            }
             "evolve.goal" => {
                 evolve(&mut next).goal = match value {
                     "faster" => EvolveGoal::Faster,
@@ -404,6 +427,10 @@ mod tests {
             ("nonsense", "1", "unknown key"),
             ("windows", "daily 02:00-04:00", "expected"),
             ("evolve.population", "1", "2 ..= 100000"),
+            ("fuel", "18446744073709551615", "1 ..= 1000000000"),
+            ("evolve.fuel", "100000000", "1 ..= 10000000"),
+            ("evolve", "offf", "only `off`"),
+            ("evolve.target", ",", "non-empty"),
         ] {
             let e = p.clone().set(key, value).unwrap_err().to_string();
             assert!(e.contains(key) && e.contains(says), "{key}={value}: {e}");

@@ -135,9 +135,11 @@ pub fn step(root: &Path, now: Instant) -> Result<Outcome, PipelineError> {
                 idle.wake_at = wake_at();
                 return Ok(Outcome::Idle(idle));
             }
-            if let Some(s) = autonomous::step(&mut store, evolve)? {
+            drop(store); // the generations run without the store lock
+            if let Some(s) = autonomous::step(root, evolve)? {
                 return Ok(Outcome::Did(Did::Evolved(s)));
             }
+            return Ok(Outcome::Idle(idle));
         }
     }
     Ok(Outcome::Idle(idle))
@@ -212,7 +214,8 @@ fn ab(
         }));
     };
     let a = store.read_kernel(&current)?;
-    let workload = store.root().join(&policy.workload);
+    let workload = super::ab::store_workload(store.root(), &policy.workload)
+        .map_err(PipelineError::Workload)?;
     let scenarios = match load_workload(Some(&workload), policy.fuel) {
         Ok(s) => s,
         Err(e) => return Err(PipelineError::Workload(e)),

@@ -1,8 +1,9 @@
 //! `pxos watch`: the pipeline as a long-running service. It takes [`service::step`]s while
 //! there is work, then sleeps until something happens: a file-system event in `build/`
 //! (inotify through the `notify` crate, or polling every `--poll` ms for network file
-//! systems), the opening of an evolution window, or SIGINT / SIGTERM, which stop it between
-//! two steps. Idle, it blocks on a channel: no CPU is used. `--once` takes every step that
+//! systems), a change in the store folder itself (policy.json, or versions.json committed
+//! by another command), the opening of an evolution window, or SIGINT / SIGTERM, which stop
+//! it between two steps. Idle, it blocks on a channel: no CPU is used. `--once` takes every step that
 //! can be taken now and returns, for cron and tests.
 //!
 //! One service per store: `<store>/watch.lock` is locked for the service's lifetime, and a
@@ -12,6 +13,7 @@
 //! takes a file from under a running kernel, and a file that SELF_MODIFY installed is
 //! recorded as a `duplicate` of the version it became, never as a second version.
 
+use super::policy::POLICY_FILE;
 use super::service::{self, Outcome};
 use super::{intake, window, PipelineError};
 use crate::store::Store;
@@ -41,29 +43,34 @@ enum Wake {
     Stop,
 }
 
-/// Whether an event in `build/` may have made a file ready: something arrived or a writer
-/// closed. Reads of the folder and of its files — the service's own scans among them —
-/// and removals do not wake the service (they would wake it for ever).
-fn wakes(kind: &notify::EventKind, polling: bool) -> bool {
+/// Whether an event may have made a step possible: in `build/`, something arrived or a
+/// writer closed; in the store folder, policy.json or versions.json was replaced. Reads —
+/// the service's own scans among them —, removals and the lock files do not wake the
+/// service (they would wake it for ever).
+fn wakes(event: &notify::Event, build: &Path, polling: bool) -> bool {
     use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
-    match kind {
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+    let in_build = event.paths.iter().any(|p| p.parent() == Some(build));
+    let store_file = event.paths.iter().any(|p| {
+        p.file_name()
+            .is_some_and(|n| n == POLICY_FILE || n == crate::store::VERSIONS_FILE)
+    });
+    match &event.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => in_build,
         EventKind::Access(_) | EventKind::Remove(_) => false,
         // Polling sees writes only as changed metadata.
-        EventKind::Modify(ModifyKind::Metadata(_)) => polling,
-        _ => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => polling && (in_build || store_file),
+        _ => in_build || store_file || event.paths.is_empty(),
     }
 }
 
 /// Hold the service lock of the store at `root`.
 fn lock(root: &Path) -> Result<File, PipelineError> {
     let path = root.join(WATCH_LOCK);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| PipelineError::io("open the lock file", &path, e))?;
+    let file = crate::store::nofollow::no_follow(
+        OpenOptions::new().create(true).truncate(false).write(true),
+    )
+    .open(&path)
+    .map_err(|e| PipelineError::io("open the lock file", &path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(PipelineError::AlreadyWatched {
@@ -96,8 +103,9 @@ pub fn watch(
     } else {
         let files = tx.clone();
         let polling = opts.poll.is_some();
+        let build_dir = build.clone();
         let handler = move |event: notify::Result<notify::Event>| {
-            if event.map_or(true, |e| wakes(&e.kind, polling)) {
+            if event.map_or(true, |e| wakes(&e, &build_dir, polling)) {
                 let _ = files.send(Wake::Files);
             }
         };
@@ -119,6 +127,11 @@ pub fn watch(
             ),
         };
         w.watch(&build, notify::RecursiveMode::NonRecursive)
+            .map_err(fail)?;
+        // The store folder too: a change of policy.json, or a commit of versions.json by
+        // another command (`pxos boot` promoting a canary frees the way for the next
+        // ready candidate), may make a step possible.
+        w.watch(root, notify::RecursiveMode::NonRecursive)
             .map_err(fail)?;
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,

@@ -177,6 +177,9 @@ impl FromStr for Window {
         let minute = |s: &str| -> Result<u32, String> {
             let bad = || format!("window {text:?}: {s:?} is not a time HH:MM (00:00 … 24:00)");
             let (h, m) = s.split_once(':').ok_or_else(bad)?;
+            if !(h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())) {
+                return Err(bad());
+            }
             let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
             if h > 24 || m > 59 || (h == 24 && m != 0) || s.len() != 5 {
                 return Err(bad());
@@ -286,6 +289,7 @@ mod tests {
             ("daily 02:00-04:00 CET", "only UTC"),
             ("someday 02:00-04:00 UTC", "not a weekday"),
             ("daily 2:00-25:00 UTC", "not a time"),
+            ("daily +1:00-02:00 UTC", "not a time"),
         ] {
             let err = text.parse::<Window>().unwrap_err();
             assert!(err.contains(says), "{text}: {err}");

@@ -170,6 +170,10 @@ pub struct Candidate {
 pub struct Rollout {
     pub candidate: u64,
     pub version_id: u64,
+    /// The current version when the rollout started (what the canary was tested
+    /// against); if another version becomes current, the rollout is abandoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<u64>,
     /// Share of boots (percent) that boot the canary, per stage.
     pub stages: Vec<u8>,
     /// Clean canary boots needed to pass a stage.
@@ -267,8 +271,13 @@ impl Store {
     }
 
     /// The id the next candidate gets (not reserved until [`Store::add_candidate`]).
-    pub fn next_candidate_id(&self) -> u64 {
-        self.pipeline().last_candidate.saturating_add(1)
+    pub fn next_candidate_id(&self) -> Result<u64> {
+        self.pipeline()
+            .last_candidate
+            .checked_add(1)
+            .ok_or(StoreError::CandidateIdsExhausted {
+                root: self.root().to_path_buf(),
+            })
     }
 
     /// Record a new candidate (its id must be [`Store::next_candidate_id`]) with `files`
@@ -373,6 +382,7 @@ impl Store {
         db.pipeline.rollout = Some(Rollout {
             candidate: id,
             version_id: entry.id,
+            base: current.as_ref().map(|c| c.id),
             stages: stages.to_vec(),
             boots_per_stage: boots_per_stage.max(1),
             stage: 0,
@@ -473,6 +483,25 @@ impl Store {
         };
         self.commit(db, &[], false)?;
         Ok(outcome)
+    }
+
+    /// End the rollout without a verdict on the canary (the current version changed under
+    /// it: it was tested against another one): its candidate is reverted with `reason`,
+    /// its version stays as it is, and the event is recorded.
+    pub fn abandon_rollout(&mut self, reason: &str) -> Result<()> {
+        self.require_lock()?;
+        let mut db = self.db().clone();
+        let Some(r) = db.pipeline.rollout.take() else {
+            return Ok(());
+        };
+        let why = format!("rollout abandoned: {reason}");
+        if let Some(entry) = db.by_id(r.version_id).cloned() {
+            push(&mut db, EventKind::Reverted, &entry, &why);
+        }
+        if let Some(c) = db.pipeline.get_mut(r.candidate) {
+            enter(c, State::Reverted { reason: why }, "");
+        }
+        self.commit(db, &[], false)
     }
 
     /// Record that background evolution finished a run from version `from`.
@@ -653,6 +682,7 @@ mod tests {
         Rollout {
             candidate: 1,
             version_id: 2,
+            base: Some(1),
             stages: vec![p],
             boots_per_stage: 1,
             stage: 0,

@@ -78,6 +78,10 @@ pub enum StoreError {
     #[error("the store {} has no rollout under way", root.display())]
     NoRollout { root: PathBuf },
 
+    /// The candidate counter ran out (a hand-edited `pipeline.last_candidate`).
+    #[error("the store {} has run out of candidate ids (pipeline.last_candidate is 18446744073709551615)", root.display())]
+    CandidateIdsExhausted { root: PathBuf },
+
     /// No candidate has this id.
     #[error("no candidate with id {id} in {}", root.display())]
     UnknownCandidate { id: u64, root: PathBuf },

@@ -410,6 +410,144 @@ fn a_rollout_whose_canary_left_the_history_is_ended_on_load() {
 }
 
 #[test]
+fn a_version_made_current_during_a_rollout_abandons_it() {
+    let dir = store();
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    open(dir.path())
+        .register(
+            "v3.0",
+            &asm("IMM32 R1, 42\nSYSCALL 10\nNOP\nHALT\n"),
+            None,
+            "register",
+        )
+        .unwrap();
+    for _ in 0..3 {
+        let out = pxos_ok(dir.path(), &["boot"]);
+        assert!(!out.contains("canary"), "{out}");
+    }
+    assert_eq!(
+        current(dir.path()),
+        "v3.0",
+        "never replaced by a canary tested against v1.0"
+    );
+    let c = by_source(dir.path(), "build/fast.asm");
+    assert!(
+        matches!(&c.state, State::Reverted { reason } if reason.contains("changed from v1.0 (id 1) to v3.0 (id 3)")),
+        "{:?}",
+        c.state
+    );
+    assert_eq!(
+        Store::open(dir.path()).unwrap().get("v2.0").unwrap().status,
+        pxos::store::Status::Probation,
+        "not judged"
+    );
+}
+
+#[test]
+fn the_pipeline_never_writes_through_a_linked_folder() {
+    let dir = store();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("candidates")).unwrap();
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("candidates"), "{}", stderr(&o));
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert!(
+        dir.path().join("build/fast.asm").exists(),
+        "nothing was taken"
+    );
+    fs::remove_file(dir.path().join("candidates")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("wl")).unwrap();
+    pxos_ok(dir.path(), &["policy", "set", "workload", "wl/x"]);
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("wl: is a symbolic link; links are never followed"),
+        "{}",
+        stderr(&o)
+    );
+    let c = by_source(dir.path(), "build/fast.asm");
+    assert!(
+        matches!(c.state, State::AbTesting | State::Validating),
+        "the A/B test refused the linked workload: {}",
+        c.state
+    );
+}
+
+#[test]
+fn a_claimed_file_a_crash_left_is_recorded_before_a_self_modify_candidate() {
+    let dir = store();
+    let k = "IMM32 R1, 301\nSYSCALL 99\nHALT\n";
+    open(dir.path())
+        .register("v1.1", &asm(k), None, "register")
+        .unwrap();
+    pxos_ok(dir.path(), &["policy", "set", "self_modify", "pipeline"]);
+    fs::create_dir_all(dir.path().join("candidates")).unwrap();
+    fs::write(dir.path().join("candidates/c1-mine.asm"), FAST).unwrap(); // claimed, not recorded
+    fs::write(
+        dir.path().join("build/kernel_v2.bin"),
+        asm("IMM32 R1, 42\nSYSCALL 10\nNOP\nHALT\n"),
+    )
+    .unwrap();
+    pxos_ok(dir.path(), &["boot"]);
+    let all = candidates(dir.path());
+    assert_eq!(
+        all.iter()
+            .map(|c| (c.id, c.source.as_str()))
+            .collect::<Vec<_>>()[0],
+        (1, "build/mine.asm")
+    );
+    assert_eq!(all[1].id, 2);
+    assert_eq!(all[1].origin, pxos::store::candidates::Origin::SelfModify);
+}
+
+#[test]
+fn bytes_that_already_failed_are_a_duplicate_not_tested_again() {
+    let dir = store();
+    drop_file(dir.path(), "loops.asm", b"loop: JMP loop\n");
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    drop_file(dir.path(), "loops-again.asm", b"loop: JMP loop\n");
+    pxos_ok(dir.path(), &["watch", "--once"]);
+    assert_eq!(
+        by_source(dir.path(), "build/loops-again.asm").state,
+        State::Duplicate {
+            of: "candidate 1, which was rejected".into()
+        }
+    );
+}
+
+#[test]
+fn names_that_are_not_utf8_are_taken_and_shown_escaped() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = store();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff\nname.asm");
+    fs::write(dir.path().join("build").join(name), FAST).unwrap();
+    let out = pxos_ok(dir.path(), &["watch", "--once"]);
+    assert!(
+        out.contains("from build/bad\u{fffd}\\nname.asm (watch)"),
+        "{out}"
+    );
+    assert_eq!(fs::read_dir(dir.path().join("build")).unwrap().count(), 0);
+}
+
+#[test]
+fn a_service_wakes_for_a_policy_change() {
+    let dir = store();
+    pxos_ok(
+        dir.path(),
+        &["policy", "set", "windows", "sun 00:00-00:01 UTC"],
+    );
+    let mut service = Service::start(dir.path(), &[]);
+    drop_file(dir.path(), "fast.asm", FAST.as_bytes());
+    service.wait_for("candidate 1: ready");
+    pxos_ok(dir.path(), &["policy", "set", "windows", "always"]);
+    service.wait_for("candidate 1: canary(stage 1)");
+    assert!(service.stop().success());
+}
+
+#[test]
 fn outside_a_window_a_candidate_waits_inside_it_proceeds() {
     let dir = store();
     pxos_ok(

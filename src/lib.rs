@@ -1,6 +1,7 @@
 //! `pxos`: the runtime around pxVM kernels — the host and its syscalls ([`host`]), loading
 //! kernels from `.asm` or bytecode files ([`kernel`]), choosing an engine ([`engines`]),
-//! running a kernel and reporting every observable of the run ([`run`]). The `pxos` binary
+//! running a kernel and reporting every observable of the run ([`run`]), reading and
+//! writing the files a user names ([`userfile`]). The `pxos` binary
 //! (`src/main.rs`, `src/cli/`) is a thin command-line layer over this library.
 
 pub mod batch;
@@ -16,5 +17,6 @@ pub mod kernel;
 pub mod render;
 pub mod run;
 pub mod store;
+pub mod userfile;
 
 pub use pxvm;

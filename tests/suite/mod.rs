@@ -10,6 +10,7 @@ mod edges;
 mod evolution;
 mod evolve;
 mod filesys;
+mod harden;
 mod invariants;
 mod kernels;
 mod render;

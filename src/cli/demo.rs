@@ -127,7 +127,9 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     println!("\n[3] Booting kernel v1.0 (original)...");
     let (first_sysout, new_id) = match earlier_v2 {
         None => {
-            store.switch(v1_id, false, EventKind::Switch, "pxos demo boots v1.0")?;
+            if store.current().map(|e| e.id) != Some(v1_id) {
+                store.switch(v1_id, false, EventKind::Switch, "pxos demo boots v1.0")?;
+            }
             let first = boot_one(&mut store, args.engine)?;
             print_run(&first.version, &first.sysout, first.cycles, "");
             let Action::Evolved { new_id, .. } = first.action else {
@@ -165,14 +167,16 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     let new_version = store.get_by_id(new_id)?.version.clone();
     println!("\n[5] Replacing the kernel atomically and rebooting...");
     if earlier_v2.is_some() {
-        store.switch(
-            new_id,
-            false,
-            EventKind::Switch,
-            "pxos demo: v1.0 asked again for the kernel already installed as this version",
-        )?;
+        if store.current().map(|e| e.id) != Some(new_id) {
+            store.switch(
+                new_id,
+                false,
+                EventKind::Switch,
+                "pxos demo: v1.0 asked again for the kernel already installed as this version",
+            )?;
+        }
         println!(
-            "    the store already holds these bytes as {new_version} (id {new_id}), v1.0's child from an earlier run: it is made current again, not registered twice"
+            "    the store already holds these bytes as {new_version} (id {new_id}), v1.0's child from an earlier run: it is current and boots again; nothing is registered twice"
         );
     } else {
         println!(

@@ -594,9 +594,12 @@ fn populations_and_threads_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let seed = seed_kernel(dir.path());
     for (option, value) in [("--population", "100000000"), ("--jobs", "100000")] {
-        let o = pxos(&[
-            "evolve", &seed, "--goal", "output", "--target", "1", option, value,
-        ]);
+        let o = super::cli_util::pxos_limited(
+            2048,
+            &[
+                "evolve", &seed, "--goal", "output", "--target", "1", option, value,
+            ],
+        );
         assert_eq!(o.status.code(), Some(2), "{option}");
         assert!(
             stderr(&o).starts_with("pxos: ") && stderr(&o).contains(option),

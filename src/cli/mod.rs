@@ -100,6 +100,13 @@ fn parse() -> Result<Cli, ExitCode> {
             let _ = err.print();
             Err(ExitCode::SUCCESS)
         }
+        Err(err)
+            if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // `pxos` alone: the help, as clap prints it, and the usage-error status.
+            let _ = err.print();
+            Err(ExitCode::from(2))
+        }
         Err(err) => {
             let text = err.render().to_string();
             let text = text.trim_end();

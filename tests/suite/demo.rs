@@ -98,3 +98,17 @@ fn the_demo_reproduces_the_seed_and_can_run_twice() {
     );
     assert_eq!(second["current"], "v2.0");
 }
+
+#[test]
+fn a_bad_picture_folder_is_refused_before_the_store_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("afile"), b"x").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(["demo", "--engine", "interp", "--out", "afile"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run pxos demo");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("pxos: "), "{}", stderr(&o));
+    assert!(!dir.path().join("pxos_fs").exists(), "the store is untouched");
+}

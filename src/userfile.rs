@@ -343,6 +343,9 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 /// (`.<name>.tmp.<pid>.<n>`), except those of processes still running. Returns how many
 /// were removed.
 pub fn remove_stale_temporaries(path: &Path) -> usize {
+    // Behind a link, the temporaries are beside the link's target.
+    let resolved = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let path = resolved.as_path();
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return 0;
     };

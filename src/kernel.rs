@@ -1,23 +1,28 @@
 //! Loading a kernel named on the command line: a `.asm` file is assembled, anything else
 //! is raw bytecode. Either way the result fits the machine's 64 KiB memory, or the caller
-//! gets an error that says which file and why.
+//! gets an error that says which file and why. Only regular files are read, and only as
+//! much as a kernel can be (see [`crate::userfile`]).
 
+use crate::userfile::{self, FileError};
 use pxvm::asm::{assemble, AsmErrors};
 use pxvm::MEM_SIZE;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+
+/// The longest `.asm` source pxos reads (a full 64 KiB kernel written one byte per line
+/// with comments fits many times over).
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
 
 /// Why a kernel file could not be loaded.
 #[derive(Debug, Error)]
 pub enum KernelError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Not readable, not a regular file (a FIFO, a device, a folder), or too long.
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{} is not UTF-8 text (an .asm file must be)", path.display())]
     NotText { path: PathBuf },
-    #[error("{0}")]
+    #[error(transparent)]
     Asm(#[from] AsmErrors),
     #[error("{}: kernel is {size} bytes; at most {MEM_SIZE} fit in memory", path.display())]
     TooLarge { path: PathBuf, size: u64 },
@@ -32,27 +37,18 @@ pub fn is_assembly(path: &Path) -> bool {
 }
 
 /// Load the kernel at `path`: assemble `.asm`, read anything else as bytecode.
-/// Empty kernels and kernels over 65,536 bytes are refused.
+/// Only regular files are read (never a FIFO or a device, which could block or never
+/// end), and at most 65,537 bytes of bytecode: empty kernels and kernels over 65,536
+/// bytes are refused.
 pub fn load(path: &Path) -> Result<Vec<u8>, KernelError> {
-    let io = |source| KernelError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let bytes = if is_assembly(path) {
-        let raw = std::fs::read(path).map_err(io)?;
+        let raw = userfile::read_bounded(path, MAX_SOURCE_BYTES, "assembly source")?;
         let text = String::from_utf8(raw).map_err(|_| KernelError::NotText {
             path: path.to_path_buf(),
         })?;
         assemble(&text, &path.display().to_string())?
     } else {
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MEM_SIZE as u64 {
-            return Err(KernelError::TooLarge {
-                path: path.to_path_buf(),
-                size,
-            });
-        }
-        std::fs::read(path).map_err(io)?
+        read_bytecode(path)?
     };
     if bytes.is_empty() {
         return Err(KernelError::Empty {
@@ -64,6 +60,30 @@ pub fn load(path: &Path) -> Result<Vec<u8>, KernelError> {
             path: path.to_path_buf(),
             size: bytes.len() as u64,
         });
+    }
+    Ok(bytes)
+}
+
+/// Read bytecode: a regular file of at most 65,536 bytes (one byte more is read to tell a
+/// file that grew).
+pub fn read_bytecode(path: &Path) -> Result<Vec<u8>, KernelError> {
+    let too_large = |size| KernelError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+    };
+    let (file, meta) = userfile::open_regular(path)?;
+    if meta.len() > MEM_SIZE as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MEM_SIZE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| FileError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    if bytes.len() > MEM_SIZE {
+        return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)
 }

@@ -2,6 +2,10 @@
 //! `.asm` and `.bin` files, sorted), and manifests (`.jsonl`: one JSON object per line,
 //! `{"kernel": PATH, "fuel": N, "fs": DIR}`, paths relative to the manifest's folder).
 //! Also the deterministic sharding that spreads one batch over many machines.
+//!
+//! A folder walk never follows a symbolic link (so no cycle, and no walk out of the
+//! folder) and never opens a FIFO, device or socket (which could block forever): such an
+//! entry becomes a job that is skipped with a record saying why.
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -17,6 +21,9 @@ pub struct Job {
     pub fuel: Option<u64>,
     /// A folder backing this kernel's guest files (`None`: in memory).
     pub fs: Option<PathBuf>,
+    /// Why this entry of a folder is not run (a symbolic link, a FIFO, ...): it gets a
+    /// record with this reason instead.
+    pub skip: Option<String>,
 }
 
 impl Job {
@@ -41,6 +48,8 @@ pub enum InputError {
         line: usize,
         message: String,
     },
+    #[error(transparent)]
+    File(crate::userfile::FileError),
     #[error("bad --shard '{0}': expected K/N with 0 <= K < N, e.g. 0/4")]
     Shard(String),
 }
@@ -63,32 +72,56 @@ fn is_manifest(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+/// The largest manifest read.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+
+/// Collect the kernel files under `dir`, sorted, without following symbolic links; links
+/// and non-regular kernel-named entries become skipped jobs.
+fn walk(dir: &Path, out: &mut Vec<Job>) -> Result<(), InputError> {
     let io = |source| InputError::Io {
         path: dir.to_path_buf(),
         source,
     };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
         .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
+        .map(|e| e.and_then(|e| Ok((e.path(), e.file_type()?))))
         .collect::<Result<_, _>>()
         .map_err(io)?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, kind) in entries {
+        let skip = |why: &str| Job {
+            kernel: path.clone(),
+            fuel: None,
+            fs: None,
+            skip: Some(why.to_string()),
+        };
+        if kind.is_symlink() {
+            out.push(skip(
+                "a symbolic link: batch does not follow links inside a folder (name the target itself)",
+            ));
+        } else if kind.is_dir() {
             walk(&path, out)?;
-        } else if is_kernel_file(&path) {
-            out.push(path);
+        } else if !is_kernel_file(&path) {
+            continue;
+        } else if kind.is_file() {
+            out.push(Job {
+                kernel: path,
+                fuel: None,
+                fs: None,
+                skip: None,
+            });
+        } else {
+            let what = std::fs::symlink_metadata(&path)
+                .map_or("not a regular file", |m| crate::userfile::describe(&m));
+            out.push(skip(&format!("{what}, not a regular file")));
         }
     }
     Ok(())
 }
 
 fn read_manifest(path: &Path) -> Result<Vec<Job>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::userfile::read_text_bounded(path, MAX_MANIFEST_BYTES, "a manifest")
+        .map_err(InputError::File)?;
     let base = path.parent().unwrap_or(Path::new(""));
     let mut jobs = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -105,6 +138,7 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>, InputError> {
             kernel: base.join(entry.kernel),
             fuel: entry.fuel,
             fs: entry.fs.map(|fs| base.join(fs)),
+            skip: None,
         });
     }
     Ok(jobs)
@@ -116,13 +150,7 @@ pub fn collect(inputs: &[PathBuf]) -> Result<Vec<Job>, InputError> {
     let mut jobs = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let mut files = Vec::new();
-            walk(input, &mut files)?;
-            jobs.extend(files.into_iter().map(|kernel| Job {
-                kernel,
-                fuel: None,
-                fs: None,
-            }));
+            walk(input, &mut jobs)?;
         } else if is_manifest(input) {
             jobs.extend(read_manifest(input)?);
         } else {
@@ -130,6 +158,7 @@ pub fn collect(inputs: &[PathBuf]) -> Result<Vec<Job>, InputError> {
                 kernel: input.clone(),
                 fuel: None,
                 fs: None,
+                skip: None,
             });
         }
     }
@@ -179,6 +208,7 @@ mod tests {
                 kernel: PathBuf::from(format!("k/{i}.bin")),
                 fuel: None,
                 fs: None,
+                skip: None,
             })
             .collect();
         let mut taken = vec![0; jobs.len()];

@@ -1,18 +1,26 @@
 //! `pxos merge`: combine batch outputs (e.g. the shards of one batch) into one, sorted
 //! by kernel, one record per kernel. Two different records for one kernel (ignoring wall
-//! time) are an error: they mean the shards did not run the same batch.
+//! time) are an error: they mean the shards did not run the same batch. Inputs must be
+//! regular files, read line by line with each line at most [`MAX_RECORD_BYTES`].
 
+use crate::userfile::{self, FileError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// The longest record line merged.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+
 #[derive(Debug, Error)]
 pub enum MergeError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("cannot read {}: line {line}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        line: usize,
+        error: std::io::Error,
     },
     #[error("{}:{line}: not a batch record: {message}", path.display())]
     Record {
@@ -41,11 +49,21 @@ pub fn without_wall_time(record: &Value) -> Value {
 pub fn merge(inputs: &[PathBuf]) -> Result<Vec<Value>, MergeError> {
     let mut by_kernel: BTreeMap<String, (Value, &Path)> = BTreeMap::new();
     for path in inputs {
-        let text = std::fs::read_to_string(path).map_err(|source| MergeError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for (i, line) in text.lines().enumerate() {
+        let (file, _) = userfile::open_regular(path)?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut buf = Vec::new();
+        for i in 0.. {
+            let got = userfile::read_line_bounded(&mut reader, &mut buf, MAX_RECORD_BYTES)
+                .map_err(|error| MergeError::Io {
+                    path: path.clone(),
+                    line: i + 1,
+                    error,
+                })?;
+            if got.is_none() {
+                break;
+            }
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.as_ref();
             if line.trim().is_empty() {
                 continue;
             }

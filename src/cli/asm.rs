@@ -1,9 +1,8 @@
 //! `pxos asm` and `pxos disasm`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use pxos::kernel;
-use pxvm::MEM_SIZE;
+use pxos::{kernel, userfile};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,12 +28,18 @@ pub fn asm(args: AsmArgs) -> Result<ExitCode> {
             args.input.display()
         );
     }
-    let bytes = kernel::load(&args.input)?;
     let output = args
         .output
         .unwrap_or_else(|| args.input.with_extension("bin"));
-    std::fs::write(&output, &bytes)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    if userfile::same_file(&args.input, &output) {
+        anyhow::bail!(
+            "-o {} is the source file {} itself; refusing to overwrite the source with bytecode",
+            output.display(),
+            args.input.display()
+        );
+    }
+    let bytes = kernel::load(&args.input)?;
+    userfile::write_output(&output, &bytes)?;
     println!(
         "assembled {} -> {} ({} bytes)",
         args.input.display(),
@@ -48,17 +53,7 @@ pub fn disasm(args: DisasmArgs) -> Result<ExitCode> {
     let bytes = if kernel::is_assembly(&args.input) {
         kernel::load(&args.input)?
     } else {
-        let size = std::fs::metadata(&args.input)
-            .with_context(|| format!("cannot read {}", args.input.display()))?
-            .len();
-        if size > MEM_SIZE as u64 {
-            anyhow::bail!(
-                "{}: {size} bytes; bytecode is at most {MEM_SIZE} bytes",
-                args.input.display()
-            );
-        }
-        std::fs::read(&args.input)
-            .with_context(|| format!("cannot read {}", args.input.display()))?
+        kernel::read_bytecode(&args.input)?
     };
     print!("{}", pxvm::disasm::disassemble(&bytes));
     Ok(ExitCode::SUCCESS)

@@ -1,4 +1,6 @@
-//! `pxos batch` and `pxos merge`.
+//! `pxos batch` and `pxos merge`. A batch exits with status 0 when every record is a
+//! run, 1 when some kernels could not be loaded or run (their records hold the error; the
+//! summary line on stderr counts them), 2 for bad usage or an unusable input or output.
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -6,10 +8,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pxos::batch::{self, jobs, BatchOptions};
 use pxos::engines::EngineKind;
 use pxos::run::DEFAULT_FUEL;
+use pxos::userfile;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The most worker threads `--jobs` may ask for.
+pub const MAX_JOBS: u64 = 1024;
 
 #[derive(Debug, Args)]
 pub struct BatchArgs {
@@ -23,13 +29,15 @@ pub struct BatchArgs {
     /// Fuel for each kernel (a manifest line may set its own).
     #[arg(long, default_value_t = DEFAULT_FUEL)]
     fuel: u64,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 1,024 (default: one per core).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
     jobs: Option<usize>,
     /// Run only shard K of N (0 <= K < N): a deterministic 1/N of the inputs.
     #[arg(long, value_name = "K/N")]
     shard: Option<jobs::Shard>,
     /// Append records to FILE; kernels already recorded there are skipped (resumable).
+    /// The file is locked while the batch runs: a second batch with the same FILE is
+    /// refused.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -58,14 +66,8 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode> {
     };
     let (done, mut sink): (HashSet<String>, Box<dyn Write>) = match &args.out {
         Some(path) => {
-            let done = batch::resume(path)
-                .with_context(|| format!("cannot resume from {}", path.display()))?;
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            (done, Box::new(std::io::BufWriter::new(file)))
+            let out = batch::open_output(path)?;
+            (out.done, Box::new(std::io::BufWriter::new(out.file)))
         }
         None => (HashSet::new(), Box::new(std::io::stdout().lock())),
     };
@@ -74,17 +76,38 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode> {
             .expect("static template"),
     );
     let start = std::time::Instant::now();
+    let out_name = args
+        .out
+        .as_ref()
+        .map_or("standard output".to_string(), |p| p.display().to_string());
     let summary = batch::run(&all, &done, &options, sink.as_mut(), &mut |n| {
         bar.inc(n as u64)
-    })?;
+    })
+    .with_context(|| format!("cannot write {out_name}"))?;
     bar.finish_and_clear();
+    let skipped = if summary.skipped > 0 {
+        format!(
+            ", {} skipped (not regular files; see their records)",
+            summary.skipped
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "batch: {} kernels run ({} errors), {} already done, in {:.2} s",
-        summary.ran,
+        "batch: {} kernels run ({} errors{skipped}), {} already done, in {:.2} s",
+        summary.ran - summary.skipped,
         summary.errors,
-        summary.skipped,
+        summary.already_done,
         start.elapsed().as_secs_f64()
     );
+    if summary.errors > 0 {
+        eprintln!(
+            "pxos: {} of {} kernels could not be loaded or run; their records say why (exit status 1)",
+            summary.errors,
+            summary.ran - summary.skipped
+        );
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,8 +119,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode> {
         text.push('\n');
     }
     match &args.out {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => userfile::write_output(path, text.as_bytes())?,
         None => print!("{text}"),
     }
     eprintln!("merge: {} records", records.len());

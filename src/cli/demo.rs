@@ -1,7 +1,13 @@
 //! `pxos demo`: the seed's self-evolution demonstration, end to end and for real — a
-//! version store, the v1.0 and v2.0 kernels, v1.0 booting and asking to be replaced, the
-//! host replacing it atomically and rebooting v2.0, both outputs rendered to PNG, and the
-//! version history. Running it again adds to the same store's history.
+//! version store, the v1.0 and v2.0 kernels (v2.0 as `build/kernel_v2.asm` and
+//! `build/kernel_v2.bin`, where v1.0 looks for it), v1.0 booting and asking to be
+//! replaced, the host replacing it atomically and rebooting v2.0, both outputs rendered to
+//! PNG, and the version history. Steps are printed as they happen.
+//!
+//! Running it again on the same store does not register the same kernel twice: v1.0 runs
+//! again (on a scratch machine, so that its request is shown but not installed a second
+//! time), the host finds that the kernel it asks for is byte for byte the v2.0 an earlier
+//! run installed, says so, makes that v2.0 current and boots it.
 
 use super::manage::open_mut;
 use super::versions::table;
@@ -9,13 +15,19 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use pxos::boot::{boot, Action, BootOptions, Generation};
 use pxos::engines::EngineKind;
+use pxos::host::files::MemFiles;
+use pxos::host::PxHost;
 use pxos::render::{self, RenderOptions};
-use pxos::store::{self, EventKind, Status};
+use pxos::run::run_kernel;
+use pxos::store::{self, EventKind, Status, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const KERNEL_V1: &str = include_str!("../../kernels/kernel_v1.asm");
 const KERNEL_V2: &str = include_str!("../../kernels/kernel_v2.asm");
+
+/// The instruction budget of each boot in the demo.
+const FUEL: u64 = 10_000;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -30,18 +42,47 @@ pub struct DemoArgs {
     engine: EngineKind,
 }
 
-fn print_run(g: &Generation, label: &str) {
-    println!("--- Kernel {} execution begins{label} ---", g.version);
-    for line in &g.sysout {
+fn print_run(version: &str, sysout: &[String], cycles: u64, label: &str) {
+    println!("--- Kernel {version} execution begins{label} ---");
+    for line in sysout {
         println!("    {line}");
     }
-    println!(
-        "--- Kernel {} execution complete ({} cycles) ---",
-        g.version, g.cycles
-    );
+    println!("--- Kernel {version} execution complete ({cycles} cycles) ---");
+}
+
+/// The newest bootable version named `name` whose kernel is `bytes`.
+fn find(store: &Store, name: &str, bytes: &[u8]) -> Option<u64> {
+    store
+        .list()
+        .iter()
+        .rev()
+        .find(|e| {
+            e.version == name
+                && e.status != Status::Bad
+                && store.read_kernel(e).is_ok_and(|k| k == bytes)
+        })
+        .map(|e| e.id)
+}
+
+/// One boot of the store's current version (a one-generation boot cycle).
+fn boot_one(store: &mut Store, engine: EngineKind) -> Result<Generation> {
+    let options = BootOptions {
+        engine,
+        fuel: FUEL,
+        max_generations: 1,
+    };
+    let mut booted = None;
+    boot(store, &options, &mut |g| booted = Some(g.clone()))?;
+    booted.context("the boot cycle ran no kernel")
 }
 
 pub fn demo(args: DemoArgs) -> Result<ExitCode> {
+    // The pictures' folder is checked before the store is touched.
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the folder {}", args.out.display()))?;
+    if !args.out.is_dir() {
+        bail!("--out {} is not a folder", args.out.display());
+    }
     let rule = "=".repeat(70);
     println!("{rule}\npxOS Self-Evolution Demonstration\n{rule}");
 
@@ -53,78 +94,97 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
         store.list().len()
     );
 
-    println!("[2] Compiling kernel versions...");
+    println!("\n[2] Compiling kernel versions...");
     let v1 = pxvm::asm::assemble(KERNEL_V1, "kernels/kernel_v1.asm")?;
     let v2 = pxvm::asm::assemble(KERNEL_V2, "kernels/kernel_v2.asm")?;
     println!("    Kernel v1.0: {} bytes (original)", v1.len());
     println!("    Kernel v2.0: {} bytes (evolved)", v2.len());
-    // v1.0 is the kernel to boot: reuse it if the store already has it, else register it.
-    let existing = store
-        .list()
-        .iter()
-        .rev()
-        .find(|e| {
-            e.version == "v1.0"
-                && e.status != Status::Bad
-                && store.read_kernel(e).is_ok_and(|k| k == v1)
-        })
-        .map(|e| e.id);
-    let v1_id = match existing {
-        Some(id) => {
-            store.switch(id, false, EventKind::Switch, "pxos demo boots v1.0 again")?;
-            id
-        }
-        None => store.register("v1.0", &v1, None, "pxos demo")?.id,
-    };
-    // The evolved kernel waits where v1.0 looks for it: build/kernel_v2.bin (file id 301).
+    // The evolved kernel waits where v1.0 looks for it: build/kernel_v2.bin (file id 301),
+    // beside its source, as in the seed's layout.
     let build = args.fs.join("build");
     std::fs::create_dir_all(&build)
         .with_context(|| format!("cannot create {}", build.display()))?;
-    std::fs::write(build.join("kernel_v2.bin"), &v2)
-        .with_context(|| format!("cannot write {}", build.join("kernel_v2.bin").display()))?;
-    println!("    v1.0 is version id {v1_id}; build/kernel_v2.bin holds v2.0 for it to find");
+    for (name, bytes) in [
+        ("kernel_v2.asm", KERNEL_V2.as_bytes()),
+        ("kernel_v2.bin", &v2[..]),
+    ] {
+        store::atomic::write_atomic(&build.join(name), bytes)?;
+    }
+    println!("    build/kernel_v2.asm and build/kernel_v2.bin hold v2.0 for v1.0 to find");
+    // v1.0 is the kernel to boot: reuse it if the store already has it, else register it.
+    let v1_id = match find(&store, "v1.0", &v1) {
+        Some(id) => id,
+        None => store.register("v1.0", &v1, None, "pxos demo")?.id,
+    };
+    // v2.0 from an earlier run: the same bytes, a child of that v1.0.
+    let earlier_v2 = find(&store, "v2.0", &v2).filter(|&id| {
+        store
+            .get_by_id(id)
+            .is_ok_and(|e| e.parent_id == Some(v1_id))
+    });
+    println!("    v1.0 is version id {v1_id}");
 
     println!("\n[3] Booting kernel v1.0 (original)...");
-    let options = BootOptions {
-        engine: args.engine,
-        fuel: 10_000,
-        max_generations: 2,
-    };
-    let mut generations: Vec<Generation> = Vec::new();
-    let summary = boot(&mut store, &options, &mut |g| generations.push(g.clone()))?;
-    let Some(first) = generations.first() else {
-        bail!("the boot cycle ran no kernel");
-    };
-    print_run(first, "");
-    let Action::Evolved {
-        new_version,
-        new_id,
-        ..
-    } = &first.action
-    else {
-        bail!("v1.0 did not request its replacement: {}", first.summary());
+    let (first_sysout, new_id) = match earlier_v2 {
+        None => {
+            if store.current().map(|e| e.id) != Some(v1_id) {
+                store.switch(v1_id, false, EventKind::Switch, "pxos demo boots v1.0")?;
+            }
+            let first = boot_one(&mut store, args.engine)?;
+            print_run(&first.version, &first.sysout, first.cycles, "");
+            let Action::Evolved { new_id, .. } = first.action else {
+                bail!("v1.0 did not request its replacement: {}", first.summary());
+            };
+            (first.sysout, new_id)
+        }
+        Some(id) => {
+            println!(
+                "    (an earlier run already installed v2.0, id {id}: v1.0 runs on a scratch machine, so that its request is shown but not installed twice)"
+            );
+            let mut files = MemFiles::new();
+            files.insert("build/kernel_v2.bin", v2.clone());
+            let mut engine = args.engine.build();
+            let outcome = run_kernel(&v1, engine.as_mut(), PxHost::new(Box::new(files)), FUEL)?;
+            print_run("v1.0", &outcome.host.sysout, outcome.machine.cycles, "");
+            if outcome.host.pending.as_ref().map(|p| &p.bytes) != Some(&v2) {
+                bail!("v1.0 did not request its replacement by build/kernel_v2.bin");
+            }
+            (outcome.host.sysout, id)
+        }
     };
 
     println!("\n[4] SELF-MODIFICATION REQUESTED!");
-    let installed = store.read_kernel(store.get_by_id(*new_id)?)?;
+    let installed = store.read_kernel(store.get_by_id(new_id)?)?;
     println!(
         "    New kernel: {} bytes from build/kernel_v2.bin",
         installed.len()
     );
-    if installed == v2 {
-        println!("    ✓ Verified: New kernel is v2.0 (evolved version)");
-    } else {
+    if installed != v2 {
         bail!("the installed kernel is not v2.0");
     }
+    println!("    ✓ Verified: New kernel is v2.0 (evolved version)");
 
+    let new_version = store.get_by_id(new_id)?.version.clone();
     println!("\n[5] Replacing the kernel atomically and rebooting...");
-    println!(
-        "    v1.0 backed up; {new_version} (id {new_id}) registered as its child and made current"
-    );
-    let Some(second) = generations.get(1) else {
-        bail!("the host did not reboot into {new_version}");
-    };
-    print_run(second, " (EVOLVED)");
+    if earlier_v2.is_some() {
+        if store.current().map(|e| e.id) != Some(new_id) {
+            store.switch(
+                new_id,
+                false,
+                EventKind::Switch,
+                "pxos demo: v1.0 asked again for the kernel already installed as this version",
+            )?;
+        }
+        println!(
+            "    the store already holds these bytes as {new_version} (id {new_id}), v1.0's child from an earlier run: it is current and boots again; nothing is registered twice"
+        );
+    } else {
+        println!(
+            "    v1.0 backed up; {new_version} (id {new_id}) registered as its child and made current"
+        );
+    }
+    let second = boot_one(&mut store, args.engine)?;
+    print_run(&second.version, &second.sysout, second.cycles, " (EVOLVED)");
     if second.exit != "halt" {
         bail!(
             "{} did not boot cleanly: {}",
@@ -135,25 +195,28 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     println!(
         "    {} booted cleanly and is now good; current version: {}",
         second.version,
-        summary.current.as_deref().unwrap_or("none")
+        store.current().map_or("none", |e| e.version.as_str())
     );
 
     println!("\n[6] Comparing kernel outputs...");
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    for (g, name, what) in [
-        (first, "evolution_v1.png", "original kernel"),
-        (second, "evolution_v2.png", "evolved kernel"),
+    for (sysout, version, name, what) in [
+        (&first_sysout, "v1.0", "evolution_v1.png", "original kernel"),
+        (
+            &second.sysout,
+            second.version.as_str(),
+            "evolution_v2.png",
+            "evolved kernel",
+        ),
     ] {
         let path = args.out.join(name);
-        let title = Some(format!("kernel {}", g.version));
-        render::render_png_with(&g.sysout, &path, &RenderOptions { title })?;
+        let title = Some(format!("kernel {version}"));
+        render::render_png_with(sysout, &path, &RenderOptions { title })?;
         println!("✓ Rendered {} ({what})", path.display());
     }
     let new_lines: Vec<_> = second
         .sysout
         .iter()
-        .filter(|l| !first.sysout.contains(l))
+        .filter(|l| !first_sysout.contains(l))
         .collect();
     println!("    New in {}: {new_lines:?}", second.version);
 

@@ -1,18 +1,34 @@
 //! `pxos evolve`: an evolution experiment from the command line — goal and options in,
 //! a progress bar and per-generation log out, ending with a report on the best kernel.
+//!
+//! Before the first generation every output (`--out`, `--log`, `--checkpoint`) is checked
+//! to be writable, and a checkpoint to resume is checked like the options. A resumed
+//! experiment keeps the options and goal it was started with: an option given again with
+//! another value, or another goal (compared by the checkpoint's goal record), is refused.
+//! Resuming trims `--log` lines of generations after the checkpoint's (written before an
+//! interruption; they are run again) and removes the temporaries an interrupted
+//! checkpoint write left.
 
 use anyhow::{bail, Context, Result};
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use pxos::engines::EngineKind;
 use pxos::evolve::genome::MutationRates;
 use pxos::evolve::goal::Goal;
-use pxos::evolve::{Checkpoint, Config, Evolution, Individual};
-use pxos::kernel;
+use pxos::evolve::{
+    Checkpoint, Config, Evolution, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
+};
 use pxos::store::Store;
-use std::io::Write;
+use pxos::{kernel, userfile};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The largest `--target-file` read.
+const MAX_TARGET_FILE_BYTES: u64 = 1 << 20;
+/// The largest checkpoint read.
+const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GoalKind {
@@ -63,31 +79,33 @@ pub struct EvolveArgs {
     /// For --goal faster: the reference kernel (.asm or bytecode).
     #[arg(long, value_name = "KERNEL")]
     reference: Option<PathBuf>,
-    /// Random seed: the same seed and options give the same result on any machine.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Individuals per generation.
-    #[arg(long, default_value_t = 100)]
-    population: usize,
-    /// Generations to run.
-    #[arg(long, default_value_t = 100)]
-    generations: u64,
-    /// Instruction budget for each variant's run.
-    #[arg(long, default_value_t = 1_000)]
-    fuel: u64,
-    /// Engine for the runs.
-    #[arg(long, default_value = "tiered")]
-    engine: EngineKind,
-    /// Evaluation threads (default: one per core). Results do not depend on it.
+    /// Random seed: the same seed and options give the same result on any machine
+    /// [default: 0].
     #[arg(long)]
+    seed: Option<u64>,
+    /// Individuals per generation, 2 to 100,000 [default: 100].
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(2..=MAX_POPULATION as u64))]
+    population: Option<usize>,
+    /// Generations to run, up to 1,000,000,000 [default: 100; with --resume: the
+    /// checkpoint's plan; give it to run further].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=MAX_GENERATIONS))]
+    generations: Option<u64>,
+    /// Instruction budget for each variant's run [default: 1000].
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Engine for the runs [default: tiered].
+    #[arg(long)]
+    engine: Option<EngineKind>,
+    /// Evaluation threads, 1 to 1,024 (default: one per core). Results do not depend on it.
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=super::batch::MAX_JOBS))]
     jobs: Option<usize>,
-    /// Largest kernel the search may grow, in bytes.
-    #[arg(long, default_value_t = 1_024)]
-    max_len: usize,
+    /// Largest kernel the search may grow, in bytes, 1 to 65,536 [default: 1024].
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=pxvm::MEM_SIZE as u64))]
+    max_len: Option<usize>,
     /// Mutation weights, e.g. operand=40,replace=15,insert=15,delete=15,duplicate=5,byte_flip=5.
     #[arg(long, value_name = "NAME=W,...")]
     mutation: Option<String>,
-    /// Percent of children made by crossover of two parents.
+    /// Percent of children made by crossover of two parents [default: 20].
     #[arg(long)]
     crossover: Option<u32>,
     /// Append one JSON line per generation to FILE.
@@ -96,7 +114,8 @@ pub struct EvolveArgs {
     /// Save the experiment's state to FILE after every generation.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
-    /// Continue the experiment saved in --checkpoint.
+    /// Continue the experiment saved in --checkpoint, with its options and goal (give
+    /// the same --goal and targets again; options may be left out).
     #[arg(long, requires = "checkpoint")]
     resume: bool,
     /// Write the best kernel's bytecode here.
@@ -107,16 +126,25 @@ pub struct EvolveArgs {
     json: bool,
 }
 
-fn parse_rates(spec: Option<&str>, crossover: Option<u32>) -> Result<MutationRates> {
-    let mut rates = MutationRates::default();
+/// `--mutation` and `--crossover` applied to `rates`.
+fn parse_rates(
+    mut rates: MutationRates,
+    spec: Option<&str>,
+    crossover: Option<u32>,
+) -> Result<MutationRates> {
     if let Some(spec) = spec {
         for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
             let (name, weight) = part
                 .split_once('=')
                 .with_context(|| format!("--mutation: expected NAME=WEIGHT, found '{part}'"))?;
-            let weight: u32 = weight.trim().parse().with_context(|| {
-                format!("--mutation: '{weight}' is not a weight (0, 1, 2, ...)")
-            })?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&w| w <= MAX_WEIGHT)
+                .with_context(|| {
+                    format!("--mutation: '{weight}' is not a weight (0 to {MAX_WEIGHT})")
+                })?;
             let slot = match name.trim() {
                 "operand" => &mut rates.operand,
                 "replace" => &mut rates.replace,
@@ -140,7 +168,9 @@ fn parse_rates(spec: Option<&str>, crossover: Option<u32>) -> Result<MutationRat
     Ok(rates)
 }
 
-fn goal_from(args: &EvolveArgs) -> Result<Goal> {
+/// The goal the options describe; `fuel` is the experiment's (a `faster` reference runs
+/// with it).
+fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
     let Some(kind) = args.goal else {
         bail!("say what to optimise with --goal output, --goal draw or --goal faster");
     };
@@ -148,11 +178,12 @@ fn goal_from(args: &EvolveArgs) -> Result<Goal> {
         GoalKind::Output => {
             let lines: Vec<String> = match (&args.target, &args.target_file) {
                 (Some(t), None) => t.split(',').map(|s| s.trim().to_string()).collect(),
-                (None, Some(f)) => std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read {}", f.display()))?
-                    .lines()
-                    .map(str::to_string)
-                    .collect(),
+                (None, Some(f)) => {
+                    userfile::read_text_bounded(f, MAX_TARGET_FILE_BYTES, "a target file")?
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                }
                 (Some(_), Some(_)) => bail!("give --target or --target-file, not both"),
                 (None, None) => bail!("--goal output needs --target LINES or --target-file FILE"),
             };
@@ -172,7 +203,7 @@ fn goal_from(args: &EvolveArgs) -> Result<Goal> {
                 bail!("--goal faster needs --reference KERNEL");
             };
             let bytes = kernel::load(reference)?;
-            Goal::faster_than(&bytes, args.fuel)
+            Goal::faster_than(&bytes, fuel)
                 .with_context(|| format!("reference kernel {}", reference.display()))?
         }
     })
@@ -236,13 +267,164 @@ fn promote(
     booted.ok_or_else(|| anyhow::anyhow!("the promoted kernel was not booted"))
 }
 
-pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
-    let goal = goal_from(&args)?;
-    if args.population < 2 {
-        bail!("--population must be at least 2");
+/// Read and check the checkpoint at `path`.
+fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let bytes = userfile::read_bounded(path, MAX_CHECKPOINT_BYTES, "a checkpoint")?;
+    let state: Checkpoint = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a pxos evolve checkpoint", path.display()))?;
+    state
+        .validate()
+        .with_context(|| format!("{}: damaged checkpoint", path.display()))?;
+    Ok(state)
+}
+
+/// Refuse an option given again on `--resume` with another value than the checkpoint's.
+fn same_as_saved<T: PartialEq + std::fmt::Display>(
+    option: &str,
+    given: Option<T>,
+    saved: T,
+    checkpoint: &Path,
+) -> Result<()> {
+    match given {
+        Some(v) if v != saved => bail!(
+            "{option} {v} differs from the experiment in {}, which has {saved}; a resumed experiment keeps its options (leave {option} out, or start a new experiment)",
+            checkpoint.display()
+        ),
+        _ => Ok(()),
     }
-    if args.max_len == 0 || args.max_len > pxvm::MEM_SIZE {
-        bail!("--max-len must be 1..={}", pxvm::MEM_SIZE);
+}
+
+/// The configuration of a resumed experiment: the checkpoint's, with a new `--generations`
+/// plan if given; any other option given must agree with it.
+fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Config> {
+    same_as_saved("--seed", args.seed, saved.seed, path)?;
+    same_as_saved("--population", args.population, saved.population, path)?;
+    same_as_saved("--fuel", args.fuel, saved.fuel, path)?;
+    same_as_saved(
+        "--engine",
+        args.engine.map(|e| e.name().to_string()),
+        saved.engine.clone(),
+        path,
+    )?;
+    same_as_saved("--max-len", args.max_len, saved.max_len, path)?;
+    if args.mutation.is_some() || args.crossover.is_some() {
+        let given = parse_rates(
+            saved.rates.clone(),
+            args.mutation.as_deref(),
+            args.crossover,
+        )?;
+        if given != saved.rates {
+            bail!(
+                "--mutation/--crossover differ from the experiment in {} ({:?}); a resumed experiment keeps its options (leave them out, or start a new experiment)",
+                path.display(),
+                saved.rates
+            );
+        }
+    }
+    let mut config = saved.clone();
+    if let Some(g) = args.generations {
+        config.generations = g;
+    }
+    Ok(config)
+}
+
+/// Remove the trailing `--log` lines of generations after `generation` (a run interrupted
+/// between writing a generation's log line and its checkpoint wrote them; the resumed run
+/// writes them again), and a torn last line. Earlier lines — another experiment's
+/// included — are kept. Returns how many lines were removed.
+fn trim_log(path: &Path, generation: u64) -> Result<usize> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(0);
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = BufReader::new(&file);
+    let mut head = Vec::new();
+    let mut lines: Vec<(u64, Option<u64>)> = Vec::new(); // (start, generation)
+    let mut offset = 0;
+    let mut complete = 0;
+    loop {
+        let (len, ended) = userfile::read_line_head(&mut reader, &mut head, 4096)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if !ended {
+            break;
+        }
+        let gen = serde_json::from_slice::<serde_json::Value>(&head)
+            .ok()
+            .and_then(|v| v.get("generation").and_then(serde_json::Value::as_u64));
+        lines.push((offset, gen));
+        offset += len;
+        complete = offset;
+    }
+    let mut cut = complete;
+    let mut removed = 0;
+    while let Some(&(start, Some(g))) = lines.last() {
+        if g <= generation {
+            break;
+        }
+        cut = start;
+        removed += 1;
+        lines.pop();
+    }
+    if cut < file.metadata()?.len() {
+        file.set_len(cut)
+            .with_context(|| format!("cannot trim {}", path.display()))?;
+    }
+    Ok(removed)
+}
+
+pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
+    // Every output is checked before any work: a typo must not cost a whole experiment.
+    for (option, path) in [
+        ("--out", &args.out),
+        ("--log", &args.log),
+        ("--checkpoint", &args.checkpoint),
+    ] {
+        if let Some(path) = path {
+            userfile::check_output(path).context(option)?;
+        }
+    }
+    let saved = match (&args.checkpoint, args.resume) {
+        (Some(path), true) => Some(load_checkpoint(path)?),
+        _ => None,
+    };
+    let config = match (&saved, &args.checkpoint) {
+        (Some(state), Some(path)) => resumed_config(&args, &state.config, path)?,
+        _ => Config {
+            seed: args.seed.unwrap_or(0),
+            population: args.population.unwrap_or(100),
+            generations: args.generations.unwrap_or(100),
+            fuel: args.fuel.unwrap_or(1_000),
+            engine: args.engine.unwrap_or(EngineKind::Tiered).name().to_string(),
+            max_len: args.max_len.unwrap_or(1_024),
+            rates: parse_rates(
+                MutationRates::default(),
+                args.mutation.as_deref(),
+                args.crossover,
+            )?,
+            ..Config::default()
+        },
+    };
+    config.validate()?;
+    let engine: EngineKind = config.engine.parse().map_err(anyhow::Error::msg)?;
+    let goal = goal_from(&args, config.fuel)?;
+    if let (Some(state), Some(path)) = (&saved, &args.checkpoint) {
+        match &state.goal {
+            Some(record) if *record != goal.record() => bail!(
+                "the experiment in {} pursues goal {record}, not the goal given now, {}; give the same --goal and targets to resume it, or start a new experiment",
+                path.display(),
+                goal.record()
+            ),
+            Some(_) => {}
+            None => eprintln!(
+                "pxos: warning: {} records no goal (an older checkpoint); it cannot be checked that --goal {} is the one it was started with",
+                path.display(),
+                goal.name()
+            ),
+        }
     }
     let threads = args
         .jobs
@@ -250,52 +432,43 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
-    let mut log = match &args.log {
-        Some(path) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-        ),
-        None => None,
+    if let Some(path) = &args.checkpoint {
+        userfile::remove_stale_temporaries(path);
+    }
+    let mut evo = match saved {
+        Some(mut state) => {
+            state.config = config;
+            if let Some(log) = &args.log {
+                let removed = trim_log(log, state.generation)?;
+                if removed > 0 {
+                    eprintln!(
+                        "pxos: note: removed {removed} line(s) of generations after {} from {} (an interrupted run logged them; they run again)",
+                        state.generation,
+                        log.display()
+                    );
+                }
+            }
+            Evolution::resume(state, &goal, engine)
+        }
+        None => {
+            let seed = match (&args.seed_kernel, &args.from_version) {
+                (Some(path), _) => kernel::load(path)?,
+                (None, Some(name)) => {
+                    let root = args.fs.as_ref().expect("clap requires --fs");
+                    let store = Store::open(root)?;
+                    let entry = store.get(name)?;
+                    store.read_kernel(entry)?
+                }
+                (None, None) => {
+                    bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
+                }
+            };
+            pool.install(|| Evolution::start(config, &goal, engine, &seed))
+        }
     };
-    let mut evo = if args.resume {
-        let path = args
-            .checkpoint
-            .as_ref()
-            .expect("clap requires --checkpoint");
-        let text =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut state: Checkpoint = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not a pxos evolve checkpoint", path.display()))?;
-        state.config.generations = args.generations;
-        let engine: EngineKind = state.config.engine.parse().map_err(anyhow::Error::msg)?;
-        Evolution::resume(state, &goal, engine)
-    } else {
-        let seed = match (&args.seed_kernel, &args.from_version) {
-            (Some(path), _) => kernel::load(path)?,
-            (None, Some(name)) => {
-                let root = args.fs.as_ref().expect("clap requires --fs");
-                let store = Store::open(root)?;
-                let entry = store.get(name)?;
-                store.read_kernel(entry)?
-            }
-            (None, None) => {
-                bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
-            }
-        };
-        let config = Config {
-            seed: args.seed,
-            population: args.population,
-            generations: args.generations,
-            fuel: args.fuel,
-            engine: args.engine.name().to_string(),
-            max_len: args.max_len,
-            rates: parse_rates(args.mutation.as_deref(), args.crossover)?,
-            ..Config::default()
-        };
-        pool.install(|| Evolution::start(config, &goal, args.engine, &seed))
+    let mut log = match &args.log {
+        Some(path) => Some(userfile::open_append(path)?),
+        None => None,
     };
     let mut lineage = match &args.fs {
         Some(root) => {
@@ -333,18 +506,18 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             line.best_error, line.best_cycles, line.best_size, line.evaluations_per_second
         ));
         bar.inc(1);
-        if let Some(f) = &mut log {
-            writeln!(f, "{}", serde_json::to_string(&line)?)?;
+        if let (Some(f), Some(path)) = (&mut log, &args.log) {
+            writeln!(f, "{}", serde_json::to_string(&line)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &args.checkpoint {
-            pxos::store::atomic::write_atomic(path, &serde_json::to_vec(&evo.state)?)?;
+            userfile::write_output(path, &serde_json::to_vec(&evo.state)?)?;
         }
     }
     bar.finish_and_clear();
     let best = evo.best().clone();
     if let Some(out) = &args.out {
-        std::fs::write(out, &best.genome)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        userfile::write_output(out, &best.genome)?;
     }
     let lineage: Vec<_> = evo
         .state

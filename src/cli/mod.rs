@@ -1,6 +1,8 @@
 //! Command-line parsing (clap) and dispatch to one module per subcommand. Errors are
-//! reported as `pxos: <message>` on stderr with exit status 2 (bad usage or input);
-//! a kernel that ran, whatever its exit, gives status 0.
+//! reported as `pxos: <message>` on stderr with exit status 2 (bad usage or input) —
+//! clap's usage errors included — each cause printed once; a kernel that ran, whatever
+//! its exit, gives status 0. A closed standard output (`pxos disasm k.bin | head -1`)
+//! ends pxos quietly, as it ends other Unix tools: see [`restore_sigpipe`].
 
 mod asm;
 mod batch;
@@ -71,8 +73,67 @@ enum Command {
     Status(pipeline::StatusArgs),
 }
 
+/// Let a write to a closed pipe end the process quietly (SIGPIPE's default action), as in
+/// other Unix tools, instead of failing every `println!` with a panic. The Rust runtime
+/// ignores SIGPIPE before `main`; this puts the default back, once, for every command.
+/// The store stays whole: its writes are atomic and crash-safe, and an end by SIGPIPE is
+/// no different from a kill.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called at the start of `main`, before any other thread exists; setting
+    // SIGPIPE's disposition to SIG_DFL installs no handler, so no Rust code runs in
+    // signal context.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// `err` and its causes, each said once: a cause whose text the message already holds
+/// (a library error that prints its source, wrapped in context that does too) is skipped.
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message += ": ";
+            message += &text;
+        }
+    }
+    message
+}
+
+/// Parse the command line; clap's own errors are printed as `pxos: ...` (exit status 2),
+/// help and version as clap prints them (exit status 0).
+fn parse() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(err)
+            if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // `pxos` alone: the help, as clap prints it, and the usage-error status.
+            let _ = err.print();
+            Err(ExitCode::from(2))
+        }
+        Err(err) => {
+            let text = err.render().to_string();
+            let text = text.trim_end();
+            let text = text.strip_prefix("error: ").unwrap_or(text);
+            eprintln!("pxos: {text}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    restore_sigpipe();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match cli.command {
         Command::Asm(args) => asm::asm(args),
         Command::Disasm(args) => asm::disasm(args),
@@ -97,7 +158,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("pxos: {err:#}");
+            eprintln!("pxos: {}", describe(&err));
             ExitCode::from(2)
         }
     }

@@ -85,33 +85,9 @@ fn kernel_arg(name: &str, store: &Path) -> Result<(String, Vec<u8>)> {
     ))
 }
 
-/// Refuse an output path that is a symlink or not a regular file, and a missing folder.
-fn check_output(path: &Path) -> Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.is_file() {
-            bail!(
-                "{}: not a regular file; refusing to replace it",
-                path.display()
-            );
-        }
-    }
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !parent.is_dir() {
-        bail!(
-            "{}: the folder {} does not exist",
-            path.display(),
-            parent.display()
-        );
-    }
-    Ok(())
-}
-
 pub fn ab(args: AbArgs) -> Result<ExitCode> {
     if let Some(png) = &args.png {
-        check_output(png)?;
+        pxos::userfile::check_output(png)?;
     }
     let policy = if Store::exists(&args.store.fs) {
         Policy::load(&args.store.fs)?
@@ -138,7 +114,7 @@ pub fn ab(args: AbArgs) -> Result<ExitCode> {
         ab_test(&a_name, &a, &b_name, &b, &scenarios, &policy.ab).map_err(|e| anyhow!(e))?;
     if let Some(png) = &args.png {
         let bytes = side_by_side_png(&report)?;
-        atomic::write_atomic(png, &bytes)?;
+        pxos::userfile::write_output(png, &bytes)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

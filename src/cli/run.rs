@@ -6,9 +6,9 @@ use pxos::difftest::{first_divergence, run_reference, Scenario};
 use pxos::engines::EngineKind;
 use pxos::host::files::{DirFiles, FileStore, MemFiles};
 use pxos::host::PxHost;
-use pxos::kernel;
 use pxos::render::{self, RenderOptions};
 use pxos::run::{run_kernel, DEFAULT_FUEL};
+use pxos::{kernel, userfile};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,6 +57,9 @@ impl std::str::FromStr for EngineChoice {
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let bytes = kernel::load(&args.kernel)?;
+    if let Some(png) = &args.png {
+        userfile::check_output(png)?;
+    }
     let kind = match args.engine {
         EngineChoice::One(kind) => kind,
         EngineChoice::Both => return run_both(&args, bytes),

@@ -4,11 +4,37 @@
 //! target PNG), `faster` (reproduce a reference kernel's output and final data memory in
 //! fewer cycles).
 
+use crate::userfile::{self, FileError};
 use pxvm::syscalls::*;
 use pxvm::{Exit, Machine};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::Path;
 use thiserror::Error;
+
+/// The size every target picture must have (the renderer's default canvas).
+pub const TARGET_SIZE: (u32, u32) = (800, 600);
+
+/// The largest target PNG file read (an 800x600 RGBA picture stored uncompressed is
+/// about 1.9 MB).
+pub const MAX_PNG_BYTES: u64 = 32 << 20;
+
+/// What a checkpoint records of its goal: the kind and a SHA-256 of everything that
+/// defines it (target lines, target pixels, the reference run), so that a resumed
+/// experiment can tell that it is given the same goal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalRecord {
+    /// `output`, `draw` or `faster`.
+    pub kind: String,
+    pub sha256: String,
+}
+
+impl std::fmt::Display for GoalRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = self.sha256.get(..12).unwrap_or(&self.sha256);
+        write!(f, "{} (targets sha256 {short}...)", self.kind)
+    }
+}
 
 /// How good one candidate is. Lower is better, compared lexicographically by the goal's
 /// [`Goal::order`].
@@ -23,17 +49,14 @@ pub struct Fitness {
 /// A goal that cannot be set up.
 #[derive(Debug, Error)]
 pub enum GoalError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{}: not a PNG picture: {message}", path.display())]
     Png {
         path: std::path::PathBuf,
         message: String,
     },
-    #[error("{}: the target is {w}x{h}; kernels render at 800x600 (or a CANVAS size), so they could never match", path.display())]
+    #[error("{}: the target is {w}x{h}; it must be 800x600, the size kernels render at", path.display())]
     PngSize {
         path: std::path::PathBuf,
         w: u32,
@@ -73,28 +96,38 @@ pub enum Goal {
 }
 
 impl Goal {
-    /// Load a target PNG (8-bit RGBA or RGB, any PNG the `png` crate reads).
+    /// Load a target PNG (8-bit RGBA or RGB, any PNG the `png` crate reads). The file
+    /// must be a regular file of at most [`MAX_PNG_BYTES`], and its header must say
+    /// 800x600 — checked before any pixel is decoded or any buffer allocated.
     pub fn draw_from(path: &Path) -> Result<Goal, GoalError> {
-        let io = |source| GoalError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
+        let bytes = userfile::read_bounded(path, MAX_PNG_BYTES, "a target picture")?;
         let bad = |e: png::DecodingError| GoalError::Png {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(&bytes[..]));
         decoder.set_transformations(
             png::Transformations::normalize_to_color8() | png::Transformations::ALPHA,
         );
         let mut reader = decoder.read_info().map_err(bad)?;
-        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+        let (w, h) = (reader.info().width, reader.info().height);
+        if (w, h) != TARGET_SIZE {
+            return Err(GoalError::PngSize {
+                path: path.to_path_buf(),
+                w,
+                h,
+            });
+        }
+        let size = reader.output_buffer_size().ok_or_else(|| GoalError::Png {
+            path: path.to_path_buf(),
+            message: "the picture's size overflows".to_string(),
+        })?;
+        let mut buf = vec![0; size];
         let info = reader.next_frame(&mut buf).map_err(bad)?;
-        let (w, h) = (info.width, info.height);
+        let pixels = (w * h) as usize;
         let rgba: Vec<u8> = match info.color_type {
-            png::ColorType::Rgba => buf[..(w * h * 4) as usize].to_vec(),
-            png::ColorType::GrayscaleAlpha => buf[..(w * h * 2) as usize]
+            png::ColorType::Rgba if buf.len() >= pixels * 4 => buf[..pixels * 4].to_vec(),
+            png::ColorType::GrayscaleAlpha if buf.len() >= pixels * 2 => buf[..pixels * 2]
                 .chunks(2)
                 .flat_map(|p| [p[0], p[0], p[0], p[1]])
                 .collect(),
@@ -105,18 +138,41 @@ impl Goal {
                 })
             }
         };
-        if (w, h) != (800, 600) {
-            return Err(GoalError::PngSize {
-                path: path.to_path_buf(),
-                w,
-                h,
-            });
-        }
         Ok(Goal::Draw(Picture {
             width: w,
             height: h,
             rgba,
         }))
+    }
+
+    /// What a checkpoint records of this goal (see [`GoalRecord`]).
+    pub fn record(&self) -> GoalRecord {
+        let mut h = Sha256::new();
+        let lines = |h: &mut Sha256, lines: &[String]| {
+            h.update((lines.len() as u64).to_le_bytes());
+            for l in lines {
+                h.update((l.len() as u64).to_le_bytes());
+                h.update(l.as_bytes());
+            }
+        };
+        match self {
+            Goal::Output(target) => lines(&mut h, target),
+            Goal::Draw(p) => {
+                h.update(p.width.to_le_bytes());
+                h.update(p.height.to_le_bytes());
+                h.update(&p.rgba);
+            }
+            Goal::Faster(r) => {
+                lines(&mut h, &r.sysout);
+                h.update(&r.memory);
+                h.update((r.kernel_len as u64).to_le_bytes());
+                h.update(r.cycles.to_le_bytes());
+            }
+        }
+        GoalRecord {
+            kind: self.name().to_string(),
+            sha256: hex::encode(h.finalize()),
+        }
     }
 
     /// Run the reference kernel once to learn what `faster` candidates must reproduce.

@@ -7,6 +7,13 @@
 //! runs in parallel. So the same seed and options give the same result on any machine
 //! with any number of threads, and a run resumed from a checkpoint continues exactly as
 //! if it had never stopped. Identical genomes are evaluated once (a cache by content).
+//!
+//! Limits: a [`Config`] and a [`Checkpoint`] are checked ([`Config::validate`],
+//! [`Checkpoint::validate`]) against the same bounds as the command line's options
+//! ([`MAX_POPULATION`], [`MAX_GENERATIONS`], ...), so a damaged or hostile checkpoint gives
+//! an error naming the field, never a panic or an allocation beyond the bounds. A
+//! checkpoint records its goal ([`goal::GoalRecord`]) so that a resumed run can refuse
+//! another.
 
 pub mod genome;
 pub mod goal;
@@ -14,7 +21,7 @@ pub mod goal;
 use crate::engines::EngineKind;
 use crate::host::PxHost;
 use genome::{Alphabet, MutationRates};
-use goal::{Fitness, Goal};
+use goal::{Fitness, Goal, GoalRecord};
 use pxvm::Machine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,6 +29,39 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
+
+/// The largest population (individuals per generation).
+pub const MAX_POPULATION: usize = 100_000;
+/// The most generations an experiment may plan.
+pub const MAX_GENERATIONS: u64 = 1_000_000_000;
+/// The largest weight of one mutation operator.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
+/// An option or checkpoint field out of its bounds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {problem}")]
+pub struct Invalid {
+    /// The field's name in the checkpoint (`population`, `config.max_len`, ...).
+    pub field: &'static str,
+    /// What is wrong, e.g. "is 0; it must be 1..=65,536".
+    pub problem: String,
+}
+
+fn check<T: std::fmt::Display + PartialOrd>(
+    field: &'static str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    shown: &str,
+) -> Result<(), Invalid> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(Invalid {
+            field,
+            problem: format!("is {value}; it must be {shown}"),
+        })
+    }
+}
 
 /// Options of an experiment.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -51,6 +91,72 @@ impl Default for Config {
             max_len: 1_024,
             rates: MutationRates::default(),
         }
+    }
+}
+
+impl Config {
+    /// Check every option against its bounds; the error names the field as a checkpoint
+    /// spells it (`config.population`, `config.rates.crossover_percent`, ...).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let thousands = |n: u64| pxvm::text::thousands(n);
+        check(
+            "config.population",
+            self.population,
+            2..=MAX_POPULATION,
+            &format!("2..={}", thousands(MAX_POPULATION as u64)),
+        )?;
+        check(
+            "config.generations",
+            self.generations,
+            0..=MAX_GENERATIONS,
+            &format!("0..={}", thousands(MAX_GENERATIONS)),
+        )?;
+        check(
+            "config.max_len",
+            self.max_len,
+            1..=pxvm::MEM_SIZE,
+            &format!("1..={}", thousands(pxvm::MEM_SIZE as u64)),
+        )?;
+        check(
+            "config.elites",
+            self.elites,
+            0..=self.population,
+            "0..=config.population",
+        )?;
+        check(
+            "config.tournament",
+            self.tournament,
+            1..=self.population,
+            "1..=config.population",
+        )?;
+        if self.engine.parse::<EngineKind>().is_err() {
+            return Err(Invalid {
+                field: "config.engine",
+                problem: format!("is {:?}; it must be interp, jit or tiered", self.engine),
+            });
+        }
+        let r = &self.rates;
+        for (field, w) in [
+            ("config.rates.operand", r.operand),
+            ("config.rates.replace", r.replace),
+            ("config.rates.insert", r.insert),
+            ("config.rates.delete", r.delete),
+            ("config.rates.duplicate", r.duplicate),
+            ("config.rates.byte_flip", r.byte_flip),
+        ] {
+            check(
+                field,
+                w,
+                0..=MAX_WEIGHT,
+                &format!("0..={}", thousands(u64::from(MAX_WEIGHT))),
+            )?;
+        }
+        check(
+            "config.rates.crossover_percent",
+            r.crossover_percent,
+            0..=100,
+            "a percentage, 0..=100",
+        )
     }
 }
 
@@ -87,6 +193,48 @@ pub struct Checkpoint {
     pub population: Vec<Individual>,
     /// The best individual of each generation whose best improved, oldest first.
     pub lineage: Vec<Individual>,
+    /// The goal the experiment pursues (absent in checkpoints of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<GoalRecord>,
+}
+
+impl Checkpoint {
+    /// Check a loaded checkpoint as the command line's options are checked, and that it
+    /// is whole: as many individuals as the population size, every genome 1 to 65,536
+    /// bytes, the generation count in bounds.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.config.validate()?;
+        check(
+            "generation",
+            self.generation,
+            0..=MAX_GENERATIONS,
+            &format!("0..={}", pxvm::text::thousands(MAX_GENERATIONS)),
+        )?;
+        if self.population.len() != self.config.population {
+            return Err(Invalid {
+                field: "population",
+                problem: format!(
+                    "holds {} individuals; config.population says {}",
+                    self.population.len(),
+                    self.config.population
+                ),
+            });
+        }
+        for (field, list) in [("population", &self.population), ("lineage", &self.lineage)] {
+            for (i, ind) in list.iter().enumerate() {
+                if ind.genome.is_empty() || ind.genome.len() > pxvm::MEM_SIZE {
+                    return Err(Invalid {
+                        field,
+                        problem: format!(
+                            "[{i}] has a genome of {} bytes; a kernel is 1..=65,536 bytes",
+                            ind.genome.len()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Evaluates genomes against a goal, caching by content.
@@ -217,6 +365,7 @@ impl<'g> Evolution<'g> {
                 generation: 0,
                 population,
                 lineage,
+                goal: Some(goal.record()),
             },
             evaluator,
             goal,
@@ -224,8 +373,10 @@ impl<'g> Evolution<'g> {
         }
     }
 
-    /// Continue an experiment from a checkpoint.
-    pub fn resume(state: Checkpoint, goal: &'g Goal, engine: EngineKind) -> Evolution<'g> {
+    /// Continue an experiment from a checkpoint (check it first with
+    /// [`Checkpoint::validate`]; a checkpoint without a goal record gets `goal`'s).
+    pub fn resume(mut state: Checkpoint, goal: &'g Goal, engine: EngineKind) -> Evolution<'g> {
+        state.goal.get_or_insert_with(|| goal.record());
         let alphabet = Alphabet {
             syscalls: goal.syscalls(),
             max_len: state.config.max_len,
@@ -240,6 +391,9 @@ impl<'g> Evolution<'g> {
     }
 
     /// The best individual so far.
+    ///
+    /// Every constructor leaves at least two individuals ([`Checkpoint::validate`]
+    /// refuses an empty population).
     pub fn best(&self) -> &Individual {
         &self.state.population[0]
     }
@@ -259,7 +413,7 @@ impl<'g> Evolution<'g> {
     pub fn step(&mut self) -> (GenerationLog, bool) {
         let start = Instant::now();
         let (evals0, hits0) = (self.evaluator.evaluations, self.evaluator.cache_hits);
-        let generation = self.state.generation + 1;
+        let generation = self.state.generation.saturating_add(1);
         let config = self.state.config.clone();
         let mut rng = rng_for(config.seed, generation);
         let pop = &self.state.population;

@@ -158,8 +158,10 @@ pub fn render_png(lines: &[String], path: &Path) -> io::Result<()> {
     render_png_with(lines, path, &RenderOptions::default())
 }
 
-/// Render `lines` with `options` as a PNG at `path`. The file is written atomically: a
-/// failed render or write leaves whatever was at `path` before.
+/// Render `lines` with `options` as a PNG at `path`, a user-named output (see
+/// [`crate::userfile::write_output`]): a regular file is replaced atomically, so a failed
+/// render or write leaves whatever was there before; a symbolic link is followed, a device
+/// or FIFO written through, a folder refused.
 pub fn render_png_with<S: AsRef<str>>(
     lines: &[S],
     path: &Path,
@@ -167,14 +169,7 @@ pub fn render_png_with<S: AsRef<str>>(
 ) -> io::Result<()> {
     let image = render_with(lines, options)?;
     let bytes = encode_png(&image)?;
-    write_atomically(path, &bytes)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
-}
-
-/// Write `bytes` over `path` atomically (temporary file, fsync, rename), with the store's
-/// one crash-safe writer.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    crate::store::atomic::write_atomic(path, bytes).map_err(io::Error::other)
+    crate::userfile::write_output(path, &bytes).map_err(io::Error::other)
 }
 
 #[cfg(test)]

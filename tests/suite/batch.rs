@@ -1,7 +1,8 @@
-//! `pxos batch` and `pxos merge` end to end: records, broken kernels, resumption,
-//! manifests, and sharding (4 shards merged equal one unsharded run).
+//! `pxos batch` and `pxos merge` end to end: records, broken kernels (exit status 1),
+//! resumption, manifests, sharding (4 shards merged equal one unsharded run), the output
+//! file's lock, and folders with links and FIFOs.
 
-use super::cli_util::{pxos, stderr, stdout};
+use super::cli_util::{mkfifo, pxos, pxos_limited, stderr, stdout};
 use pxos::batch::merge::without_wall_time;
 use serde_json::Value;
 use std::path::Path;
@@ -20,7 +21,8 @@ fn corpus(dir: &Path) {
 /// Generated programs may loop forever; keep their runs short in a debug build.
 const FUEL: &str = "20000";
 
-/// `pxos batch INPUT --out OUT --fuel FUEL EXTRA...`, which must succeed.
+/// `pxos batch INPUT --out OUT --fuel FUEL EXTRA...` over a corpus, which must run every
+/// kernel (exit status 1: the corpus has two broken kernels).
 fn batch_into(input: &str, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "batch",
@@ -32,7 +34,11 @@ fn batch_into(input: &str, out: &Path, extra: &[&str]) -> std::process::Output {
     ];
     args.extend_from_slice(extra);
     let o = pxos(&args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{args:?}: {}",
+        stderr(&o)
+    );
     o
 }
 
@@ -52,7 +58,16 @@ fn batch_records_every_kernel_and_errors_do_not_stop_it() {
     let dir = tempfile::tempdir().unwrap();
     corpus(dir.path());
     let o = pxos(&["batch", dir.path().to_str().unwrap(), "--fuel", FUEL]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "records with errors: exit status 1"
+    );
+    assert!(
+        stderr(&o).contains("pxos: 2 of 42 kernels could not be loaded or run"),
+        "{}",
+        stderr(&o)
+    );
     let recs = records(&stdout(&o));
     assert_eq!(recs.len(), 42);
     let broken = recs
@@ -180,4 +195,109 @@ fn bad_batch_options_and_manifests_are_clear_errors() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn a_second_batch_on_a_locked_output_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    // A torn last line, which a batch that got the file would cut.
+    std::fs::write(&out, "{\"kernel\":\"a\"}\n{\"kernel\":\"b").unwrap();
+    let before = std::fs::read(&out).unwrap();
+    let holder = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    holder.try_lock().unwrap();
+    let o = pxos(&[
+        "batch",
+        "kernels/kernel_v2.asm",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("pxos: ")
+            && stderr(&o).contains("being written by another pxos batch"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "nothing written or cut"
+    );
+    drop(holder);
+    let o = pxos(&[
+        "batch",
+        "kernels/kernel_v2.asm",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let recs = records(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(recs.len(), 2, "the torn line is cut, one record added");
+    assert_eq!(recs[1]["kernel"], "kernels/kernel_v2.asm");
+}
+
+#[test]
+fn folders_are_walked_without_following_links_or_opening_fifos() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("k");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::copy("kernels/kernel_v2.asm", root.join("a.asm")).unwrap();
+    std::fs::copy("kernels/kernel_v2.asm", root.join("sub/b.asm")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("self")).unwrap();
+    std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
+    std::os::unix::fs::symlink("a.asm", root.join("link.asm")).unwrap();
+    mkfifo(&root.join("fifo.bin"));
+    let o = pxos_limited(2048, &["batch", root.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let recs = records(&stdout(&o));
+    let name = |r: &Value| {
+        Path::new(r["kernel"].as_str().unwrap())
+            .strip_prefix(&root)
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let names: Vec<String> = recs.iter().map(name).collect();
+    assert_eq!(
+        names,
+        [
+            "a.asm",
+            "etc",
+            "fifo.bin",
+            "link.asm",
+            "self",
+            "sub/b.asm",
+            "sub/up"
+        ],
+        "each entry once, links not followed"
+    );
+    for r in &recs {
+        let skipped = r.get("skipped").and_then(Value::as_str);
+        match name(r).as_str() {
+            "a.asm" | "sub/b.asm" => assert_eq!(r["exit"], "halt", "{r}"),
+            "fifo.bin" => assert!(skipped.unwrap().contains("FIFO"), "{r}"),
+            _ => assert!(skipped.unwrap().contains("symbolic link"), "{r}"),
+        }
+    }
+    assert!(
+        stderr(&o).contains("5 skipped (not regular files"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn batch_threads_are_bounded() {
+    for jobs in ["0", "100000"] {
+        let o = pxos(&["batch", "kernels/kernel_v2.asm", "--jobs", jobs]);
+        assert_eq!(o.status.code(), Some(2), "--jobs {jobs}");
+        assert!(
+            stderr(&o).starts_with("pxos: ") && stderr(&o).contains("--jobs"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty());
+    }
 }

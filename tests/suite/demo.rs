@@ -1,5 +1,6 @@
-//! `pxos demo` end to end: the seed's stages with the right sizes and cycles, two PNGs, and
-//! a second run that adds to the history instead of failing or losing it.
+//! `pxos demo` end to end: the seed's stages with the right sizes and cycles, in order, two
+//! PNGs, and a second run that boots the v2.0 already installed instead of registering the
+//! same kernel again.
 
 use super::cli_util::{stderr, stdout};
 use std::process::Command;
@@ -38,6 +39,25 @@ fn the_demo_reproduces_the_seed_and_can_run_twice() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
+    let mut at = 0;
+    for step in [
+        "[1] Initializing",
+        "[2] Compiling",
+        "[3] Booting kernel v1.0",
+        "--- Kernel v1.0 execution begins ---",
+        "[4] SELF-MODIFICATION REQUESTED!",
+        "[5] Replacing the kernel atomically and rebooting...",
+        "--- Kernel v2.0 execution begins (EVOLVED) ---",
+        "[6] Comparing kernel outputs...",
+    ] {
+        let found = text[at..].find(step).map(|i| i + at);
+        at = found.unwrap_or_else(|| panic!("{step:?} missing or out of order in:\n{text}"));
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("pxos_fs/build/kernel_v2.asm")).unwrap(),
+        include_str!("../../kernels/kernel_v2.asm"),
+        "the seed's layout: the source beside build/kernel_v2.bin"
+    );
     for name in ["evolution_v1.png", "evolution_v2.png"] {
         assert_eq!(decode_png(&dir.path().join(name)), (800, 600), "{name}");
     }
@@ -55,13 +75,43 @@ fn the_demo_reproduces_the_seed_and_can_run_twice() {
 
     let o = demo(dir.path());
     assert!(o.status.success(), "second run: {}", stderr(&o));
+    let text = stdout(&o);
+    for needle in [
+        "--- Kernel v1.0 execution complete (16 cycles) ---",
+        "✓ Verified: New kernel is v2.0 (evolved version)",
+        "the store already holds these bytes as v2.0 (id 2)",
+        "--- Kernel v2.0 execution begins (EVOLVED) ---",
+        "v2.0 booted cleanly and is now good; current version: v2.0",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("v2.1"),
+        "no copy of v2.0 is registered:\n{text}"
+    );
     let second = db();
     let history = second["history"].as_array().unwrap();
-    assert_eq!(history.len(), 3, "the second run adds one evolved version");
     assert_eq!(
-        history[0], first["history"][0],
-        "the first run's history is kept"
+        history,
+        first["history"].as_array().unwrap(),
+        "the same two versions"
     );
-    assert_eq!(history[1]["version"], "v2.0");
-    assert_eq!(history[2]["parent"], "v1.0");
+    assert_eq!(second["current"], "v2.0");
+}
+
+#[test]
+fn a_bad_picture_folder_is_refused_before_the_store_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("afile"), b"x").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(["demo", "--engine", "interp", "--out", "afile"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run pxos demo");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("pxos: "), "{}", stderr(&o));
+    assert!(
+        !dir.path().join("pxos_fs").exists(),
+        "the store is untouched"
+    );
 }

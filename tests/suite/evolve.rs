@@ -265,3 +265,346 @@ fn lineage_is_recorded_in_the_store_and_promote_boots_the_best() {
     assert_eq!(current["status"], "good");
     assert_eq!(current["sha256"].as_str().unwrap().len(), 64);
 }
+
+/// `pxos evolve SEED --goal output --target 3,2,1 ...` with small settings, plus `extra`.
+fn small(seed: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "evolve",
+        seed,
+        "--goal",
+        "output",
+        "--target",
+        "3,2,1",
+        "--population",
+        "12",
+        "--seed",
+        "9",
+        "--engine",
+        "interp",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    pxos(&args)
+}
+
+#[test]
+fn every_output_is_checked_before_the_experiment_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let log = dir.path().join("evo.log");
+    for (option, bad) in [
+        ("--out", "/nonexistent/b.bin"),
+        ("--out", dir.path().to_str().unwrap()),
+        ("--checkpoint", "/nonexistent/ck.json"),
+    ] {
+        let o = small(
+            &seed,
+            &[
+                "--generations",
+                "5",
+                option,
+                bad,
+                "--log",
+                log.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{option} {bad}");
+        assert!(
+            stderr(&o).starts_with(&format!("pxos: {option}: cannot write {bad}")),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty());
+        assert!(!log.exists(), "no generation ran");
+    }
+}
+
+/// CRC-32 (IEEE) for PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+}
+
+#[test]
+fn a_png_claiming_huge_dimensions_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    // A valid PNG header for 200000 x 200000 RGBA pixels (160 GB decoded), no pixels.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&200_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&200_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut png, b"IEND", &[]);
+    let target = dir.path().join("huge.png");
+    std::fs::write(&target, &png).unwrap();
+    let o = super::cli_util::pxos_limited(
+        2048,
+        &[
+            "evolve",
+            &seed,
+            "--goal",
+            "draw",
+            "--target-png",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("200000x200000") && stderr(&o).contains("800x600"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A checkpoint of a small experiment after `generations`.
+fn checkpoint(dir: &std::path::Path, seed: &str, generations: &str) -> std::path::PathBuf {
+    let ck = dir.join(format!("ck{generations}.json"));
+    let o = small(
+        seed,
+        &[
+            "--generations",
+            generations,
+            "--checkpoint",
+            ck.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    ck
+}
+
+#[test]
+fn a_damaged_checkpoint_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let ck = checkpoint(dir.path(), &seed, "2");
+    let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck).unwrap()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            |v| v["population"] = serde_json::json!([]),
+            "population holds 0",
+        ),
+        (
+            |v| v["config"]["population"] = serde_json::json!(1_000_000_000_000u64),
+            "config.population",
+        ),
+        (
+            |v| v["config"]["population"] = serde_json::json!(0),
+            "config.population",
+        ),
+        (
+            |v| v["config"]["max_len"] = serde_json::json!(0),
+            "config.max_len",
+        ),
+        (
+            |v| v["config"]["rates"]["crossover_percent"] = serde_json::json!(200),
+            "config.rates.crossover_percent",
+        ),
+        (
+            |v| v["generation"] = serde_json::json!(u64::MAX),
+            "generation",
+        ),
+        (
+            |v| v["config"]["tournament"] = serde_json::json!(1_000_000_000_000u64),
+            "config.tournament",
+        ),
+        (
+            |v| v["population"][3]["genome"] = serde_json::json!([]),
+            "population [3]",
+        ),
+        (
+            |v| v["config"]["engine"] = serde_json::json!("warp"),
+            "config.engine",
+        ),
+    ];
+    for (edit, field) in cases {
+        let mut bad = good.clone();
+        edit(&mut bad);
+        std::fs::write(&ck, serde_json::to_vec(&bad).unwrap()).unwrap();
+        let o = pxos(&[
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--goal",
+            "output",
+            "--target",
+            "3,2,1",
+            "--generations",
+            "4",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{field}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("pxos: ") && err.contains("damaged checkpoint") && err.contains(field),
+            "{field}: {err}"
+        );
+    }
+}
+
+#[test]
+fn resume_refuses_another_goal_or_options_and_needs_no_options_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let ck = checkpoint(dir.path(), &seed, "4");
+    let ck = ck.to_str().unwrap();
+    let reference = dir.path().join("ref.asm");
+    std::fs::write(&reference, "IMM32 R1, 3\nSYSCALL SYS_PRINT_INT\nHALT\n").unwrap();
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["evolve", "--resume", "--checkpoint", ck, "--json"];
+        args.extend_from_slice(extra);
+        pxos(&args)
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--goal", "output", "--target", "7,7,7"],
+            "pursues goal output",
+        ),
+        (
+            vec![
+                "--goal",
+                "faster",
+                "--reference",
+                reference.to_str().unwrap(),
+            ],
+            "pursues goal output",
+        ),
+        (
+            vec!["--goal", "output", "--target", "3,2,1", "--population", "7"],
+            "--population 7 differs",
+        ),
+        (
+            vec!["--goal", "output", "--target", "3,2,1", "--fuel", "5"],
+            "--fuel 5 differs",
+        ),
+        (
+            vec!["--goal", "output", "--target", "3,2,1", "--seed", "1"],
+            "--seed 1 differs",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let o = resume(&extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{extra:?}: {}", stderr(&o));
+    }
+    // The same goal without repeating the options continues the experiment exactly.
+    let resumed = resume(&[
+        "--goal",
+        "output",
+        "--target",
+        "3,2,1",
+        "--generations",
+        "8",
+    ]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let resumed: serde_json::Value = serde_json::from_str(&stdout(&resumed)).unwrap();
+    let whole = small(&seed, &["--generations", "8"]);
+    let whole: serde_json::Value = serde_json::from_str(&stdout(&whole)).unwrap();
+    assert_eq!(resumed["best"], whole["best"]);
+    assert_eq!(resumed["lineage"], whole["lineage"]);
+    assert_eq!(resumed["generations"], 8);
+}
+
+#[test]
+fn an_interrupted_run_resumes_without_repeating_log_lines_or_leaving_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let ck = dir.path().join("ck.json");
+    let log = dir.path().join("evo.log");
+    // Generation 9 logged, but the run was killed before its checkpoint was written: the
+    // log has 9 lines, the checkpoint holds generation 8.
+    let o = small(
+        &seed,
+        &[
+            "--generations",
+            "9",
+            "--log",
+            log.to_str().unwrap(),
+            "--checkpoint",
+            ck.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::copy(checkpoint(dir.path(), &seed, "8"), &ck).unwrap();
+    // ... and a checkpoint write of a process that no longer exists was cut short; one of
+    // a live process (this test) is in progress.
+    let stale = dir.path().join(".ck.json.tmp.999999999.9");
+    let live = dir
+        .path()
+        .join(format!(".ck.json.tmp.{}.0", std::process::id()));
+    std::fs::write(&stale, b"{\"torn").unwrap();
+    std::fs::write(&live, b"{\"in progress").unwrap();
+    let o = pxos(&[
+        "evolve",
+        "--resume",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+        "--goal",
+        "output",
+        "--target",
+        "3,2,1",
+        "--generations",
+        "12",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let generations: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["generation"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(generations, (1..=12).collect::<Vec<_>>());
+    assert!(!stale.exists(), "the dead writer's temporary is removed");
+    assert!(live.exists(), "a live writer's temporary is kept");
+}
+
+#[test]
+fn populations_and_threads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    for (option, value) in [("--population", "100000000"), ("--jobs", "100000")] {
+        let o = super::cli_util::pxos_limited(
+            2048,
+            &[
+                "evolve", &seed, "--goal", "output", "--target", "1", option, value,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{option}");
+        assert!(
+            stderr(&o).starts_with("pxos: ") && stderr(&o).contains(option),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

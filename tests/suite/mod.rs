@@ -12,6 +12,7 @@ mod escape;
 mod evolution;
 mod evolve;
 mod filesys;
+mod harden;
 mod invariants;
 mod kernels;
 mod pipeline;

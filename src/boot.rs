@@ -230,6 +230,32 @@ impl Generation {
     }
 }
 
+impl Generation {
+    /// The record of boot `generation` of `entry`, which ended as `outcome`.
+    fn of_run(
+        generation: u32,
+        entry: Entry,
+        opts: &BootOptions,
+        outcome: RunOutcome,
+        rollout: Option<RolloutBoot>,
+        action: Action,
+    ) -> Generation {
+        Generation {
+            generation,
+            version: entry.version,
+            id: entry.id,
+            status: entry.status,
+            engine: opts.engine.name(),
+            exit: outcome.exit.as_str(),
+            cycles: outcome.machine.cycles,
+            pc: outcome.machine.pc,
+            sysout: outcome.host.sysout,
+            rollout,
+            action,
+        }
+    }
+}
+
 /// Why the cycle ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -450,23 +476,19 @@ fn boot_canary(
             format!("canary FAILED: {version} (id {id}) marked bad and REVERTED; the current version is untouched"),
         ),
     };
-    Ok(Generation {
+    let action = Action::Canary {
+        result,
+        detail,
+        discarded_request,
+    };
+    Ok(Generation::of_run(
         generation,
-        version: entry.version,
-        id: entry.id,
-        status: entry.status,
-        engine: opts.engine.name(),
-        exit: outcome.exit.as_str(),
-        cycles: outcome.machine.cycles,
-        pc: outcome.machine.pc,
-        sysout: outcome.host.sysout,
-        rollout: Some(chose),
-        action: Action::Canary {
-            result,
-            detail,
-            discarded_request,
-        },
-    })
+        entry,
+        opts,
+        outcome,
+        Some(chose),
+        action,
+    ))
 }
 
 /// The canary's kernel cannot be read (lost or damaged): revert it.
@@ -516,9 +538,9 @@ fn boot_once(
         })?;
     store.ensure_id_left()?;
     let request = SwitchRequest::default();
-    let outcome = run_version(store, opts, &entry, &request)?;
+    let mut outcome = run_version(store, opts, &entry, &request)?;
     let switch = request.get().filter(|&id| id != entry.id);
-    let pending = outcome.host.pending;
+    let pending = outcome.host.pending.take();
     let action = if outcome.exit == Exit::Halt {
         let routed = policy.self_modify == SelfModifyRoute::Pipeline;
         if let Some(p) = pending.as_ref().filter(|_| routed) {
@@ -565,17 +587,7 @@ fn boot_once(
             _ => Action::Failed { discarded_request },
         }
     };
-    Ok(Generation {
-        generation,
-        version: entry.version,
-        id: entry.id,
-        status: entry.status,
-        engine: opts.engine.name(),
-        exit: outcome.exit.as_str(),
-        cycles: outcome.machine.cycles,
-        pc: outcome.machine.pc,
-        sysout: outcome.host.sysout,
-        rollout: None,
-        action,
-    })
+    Ok(Generation::of_run(
+        generation, entry, opts, outcome, None, action,
+    ))
 }

@@ -10,7 +10,7 @@
 //! (`crate::boot`) drives the rollout. Each operation here checks its input, writes nothing
 //! if it is refused, and goes through `Store::commit`.
 
-use super::db::{Db, Entry, Event, EventKind, Status};
+use super::db::{Db, Entry, EventKind, Status};
 use super::error::{Result, StoreError};
 use super::{atomic, date, names, ops, Store};
 use serde::{Deserialize, Serialize};
@@ -662,16 +662,7 @@ fn enter(c: &mut Candidate, state: State, note: &str) {
 }
 
 fn push(db: &mut Db, kind: EventKind, canary: &Entry, reason: &str) {
-    let from = db.current_entry().map(|e| (e.version.clone(), e.id));
-    db.events.push(Event {
-        date: date::now_utc(),
-        kind,
-        from: from.as_ref().map(|f| f.0.clone()),
-        from_id: from.map(|f| f.1),
-        to: Some(canary.version.clone()),
-        to_id: Some(canary.id),
-        reason: reason.to_string(),
-    });
+    ops::push_event(db, kind, canary.id, reason);
 }
 
 #[cfg(test)]

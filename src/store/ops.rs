@@ -285,7 +285,8 @@ fn mark_clean(db: &mut Db, id: u64) {
     }
 }
 
-fn push_event(db: &mut Db, kind: EventKind, to: u64, reason: &str) {
+/// Record an event of `kind` moving from the current version to version `to`.
+pub(crate) fn push_event(db: &mut Db, kind: EventKind, to: u64, reason: &str) {
     let from = db.current_entry().map(|e| (e.version.clone(), e.id));
     db.events.push(Event {
         date: date::now_utc(),

@@ -14,7 +14,7 @@
 
 use crate::liveness::effect;
 use crate::scan::PlannedBlock;
-use pxvm::isa::Opcode;
+use pxvm::isa::{Memory, Opcode};
 use pxvm::machine::jump_target;
 
 /// How a counted loop decides to go round again.
@@ -118,16 +118,15 @@ pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
     };
     let mut accesses = Vec::new();
     for (at, p) in body.iter().enumerate() {
-        use Opcode::*;
-        let [a, b, _] = p.insn.regs;
-        let (base, len, store) = match p.insn.op {
-            LDW => (Some(b), 4, false),
-            LDB => (Some(b), 1, false),
-            STW => (Some(a), 4, true),
-            STB => (Some(a), 1, true),
-            LOAD => (None, 4, false),
-            STORE => (None, 4, true),
-            _ => continue,
+        // Exhaustive over the ISA's memory column: an instruction that touches memory in a
+        // way this analysis does not model (the stack, the host) disqualifies the loop, so
+        // no access can run unchecked in the fast copy because it was overlooked here.
+        let (base, len, store) = match p.insn.op.memory() {
+            Memory::None => continue,
+            m => match m.data() {
+                Some(d) => (d.base_operand.map(|i| p.insn.regs[i]), d.width, d.store),
+                None => return None,
+            },
         };
         let after_step = match base {
             Some(r) => match step_of(r)? {

@@ -13,7 +13,7 @@
 //! could misbehave (a boot on probation catches the rest).
 
 use crate::insn::{decode, Decoded};
-use crate::isa::Opcode;
+use crate::isa::{Flow, Opcode};
 use crate::MEM_SIZE;
 use std::fmt;
 
@@ -112,14 +112,14 @@ fn first_undefined_reachable(bytes: &[u8]) -> Result<(), VetError> {
         };
         let next = pc + insn.op.len();
         let target = usize::try_from(insn.imm).ok().filter(|&t| t < MEM_SIZE);
-        match insn.op {
-            Opcode::HALT | Opcode::JR | Opcode::RET => {}
-            Opcode::JMP => todo.push(target.unwrap_or(next)),
-            Opcode::JZ | Opcode::JNZ | Opcode::CALL => {
+        match insn.op.flow() {
+            Flow::Halt | Flow::Indirect | Flow::Return => {}
+            Flow::Jump => todo.push(target.unwrap_or(next)),
+            Flow::Branch | Flow::Call => {
                 todo.push(next);
                 todo.extend(target);
             }
-            _ => todo.push(next),
+            Flow::Next | Flow::Syscall => todo.push(next),
         }
     }
     match worst {

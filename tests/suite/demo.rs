@@ -110,5 +110,8 @@ fn a_bad_picture_folder_is_refused_before_the_store_changes() {
         .expect("run pxos demo");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("pxos: "), "{}", stderr(&o));
-    assert!(!dir.path().join("pxos_fs").exists(), "the store is untouched");
+    assert!(
+        !dir.path().join("pxos_fs").exists(),
+        "the store is untouched"
+    );
 }

@@ -109,6 +109,10 @@ pub struct EvolveArgs {
     /// error on them is reported at the end and in --log (test_error).
     #[arg(long, value_name = "FILE")]
     test_cases: Option<PathBuf>,
+    /// For --goal cases: the instruction-set hint, the only opcodes mutations may insert
+    /// (comma-separated mnemonics, e.g. ADD,SUB,MOV,JZ,HALT) [default: all].
+    #[arg(long, value_name = "OPS")]
+    opcodes: Option<String>,
     /// Run a problem of the shipped suite (kernels/evolve/problems/) with its budget;
     /// stops at the first kernel with zero error on training and held-out cases.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["goal", "problem_suite"])]
@@ -241,7 +245,19 @@ fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
                     Some(f) => cases::load(f)?,
                     None => Vec::new(),
                 },
-                ..Default::default()
+                opcodes: match &args.opcodes {
+                    Some(list) => list
+                        .split(',')
+                        .filter(|o| !o.trim().is_empty())
+                        .map(|o| {
+                            cases::opcode(o.trim()).with_context(|| {
+                                format!("--opcodes: unknown opcode '{}'", o.trim())
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                    None => Vec::new(),
+                },
+                syscalls: None,
             })
         }
         GoalKind::Output => {
@@ -465,6 +481,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         for (option, given) in [
             ("--cases", args.cases.is_some()),
             ("--test-cases", args.test_cases.is_some()),
+            ("--opcodes", args.opcodes.is_some()),
         ] {
             if given {
                 bail!("{option} belongs to --goal cases");

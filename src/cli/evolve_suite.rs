@@ -33,12 +33,7 @@ fn median(mut xs: Vec<u64>) -> Option<f64> {
     }
 }
 
-pub fn suite(
-    seeds: u64,
-    only: Option<&str>,
-    jobs: Option<usize>,
-    json: bool,
-) -> Result<ExitCode> {
+pub fn suite(seeds: u64, only: Option<&str>, jobs: Option<usize>, json: bool) -> Result<ExitCode> {
     let names: Vec<String> = match only {
         Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
         None => problems::names().iter().map(|s| s.to_string()).collect(),
@@ -47,7 +42,8 @@ pub fn suite(
         .iter()
         .map(|n| problems::load(n))
         .collect::<Result<Vec<_>, _>>()?;
-    let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
@@ -59,7 +55,9 @@ pub fn suite(
             for seed in 0..seeds {
                 let config = problems::config(problem, seed, selection);
                 let out = pool
-                    .install(|| problems::solve(problem, config, problems::SEED_KERNEL, &mut |_| {}))
+                    .install(|| {
+                        problems::solve(problem, config, problems::SEED_KERNEL, &mut |_| {})
+                    })
                     .with_context(|| format!("problem {}", problem.spec.name))?;
                 if out.solved {
                     gens.push(out.generations);

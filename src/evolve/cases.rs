@@ -267,8 +267,8 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Case>, CasesError> {
 type Bad = (String, String);
 
 fn parse_case(line: &str) -> Result<Case, Bad> {
-    let v: Value = serde_json::from_str(line)
-        .map_err(|e| ("(line)".to_string(), format!("not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| ("(line)".to_string(), format!("not JSON: {e}")))?;
     let obj = v
         .as_object()
         .ok_or_else(|| ("(line)".to_string(), "is not a JSON object".to_string()))?;
@@ -314,12 +314,7 @@ fn parse_case(line: &str) -> Result<Case, Bad> {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
-        Some(_) => {
-            return Err((
-                "expect.output".into(),
-                "must be an array of lines".into(),
-            ))
-        }
+        Some(_) => return Err(("expect.output".into(), "must be an array of lines".into())),
     };
     let expect = Expect {
         output,
@@ -385,8 +380,12 @@ fn memory(v: Option<&Value>, field: &str) -> Result<Vec<(usize, Vec<u8>)>, Bad> 
                 "is not an address (0..=65535, decimal or 0x hex)".to_string(),
             )
         })?;
-        let bytes = byte_array(value)
-            .ok_or_else(|| (at.clone(), "must be an array of bytes (0..=255)".to_string()))?;
+        let bytes = byte_array(value).ok_or_else(|| {
+            (
+                at.clone(),
+                "must be an array of bytes (0..=255)".to_string(),
+            )
+        })?;
         if addr + bytes.len() > MEM_SIZE {
             return Err((at, format!("{} bytes run past 65,536", bytes.len())));
         }
@@ -452,8 +451,14 @@ mod tests {
         for (text, want) in [
             ("{\"expect\":{\"regs\":{\"R9\":1}}}", "t:1: expect.regs.R9:"),
             ("\n{\"regs\":{\"R1\":1}}", "t:2: expect: missing"),
-            ("{\"expect\":{\"memory\":{\"0xFFFF\":[1,2]}}}", "t:1: expect.memory.0xFFFF:"),
-            ("{\"regs\":{\"R1\":\"x\"},\"expect\":{\"regs\":{\"R1\":1}}}", "t:1: regs.R1:"),
+            (
+                "{\"expect\":{\"memory\":{\"0xFFFF\":[1,2]}}}",
+                "t:1: expect.memory.0xFFFF:",
+            ),
+            (
+                "{\"regs\":{\"R1\":\"x\"},\"expect\":{\"regs\":{\"R1\":1}}}",
+                "t:1: regs.R1:",
+            ),
             ("{\"expect\":{}}", "t:1: expect: is empty"),
             ("{\"expec\":{}}", "t:1: expec: unknown field"),
             ("not json", "t:1: (line): not JSON"),
@@ -481,9 +486,6 @@ mod tests {
         let mut m = Machine::new(&[0]).unwrap();
         m.regs[1] = i32::MIN;
         assert_eq!(case.error(Exit::Halt, &m, &[]), u32::MAX as f64);
-        assert_eq!(
-            case.error(Exit::Fuel, &m, &[]),
-            u32::MAX as f64 + PENALTY
-        );
+        assert_eq!(case.error(Exit::Fuel, &m, &[]), u32::MAX as f64 + PENALTY);
     }
 }

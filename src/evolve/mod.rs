@@ -311,7 +311,12 @@ impl<'g> Evaluator<'g> {
 
     /// Score one genome on `cases`: one run per case from the case's starting state, the
     /// error the sum of the cases' errors, the cycles the sum of the runs' cycles.
-    pub fn score_cases(&self, machine: &mut Machine, genome: &[u8], cases: &[cases::Case]) -> Scored {
+    pub fn score_cases(
+        &self,
+        machine: &mut Machine,
+        genome: &[u8],
+        cases: &[cases::Case],
+    ) -> Scored {
         let lines = self.goal.max_output_lines();
         let mut errors = Vec::with_capacity(cases.len());
         let mut cycles = 0u64;

@@ -185,14 +185,7 @@ mod tests {
 
     /// Independent reference implementations of the problems.
     fn reference(name: &str, c: &cases::Case) -> i64 {
-        let r = |i: usize| {
-            i64::from(
-                c.regs
-                    .iter()
-                    .find(|(n, _)| *n == i)
-                    .map_or(0, |&(_, v)| v),
-            )
-        };
+        let r = |i: usize| i64::from(c.regs.iter().find(|(n, _)| *n == i).map_or(0, |&(_, v)| v));
         let (a, b) = (r(1), r(2));
         match name {
             "larger" => a.max(b),
@@ -237,7 +230,10 @@ mod tests {
         for name in names() {
             let p = load(name).unwrap();
             assert_eq!(p.spec.name, name);
-            assert!(p.goal.train.len() >= 20 && p.goal.test.len() >= 50, "{name}");
+            assert!(
+                p.goal.train.len() >= 20 && p.goal.test.len() >= 50,
+                "{name}"
+            );
             for c in p.goal.train.iter().chain(&p.goal.test) {
                 assert_eq!(c.expect.regs.len(), 1, "{name}");
                 let (reg, want) = c.expect.regs[0];

@@ -167,7 +167,11 @@ mod tests {
 
     #[test]
     fn size_is_the_last_case_and_epsilon_widens_the_filter() {
-        let pop = vec![ind(&[0.0, 0.0], 20), ind(&[0.0, 0.0], 7), ind(&[1.0, 0.5], 3)];
+        let pop = vec![
+            ind(&[0.0, 0.0], 20),
+            ind(&[0.0, 0.0], 7),
+            ind(&[1.0, 0.5], 3),
+        ];
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         for _ in 0..20 {
             let eps = epsilons(&pop, Selection::Lexicase);
@@ -175,7 +179,12 @@ mod tests {
         }
         // Errors per case 0,0,1 and 0,0,0.5: the MAD is 0 for both, so epsilon-lexicase
         // agrees here; with a wider spread the tolerance lets the smallest through.
-        let spread = vec![ind(&[0.0], 20), ind(&[1.0], 3), ind(&[4.0], 9), ind(&[8.0], 5)];
+        let spread = vec![
+            ind(&[0.0], 20),
+            ind(&[1.0], 3),
+            ind(&[4.0], 9),
+            ind(&[8.0], 5),
+        ];
         let eps = epsilons(&spread, Selection::EpsilonLexicase);
         assert_eq!(eps, vec![2.0]);
         assert_eq!(lexicase(&mut rng, &spread, &eps).fitness.size, 3);

@@ -685,6 +685,51 @@ mod tests {
         assert_eq!(evo.state, whole);
     }
 
+    /// A lexicase run on the `absolute` problem, planned for 10 generations, stopped after
+    /// `steps`.
+    fn lexicase(threads: usize, steps: u64, resume_at: Option<u64>) -> Checkpoint {
+        let problem = problems::load("absolute").unwrap();
+        let goal = Goal::Cases(problem.goal);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let config = Config {
+                seed: 11,
+                population: 40,
+                generations: 10,
+                engine: "interp".into(),
+                selection: Selection::EpsilonLexicase,
+                size_weight: 0.01,
+                ..Config::default()
+            };
+            let mut evo = Evolution::start(config, &goal, EngineKind::Interp, &[0]);
+            for s in 0..steps {
+                if Some(s) == resume_at {
+                    let json = serde_json::to_string(&evo.state).unwrap();
+                    evo = Evolution::resume(
+                        serde_json::from_str(&json).unwrap(),
+                        &goal,
+                        EngineKind::Interp,
+                    );
+                }
+                let (line, _) = evo.step();
+                assert!(line.test_error.is_some());
+            }
+            evo.state
+        })
+    }
+
+    #[test]
+    fn lexicase_on_cases_is_deterministic_across_threads_and_resumes() {
+        let one = lexicase(1, 10, None);
+        assert_eq!(one, lexicase(2, 10, None));
+        assert_eq!(one, lexicase(2, 10, Some(4)));
+        assert!(one.population.iter().all(|i| i.errors.len() == 40));
+        assert!(one.lineage.len() >= 2, "the search improved");
+    }
+
     #[test]
     fn evolution_makes_progress_on_a_small_output_goal() {
         let state = evolve(2, 40, 40);

@@ -192,7 +192,7 @@ impl CaseGoal {
     }
 
     /// Feed everything that defines this goal into `h`.
-    pub fn hash(&self, h: &mut Sha256) {
+    pub fn digest_into(&self, h: &mut Sha256) {
         hash_all(h, &self.train);
         hash_all(h, &self.test);
         h.update(self.alphabet_syscalls());

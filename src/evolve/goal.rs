@@ -170,7 +170,7 @@ impl Goal {
                 h.update((r.kernel_len as u64).to_le_bytes());
                 h.update(r.cycles.to_le_bytes());
             }
-            Goal::Cases(c) => c.hash(&mut h),
+            Goal::Cases(c) => c.digest_into(&mut h),
         }
         GoalRecord {
             kind: self.name().to_string(),

@@ -6,6 +6,7 @@
 use anyhow::{Context, Result};
 use pxos::evolve::problems;
 use pxos::evolve::select::Selection;
+use rayon::prelude::*;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -51,18 +52,24 @@ pub fn suite(seeds: u64, only: Option<&str>, jobs: Option<usize>, json: bool) ->
     for problem in &loaded {
         for selection in [Selection::Lexicase, Selection::Tournament] {
             let start = Instant::now();
-            let mut gens = Vec::new();
-            for seed in 0..seeds {
-                let config = problems::config(problem, seed, selection);
-                let out = pool
-                    .install(|| {
-                        problems::solve(problem, config, problems::SEED_KERNEL, &mut |_| {})
-                    })
-                    .with_context(|| format!("problem {}", problem.spec.name))?;
-                if out.solved {
-                    gens.push(out.generations);
-                }
-            }
+            // Seeds run side by side (each run's evaluations are parallel too); every run
+            // is deterministic, so the table does not depend on the thread count.
+            let outcomes = pool
+                .install(|| {
+                    (0..seeds)
+                        .into_par_iter()
+                        .map(|seed| {
+                            let config = problems::config(problem, seed, selection);
+                            problems::solve(problem, config, problems::SEED_KERNEL, &mut |_| {})
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .with_context(|| format!("problem {}", problem.spec.name))?;
+            let gens: Vec<u64> = outcomes
+                .iter()
+                .filter(|o| o.solved)
+                .map(|o| o.generations)
+                .collect();
             let row = Row {
                 problem: problem.spec.name.clone(),
                 selection: selection.name(),

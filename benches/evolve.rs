@@ -15,6 +15,7 @@ fn population() -> Vec<Vec<u8>> {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let alphabet = Alphabet {
         syscalls: vec![pxvm::syscalls::SYS_PRINT_INT],
+        opcodes: vec![],
         max_len: 4096,
     };
     (0..100)

@@ -16,6 +16,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pxos::engines::EngineKind;
 use pxos::evolve::genome::MutationRates;
 use pxos::evolve::goal::Goal;
+use pxos::evolve::select::Selection;
+use pxos::evolve::{cases, problems};
 use pxos::evolve::{
     Checkpoint, Config, Evolution, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
 };
@@ -39,6 +41,26 @@ pub enum GoalKind {
     /// Reproduce a reference kernel's output and final data memory in fewer cycles
     /// (--reference).
     Faster,
+    /// Meet input/output cases (--cases FILE, JSON lines; see README's evolution section).
+    Cases,
+}
+
+/// `--selection`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SelectionArg {
+    Tournament,
+    Lexicase,
+    EpsilonLexicase,
+}
+
+impl From<SelectionArg> for Selection {
+    fn from(s: SelectionArg) -> Selection {
+        match s {
+            SelectionArg::Tournament => Selection::Tournament,
+            SelectionArg::Lexicase => Selection::Lexicase,
+            SelectionArg::EpsilonLexicase => Selection::EpsilonLexicase,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +101,41 @@ pub struct EvolveArgs {
     /// For --goal faster: the reference kernel (.asm or bytecode).
     #[arg(long, value_name = "KERNEL")]
     reference: Option<PathBuf>,
+    /// For --goal cases: the training cases (JSON lines: starting regs/memory/files and
+    /// the expected output/regs/memory).
+    #[arg(long, value_name = "FILE")]
+    cases: Option<PathBuf>,
+    /// For --goal cases: held-out cases, never used for selection; the best kernel's
+    /// error on them is reported at the end and in --log (test_error).
+    #[arg(long, value_name = "FILE")]
+    test_cases: Option<PathBuf>,
+    /// For --goal cases: the instruction-set hint, the only opcodes mutations may insert
+    /// (comma-separated mnemonics, e.g. ADD,SUB,MOV,JZ,HALT) [default: all].
+    #[arg(long, value_name = "OPS")]
+    opcodes: Option<String>,
+    /// Run a problem of the shipped suite (kernels/evolve/problems/) with its budget;
+    /// stops at the first kernel with zero error on training and held-out cases.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["goal", "problem_suite"])]
+    problem: Option<String>,
+    /// Run every problem of the suite over --seeds seeds with lexicase and tournament
+    /// selection and report the success rates and median generations to success.
+    #[arg(long, conflicts_with_all = ["goal", "seed_kernel", "checkpoint", "fs", "out", "log"])]
+    problem_suite: bool,
+    /// For --problem-suite: seeds per problem and selection, 1 to 1,000 [default: 10].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000), requires = "problem_suite")]
+    seeds: Option<u64>,
+    /// For --problem-suite: only these problems (comma-separated).
+    #[arg(long, value_name = "NAMES", requires = "problem_suite")]
+    problems: Option<String>,
+    /// How parents are chosen [default: lexicase for --goal cases and --problem,
+    /// tournament otherwise].
+    #[arg(long, value_enum)]
+    selection: Option<SelectionArg>,
+    /// Parsimony: add W x size (bytes) to the error used for ranking, elitism and
+    /// tournaments, 0 to 1,000,000 [default: 0]. (Lexicase always breaks its last tie by
+    /// size.)
+    #[arg(long, value_name = "W")]
+    size_weight: Option<f64>,
     /// Random seed: the same seed and options give the same result on any machine
     /// [default: 0].
     #[arg(long)]
@@ -171,10 +228,38 @@ fn parse_rates(
 /// The goal the options describe; `fuel` is the experiment's (a `faster` reference runs
 /// with it).
 fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
+    if let Some(name) = &args.problem {
+        return Ok(Goal::Cases(problems::load(name)?.goal));
+    }
     let Some(kind) = args.goal else {
-        bail!("say what to optimise with --goal output, --goal draw or --goal faster");
+        bail!("say what to optimise with --goal output, --goal draw, --goal faster or --goal cases (or --problem NAME)");
     };
     Ok(match kind {
+        GoalKind::Cases => {
+            let Some(train) = &args.cases else {
+                bail!("--goal cases needs --cases FILE");
+            };
+            Goal::Cases(cases::CaseGoal {
+                train: cases::load(train)?,
+                test: match &args.test_cases {
+                    Some(f) => cases::load(f)?,
+                    None => Vec::new(),
+                },
+                opcodes: match &args.opcodes {
+                    Some(list) => list
+                        .split(',')
+                        .filter(|o| !o.trim().is_empty())
+                        .map(|o| {
+                            cases::opcode(o.trim()).with_context(|| {
+                                format!("--opcodes: unknown opcode '{}'", o.trim())
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                    None => Vec::new(),
+                },
+                syscalls: None,
+            })
+        }
         GoalKind::Output => {
             let lines: Vec<String> = match (&args.target, &args.target_file) {
                 (Some(t), None) => t.split(',').map(|s| s.trim().to_string()).collect(),
@@ -307,6 +392,13 @@ fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Conf
         path,
     )?;
     same_as_saved("--max-len", args.max_len, saved.max_len, path)?;
+    same_as_saved(
+        "--selection",
+        args.selection.map(Selection::from),
+        saved.selection,
+        path,
+    )?;
+    same_as_saved("--size-weight", args.size_weight, saved.size_weight, path)?;
     if args.mutation.is_some() || args.crossover.is_some() {
         let given = parse_rates(
             saved.rates.clone(),
@@ -377,6 +469,31 @@ fn trim_log(path: &Path, generation: u64) -> Result<usize> {
 }
 
 pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
+    if args.problem_suite {
+        return super::evolve_suite::suite(
+            args.seeds.unwrap_or(10),
+            args.problems.as_deref(),
+            args.jobs,
+            args.json,
+        );
+    }
+    if args.goal != Some(GoalKind::Cases) && args.problem.is_none() {
+        for (option, given) in [
+            ("--cases", args.cases.is_some()),
+            ("--test-cases", args.test_cases.is_some()),
+            ("--opcodes", args.opcodes.is_some()),
+        ] {
+            if given {
+                bail!("{option} belongs to --goal cases");
+            }
+        }
+    }
+    let problem = match &args.problem {
+        Some(name) => Some(problems::load(name)?),
+        None => None,
+    };
+    let budget = problem.as_ref().map(|p| p.spec.budget);
+    let cases_goal = args.goal == Some(GoalKind::Cases) || problem.is_some();
     // Every output is checked before any work: a typo must not cost a whole experiment.
     for (option, path) in [
         ("--out", &args.out),
@@ -395,10 +512,31 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         (Some(state), Some(path)) => resumed_config(&args, &state.config, path)?,
         _ => Config {
             seed: args.seed.unwrap_or(0),
-            population: args.population.unwrap_or(100),
-            generations: args.generations.unwrap_or(100),
-            fuel: args.fuel.unwrap_or(1_000),
-            engine: args.engine.unwrap_or(EngineKind::Tiered).name().to_string(),
+            population: args
+                .population
+                .unwrap_or(budget.map_or(100, |b| b.population)),
+            generations: args
+                .generations
+                .unwrap_or(budget.map_or(100, |b| b.generations)),
+            fuel: args.fuel.unwrap_or(budget.map_or(1_000, |b| b.fuel)),
+            engine: args
+                .engine
+                .unwrap_or(if budget.is_some() {
+                    EngineKind::Interp
+                } else {
+                    EngineKind::Tiered
+                })
+                .name()
+                .to_string(),
+            selection: args.selection.map_or(
+                if cases_goal {
+                    Selection::Lexicase
+                } else {
+                    Selection::Tournament
+                },
+                Selection::from,
+            ),
+            size_weight: args.size_weight.unwrap_or(0.0),
             max_len: args.max_len.unwrap_or(1_024),
             rates: parse_rates(
                 MutationRates::default(),
@@ -453,6 +591,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         None => {
             let seed = match (&args.seed_kernel, &args.from_version) {
                 (Some(path), _) => kernel::load(path)?,
+                (None, None) if problem.is_some() => problems::SEED_KERNEL.to_vec(),
                 (None, Some(name)) => {
                     let root = args.fs.as_ref().expect("clap requires --fs");
                     let store = Store::open(root)?;
@@ -496,8 +635,12 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let bar = ProgressBar::new(todo).with_style(
         ProgressStyle::with_template("{bar:30} gen {pos}/{len} {msg}").expect("static template"),
     );
-    while evo.state.generation < evo.state.config.generations {
+    let mut solved = problem.is_some()
+        && evo.best().fitness.error == 0.0
+        && evo.evaluator.test_error(&evo.best().genome) == Some(0.0);
+    while !solved && evo.state.generation < evo.state.config.generations {
         let (line, improved) = pool.install(|| evo.step());
+        solved = problem.is_some() && line.best_error == 0.0 && line.test_error == Some(0.0);
         if let (true, Some(lineage)) = (improved, &mut lineage) {
             lineage.record(evo.best())?;
         }
@@ -516,6 +659,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     let best = evo.best().clone();
+    let test_error = evo.evaluator.test_error(&best.genome);
     if let Some(out) = &args.out {
         userfile::write_output(out, &best.genome)?;
     }
@@ -541,6 +685,10 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         let report = serde_json::json!({
             "promoted": promoted,
             "goal": goal.name(),
+            "problem": args.problem,
+            "selection": evo.state.config.selection.name(),
+            "solved": problem.is_some().then_some(solved),
+            "test_error": test_error,
             "generations": evo.state.generation,
             "evaluations": evo.evaluator.evaluations,
             "cache_hits": evo.evaluator.cache_hits,
@@ -564,6 +712,15 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             best.fitness.size,
             best.born
         );
+        if let Some(t) = test_error {
+            println!("error on the held-out test cases: {t}");
+        }
+        if let (Some(name), true) = (&args.problem, solved) {
+            println!(
+                "problem {name} solved in generation {}",
+                evo.state.generation
+            );
+        }
         println!(
             "{} evaluations, {} cache hits",
             evo.evaluator.evaluations, evo.evaluator.cache_hits

@@ -92,6 +92,8 @@ impl Default for MutationRates {
 #[derive(Clone, Debug)]
 pub struct Alphabet {
     pub syscalls: Vec<u8>,
+    /// The opcodes new instructions may use; empty means every opcode.
+    pub opcodes: Vec<Opcode>,
     /// Largest genome, in bytes.
     pub max_len: usize,
 }
@@ -136,7 +138,12 @@ fn random_imm(rng: &mut ChaCha8Rng, items: &[Item]) -> i32 {
 /// A random instruction over the ISA (syscalls limited to the alphabet).
 pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) -> Insn {
     loop {
-        let op = ALL_OPCODES[rng.random_range(0..ALL_OPCODES.len())];
+        let ops: &[Opcode] = if alphabet.opcodes.is_empty() {
+            ALL_OPCODES
+        } else {
+            &alphabet.opcodes
+        };
+        let op = ops[rng.random_range(0..ops.len())];
         if op == Opcode::HALT && rng.random_bool(0.7) {
             continue;
         }
@@ -297,6 +304,7 @@ mod tests {
     fn alphabet() -> Alphabet {
         Alphabet {
             syscalls: vec![10],
+            opcodes: vec![],
             max_len: 4096,
         }
     }
@@ -345,6 +353,7 @@ mod tests {
                     &MutationRates::default(),
                     &Alphabet {
                         syscalls: vec![10],
+                        opcodes: vec![],
                         max_len: 64,
                     },
                 );

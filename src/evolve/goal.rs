@@ -2,7 +2,8 @@
 //! as a [`Fitness`]: an error (0 = the goal is met) and the kernel's cycles and size, which
 //! break ties. Goals: `output` (print a target sequence of lines), `draw` (render like a
 //! target PNG), `faster` (reproduce a reference kernel's output and final data memory in
-//! fewer cycles).
+//! fewer cycles), `cases` (input/output cases, see [`super::cases`]; scored by the
+//! evaluator, one run per case).
 
 use crate::userfile::{self, FileError};
 use pxvm::syscalls::*;
@@ -93,6 +94,7 @@ pub enum Goal {
     Output(Vec<String>),
     Draw(Picture),
     Faster(Reference),
+    Cases(super::cases::CaseGoal),
 }
 
 impl Goal {
@@ -168,6 +170,7 @@ impl Goal {
                 h.update((r.kernel_len as u64).to_le_bytes());
                 h.update(r.cycles.to_le_bytes());
             }
+            Goal::Cases(c) => c.digest_into(&mut h),
         }
         GoalRecord {
             kind: self.name().to_string(),
@@ -200,6 +203,7 @@ impl Goal {
             Goal::Output(_) => "output",
             Goal::Draw(_) => "draw",
             Goal::Faster(_) => "faster",
+            Goal::Cases(_) => "cases",
         }
     }
 
@@ -215,6 +219,15 @@ impl Goal {
                     vec![SYS_PRINT_INT, SYS_PRINT]
                 }
             }
+            Goal::Cases(c) => c.alphabet_syscalls(),
+        }
+    }
+
+    /// The opcodes new instructions may use (empty: all).
+    pub fn opcodes(&self) -> Vec<pxvm::Opcode> {
+        match self {
+            Goal::Cases(c) => c.opcodes.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -224,6 +237,7 @@ impl Goal {
             Goal::Output(t) => t.len() * 2 + 8,
             Goal::Draw(_) => 4_096,
             Goal::Faster(r) => r.sysout.len() + 8,
+            Goal::Cases(c) => c.max_output_lines(),
         }
     }
 
@@ -261,6 +275,8 @@ impl Goal {
                     .count();
                 lines_error(sysout, &r.sysout) + memory_diff as f64 / 64.0 + unfinished * 4.0
             }
+            // One run cannot score a case goal: the evaluator runs each case.
+            Goal::Cases(_) => f64::MAX,
         };
         Fitness {
             error,

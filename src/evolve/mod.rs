@@ -1,6 +1,8 @@
 //! Evolutionary search over kernels (`pxos evolve`): a population of genomes (kernels)
 //! is mutated with ISA-aware operators ([`genome`]), each variant runs with a fuel budget
-//! and is scored against a goal ([`goal`]); tournaments pick parents, elites survive.
+//! and is scored against a goal ([`goal`]; input/output cases: [`cases`]); tournaments or
+//! lexicase selection ([`select`]) pick parents, elites survive. [`problems`] is the
+//! shipped suite of program-synthesis problems.
 //!
 //! Determinism: every random choice comes from a ChaCha8 stream derived from the seed and
 //! the generation number, on one thread; only evaluation — a pure function of the genome —
@@ -15,8 +17,11 @@
 //! checkpoint records its goal ([`goal::GoalRecord`]) so that a resumed run can refuse
 //! another.
 
+pub mod cases;
 pub mod genome;
 pub mod goal;
+pub mod problems;
+pub mod select;
 
 use crate::engines::EngineKind;
 use crate::host::PxHost;
@@ -26,6 +31,7 @@ use pxvm::Machine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use select::Selection;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -36,6 +42,8 @@ pub const MAX_POPULATION: usize = 100_000;
 pub const MAX_GENERATIONS: u64 = 1_000_000_000;
 /// The largest weight of one mutation operator.
 pub const MAX_WEIGHT: u32 = 1_000_000;
+/// The largest `--size-weight`.
+pub const MAX_SIZE_WEIGHT: f64 = 1_000_000.0;
 
 /// An option or checkpoint field out of its bounds.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +84,13 @@ pub struct Config {
     pub tournament: usize,
     pub max_len: usize,
     pub rates: MutationRates,
+    /// How parents are chosen (absent in older checkpoints: tournaments).
+    #[serde(default)]
+    pub selection: Selection,
+    /// Parsimony: `size_weight` x size is added to the error used for ranking, elitism
+    /// and tournaments (absent in older checkpoints: 0).
+    #[serde(default)]
+    pub size_weight: f64,
 }
 
 impl Default for Config {
@@ -90,6 +105,8 @@ impl Default for Config {
             tournament: 3,
             max_len: 1_024,
             rates: MutationRates::default(),
+            selection: Selection::Tournament,
+            size_weight: 0.0,
         }
     }
 }
@@ -135,6 +152,12 @@ impl Config {
                 problem: format!("is {:?}; it must be interp, jit or tiered", self.engine),
             });
         }
+        if !(0.0..=MAX_SIZE_WEIGHT).contains(&self.size_weight) {
+            return Err(Invalid {
+                field: "config.size_weight",
+                problem: format!("is {}; it must be 0..=1,000,000", self.size_weight),
+            });
+        }
         let r = &self.rates;
         for (field, w) in [
             ("config.rates.operand", r.operand),
@@ -167,6 +190,9 @@ pub struct Individual {
     pub fitness: Fitness,
     /// The generation it was born in.
     pub born: u64,
+    /// Its error on each training case (goals with cases only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<f64>,
 }
 
 /// What one generation looked like (one JSON line of `--log`).
@@ -182,6 +208,9 @@ pub struct GenerationLog {
     pub evaluations: u64,
     pub cache_hits: u64,
     pub evaluations_per_second: f64,
+    /// The best kernel's error on the held-out test cases (`--test-cases`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_error: Option<f64>,
 }
 
 /// The resumable state of an experiment.
@@ -243,7 +272,7 @@ pub struct Evaluator<'g> {
     goal: &'g Goal,
     engine: EngineKind,
     fuel: u64,
-    cache: HashMap<Vec<u8>, Fitness>,
+    cache: HashMap<Vec<u8>, Scored>,
     pub evaluations: u64,
     pub cache_hits: u64,
 }
@@ -264,22 +293,67 @@ impl<'g> Evaluator<'g> {
     }
 
     /// Score one genome (no cache).
-    pub fn score(&self, machine: &mut Machine, genome: &[u8]) -> Fitness {
+    pub fn score(&self, machine: &mut Machine, genome: &[u8]) -> Scored {
+        if let Goal::Cases(c) = self.goal {
+            return self.score_cases(machine, genome, &c.train);
+        }
         if machine.reset(genome).is_err() {
-            return Fitness {
-                error: f64::MAX,
-                cycles: 0,
-                size: genome.len(),
-            };
+            return Scored::unloadable(genome.len());
         }
         let mut host = PxHost::default().with_max_output_lines(self.goal.max_output_lines());
         let mut engine = self.engine.build();
         let exit = engine.run(machine, &mut host, self.fuel);
-        self.goal.score(exit, machine, &host.sysout, genome.len())
+        Scored {
+            fitness: self.goal.score(exit, machine, &host.sysout, genome.len()),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Score one genome on `cases`: one run per case from the case's starting state, the
+    /// error the sum of the cases' errors, the cycles the sum of the runs' cycles.
+    pub fn score_cases(
+        &self,
+        machine: &mut Machine,
+        genome: &[u8],
+        cases: &[cases::Case],
+    ) -> Scored {
+        let lines = self.goal.max_output_lines();
+        let mut errors = Vec::with_capacity(cases.len());
+        let mut cycles = 0u64;
+        for case in cases {
+            if machine.reset(genome).is_err() {
+                return Scored::unloadable(genome.len());
+            }
+            let mut host = case.prepare(machine, lines);
+            let mut engine = self.engine.build();
+            let exit = engine.run(machine, &mut host, self.fuel);
+            cycles = cycles.saturating_add(machine.cycles);
+            errors.push(case.error(exit, machine, &host.sysout));
+        }
+        Scored {
+            fitness: Fitness {
+                error: errors.iter().sum(),
+                cycles,
+                size: genome.len(),
+            },
+            errors,
+        }
+    }
+
+    /// The error of `genome` on the goal's held-out test cases (`None` without any).
+    pub fn test_error(&self, genome: &[u8]) -> Option<f64> {
+        let Goal::Cases(c) = self.goal else {
+            return None;
+        };
+        if c.test.is_empty() {
+            return None;
+        }
+        let mut m = Machine::new(&[]).expect("empty kernel fits");
+        Some(self.score_cases(&mut m, genome, &c.test).fitness.error)
     }
 
     /// Score many genomes in parallel, each distinct uncached genome once.
-    pub fn score_all(&mut self, genomes: &[Vec<u8>]) -> Vec<Fitness> {
+    pub fn score_all(&mut self, genomes: &[Vec<u8>]) -> Vec<Scored> {
         let mut todo: Vec<&Vec<u8>> = Vec::new();
         let mut seen = HashSet::new();
         for g in genomes {
@@ -290,7 +364,7 @@ impl<'g> Evaluator<'g> {
             }
         }
         let this = &*self;
-        let scored: Vec<Fitness> = todo
+        let scored: Vec<Scored> = todo
             .par_iter()
             .map_init(
                 || Machine::new(&[]).expect("empty kernel fits"),
@@ -304,7 +378,27 @@ impl<'g> Evaluator<'g> {
         for (g, f) in todo.into_iter().zip(scored) {
             self.cache.insert(g.clone(), f);
         }
-        genomes.iter().map(|g| self.cache[g]).collect()
+        genomes.iter().map(|g| self.cache[g].clone()).collect()
+    }
+}
+
+/// A genome's score: its fitness and, for goals with cases, its error on each case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    pub fitness: Fitness,
+    pub errors: Vec<f64>,
+}
+
+impl Scored {
+    fn unloadable(size: usize) -> Scored {
+        Scored {
+            fitness: Fitness {
+                error: f64::MAX,
+                cycles: 0,
+                size,
+            },
+            errors: Vec::new(),
+        }
     }
 }
 
@@ -334,6 +428,7 @@ impl<'g> Evolution<'g> {
     ) -> Evolution<'g> {
         let alphabet = Alphabet {
             syscalls: goal.syscalls(),
+            opcodes: goal.opcodes(),
             max_len: config.max_len,
         };
         let mut rng = rng_for(config.seed, 0);
@@ -351,13 +446,14 @@ impl<'g> Evolution<'g> {
         let mut population: Vec<Individual> = genomes
             .into_iter()
             .zip(fitness)
-            .map(|(genome, fitness)| Individual {
+            .map(|(genome, s)| Individual {
                 genome,
-                fitness,
+                fitness: s.fitness,
                 born: 0,
+                errors: s.errors,
             })
             .collect();
-        sort(goal, &mut population);
+        sort(goal, config.size_weight, &mut population);
         let lineage = vec![population[0].clone()];
         Evolution {
             state: Checkpoint {
@@ -379,6 +475,7 @@ impl<'g> Evolution<'g> {
         state.goal.get_or_insert_with(|| goal.record());
         let alphabet = Alphabet {
             syscalls: goal.syscalls(),
+            opcodes: goal.opcodes(),
             max_len: state.config.max_len,
         };
         let evaluator = Evaluator::new(goal, engine, state.config.fuel);
@@ -399,14 +496,29 @@ impl<'g> Evolution<'g> {
     }
 
     fn tournament<'p>(&self, rng: &mut ChaCha8Rng, pop: &'p [Individual]) -> &'p Individual {
+        let w = self.state.config.size_weight;
         let mut best = &pop[rng.random_range(0..pop.len())];
         for _ in 1..self.state.config.tournament.max(1) {
             let other = &pop[rng.random_range(0..pop.len())];
-            if self.goal.better(&other.fitness, &best.fitness) {
+            if better(self.goal, w, &other.fitness, &best.fitness) {
                 best = other;
             }
         }
         best
+    }
+
+    fn parent<'p>(
+        &self,
+        rng: &mut ChaCha8Rng,
+        pop: &'p [Individual],
+        epsilons: &[f64],
+    ) -> &'p Individual {
+        match self.state.config.selection {
+            Selection::Tournament => self.tournament(rng, pop),
+            Selection::Lexicase | Selection::EpsilonLexicase => {
+                select::lexicase(rng, pop, epsilons)
+            }
+        }
     }
 
     /// Breed and score one generation. Returns its log line and whether the best improved.
@@ -419,10 +531,14 @@ impl<'g> Evolution<'g> {
         let pop = &self.state.population;
         let elites = config.elites.min(pop.len());
         let mut children = Vec::with_capacity(config.population);
+        let epsilons = match config.selection {
+            Selection::Tournament => Vec::new(),
+            s => select::epsilons(pop, s),
+        };
         while children.len() + elites < config.population.max(2) {
-            let a = self.tournament(&mut rng, pop);
+            let a = self.parent(&mut rng, pop, &epsilons);
             let mut child = if rng.random_range(0..100) < config.rates.crossover_percent {
-                let b = self.tournament(&mut rng, pop);
+                let b = self.parent(&mut rng, pop, &epsilons);
                 genome::crossover(&mut rng, &a.genome, &b.genome, &self.alphabet)
             } else {
                 a.genome.clone()
@@ -440,17 +556,23 @@ impl<'g> Evolution<'g> {
             children
                 .into_iter()
                 .zip(fitness)
-                .map(|(genome, fitness)| Individual {
+                .map(|(genome, s)| Individual {
                     genome,
-                    fitness,
+                    fitness: s.fitness,
                     born: generation,
+                    errors: s.errors,
                 }),
         );
-        sort(self.goal, &mut next);
+        sort(self.goal, config.size_weight, &mut next);
         let previous_best = self.state.population[0].fitness;
         self.state.population = next;
         self.state.generation = generation;
-        let improved = self.goal.better(&self.best().fitness, &previous_best);
+        let improved = better(
+            self.goal,
+            config.size_weight,
+            &self.best().fitness,
+            &previous_best,
+        );
         if improved {
             self.state.lineage.push(self.best().clone());
         }
@@ -475,18 +597,38 @@ impl<'g> Evolution<'g> {
                 evaluations,
                 cache_hits: self.evaluator.cache_hits - hits0,
                 evaluations_per_second: evaluations as f64 / secs,
+                test_error: self.evaluator.test_error(&self.best().genome),
             },
             improved,
         )
     }
 }
 
+/// The ranking order of two fitnesses: the goal's order, with `size_weight` x size added
+/// to the error.
+fn compare(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> std::cmp::Ordering {
+    let (x, y) = (goal.order(a), goal.order(b));
+    let key = |o: (f64, u64, u64), f: &Fitness| {
+        if size_weight > 0.0 && o.0 < f64::MAX {
+            o.0 + size_weight * f.size as f64
+        } else {
+            o.0
+        }
+    };
+    key(x, a)
+        .total_cmp(&key(y, b))
+        .then(x.1.cmp(&y.1))
+        .then(x.2.cmp(&y.2))
+}
+
+/// Whether `a` ranks strictly before `b` (see [`compare`]).
+fn better(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> bool {
+    compare(goal, size_weight, a, b).is_lt()
+}
+
 /// Best first; ties keep their order (a stable sort keeps runs deterministic).
-fn sort(goal: &Goal, pop: &mut [Individual]) {
-    pop.sort_by(|a, b| {
-        let (x, y) = (goal.order(&a.fitness), goal.order(&b.fitness));
-        x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2))
-    });
+fn sort(goal: &Goal, size_weight: f64, pop: &mut [Individual]) {
+    pop.sort_by(|a, b| compare(goal, size_weight, &a.fitness, &b.fitness));
 }
 
 #[cfg(test)]
@@ -541,6 +683,51 @@ mod tests {
             evo.step();
         }
         assert_eq!(evo.state, whole);
+    }
+
+    /// A lexicase run on the `absolute` problem, planned for 10 generations, stopped after
+    /// `steps`.
+    fn lexicase(threads: usize, steps: u64, resume_at: Option<u64>) -> Checkpoint {
+        let problem = problems::load("absolute").unwrap();
+        let goal = Goal::Cases(problem.goal);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let config = Config {
+                seed: 11,
+                population: 40,
+                generations: 10,
+                engine: "interp".into(),
+                selection: Selection::EpsilonLexicase,
+                size_weight: 0.01,
+                ..Config::default()
+            };
+            let mut evo = Evolution::start(config, &goal, EngineKind::Interp, &[0]);
+            for s in 0..steps {
+                if Some(s) == resume_at {
+                    let json = serde_json::to_string(&evo.state).unwrap();
+                    evo = Evolution::resume(
+                        serde_json::from_str(&json).unwrap(),
+                        &goal,
+                        EngineKind::Interp,
+                    );
+                }
+                let (line, _) = evo.step();
+                assert!(line.test_error.is_some());
+            }
+            evo.state
+        })
+    }
+
+    #[test]
+    fn lexicase_on_cases_is_deterministic_across_threads_and_resumes() {
+        let one = lexicase(1, 10, None);
+        assert_eq!(one, lexicase(2, 10, None));
+        assert_eq!(one, lexicase(2, 10, Some(4)));
+        assert!(one.population.iter().all(|i| i.errors.len() == 40));
+        assert!(one.lineage.len() >= 2, "the search improved");
     }
 
     #[test]

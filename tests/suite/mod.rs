@@ -11,6 +11,7 @@ mod edges;
 mod escape;
 mod evolution;
 mod evolve;
+mod evolve_cases;
 mod filesys;
 mod harden;
 mod invariants;

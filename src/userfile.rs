@@ -41,37 +41,8 @@ pub enum FileError {
     NoFolder { path: PathBuf, folder: PathBuf },
 }
 
-/// What kind of file `meta` describes, for messages ("a FIFO", "a folder", ...).
-pub fn describe(meta: &Metadata) -> &'static str {
-    let ft = meta.file_type();
-    if ft.is_dir() {
-        return "a folder";
-    }
-    if ft.is_symlink() {
-        return "a symbolic link";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if ft.is_char_device() {
-            return "a character device";
-        }
-        if ft.is_block_device() {
-            return "a block device";
-        }
-        if ft.is_socket() {
-            return "a socket";
-        }
-    }
-    if ft.is_file() {
-        "a regular file"
-    } else {
-        "not a regular file"
-    }
-}
+/// What kind of file `meta` describes, for messages ("a FIFO (named pipe)", "a folder", ...).
+pub use crate::store::nofollow::kind_of as describe;
 
 /// Open `path` for reading if it is a regular file (following symbolic links). The open
 /// never blocks: a FIFO is opened non-blocking and then refused.

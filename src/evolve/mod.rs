@@ -643,14 +643,19 @@ mod tests {
         Goal::Output(["1", "2", "3"].iter().map(|s| s.to_string()).collect())
     }
 
-    /// An experiment planned for `generations`, stopped after `steps`.
-    fn evolve(threads: usize, generations: u64, steps: u64) -> Checkpoint {
-        let goal = target();
+    /// Run `f` on a pool of `threads` threads (results must not depend on the count).
+    fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| {
+        pool.install(f)
+    }
+
+    /// An experiment planned for `generations`, stopped after `steps`.
+    fn evolve(threads: usize, generations: u64, steps: u64) -> Checkpoint {
+        let goal = target();
+        on_threads(threads, || {
             let config = Config {
                 seed: 7,
                 population: 40,
@@ -690,11 +695,7 @@ mod tests {
     fn lexicase(threads: usize, steps: u64, resume_at: Option<u64>) -> Checkpoint {
         let problem = problems::load("absolute").unwrap();
         let goal = Goal::Cases(problem.goal);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let config = Config {
                 seed: 11,
                 population: 40,

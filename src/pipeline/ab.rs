@@ -145,15 +145,10 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
             let spec_path = sdir.join("scenario.json");
             let spec = match std::fs::symlink_metadata(&spec_path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => ScenarioFile::default(),
-                Err(e) => return Err(io(&spec_path)(e)),
-                Ok(m) if !m.is_file() || m.len() > MAX_SCENARIO_FILE => {
-                    return Err(invalid(
-                        &spec_path,
-                        "must be a regular file of at most 1 MiB".into(),
-                    ))
-                }
-                Ok(_) => {
-                    let bytes = std::fs::read(&spec_path).map_err(io(&spec_path))?;
+                _ => {
+                    let bytes = crate::store::nofollow::read_regular(&spec_path, MAX_SCENARIO_FILE)
+                        .map_err(|e| invalid(&spec_path, e.to_string()))?
+                        .map_err(|_| invalid(&spec_path, "is over 1 MiB".into()))?;
                     serde_json::from_slice(&bytes)
                         .map_err(|e| invalid(&spec_path, e.to_string()))?
                 }
@@ -477,16 +472,7 @@ pub fn side_by_side_png(report: &AbReport) -> std::io::Result<Vec<u8>> {
         }
         top += a.height().max(b.height()) as usize + GAP;
     }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-    writer
-        .write_image_data(&rgba)
-        .map_err(std::io::Error::other)?;
-    writer.finish().map_err(std::io::Error::other)?;
-    Ok(out)
+    crate::render::encode_rgba_png(width as u32, height as u32, &rgba)
 }
 
 #[cfg(test)]

@@ -24,9 +24,8 @@
 use super::PipelineError;
 use crate::run::sha256_hex;
 use crate::store::candidates::{Candidate, Origin, State};
-use crate::store::{atomic, Store};
+use crate::store::{atomic, nofollow, Store};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -396,17 +395,15 @@ fn compile(path: &Path, source: &str) -> Result<(Vec<u8>, bool), String> {
     } else {
         pxvm::MEM_SIZE as u64
     };
-    let bytes = read_at_most(path, limit + 1).map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(if assembly {
-            format!("assembly source over {} bytes", MAX_ASM_BYTES)
-        } else {
-            format!(
-                "{} bytes; a kernel holds at most 65,536 (never truncated)",
-                meta.len().max(bytes.len() as u64)
-            )
-        });
-    }
+    let bytes = match nofollow::read_regular(path, limit).map_err(|e| e.to_string())? {
+        Ok(bytes) => bytes,
+        Err(_) if assembly => return Err(format!("assembly source over {MAX_ASM_BYTES} bytes")),
+        Err(size) => {
+            return Err(format!(
+                "{size} bytes; a kernel holds at most 65,536 (never truncated)"
+            ))
+        }
+    };
     let bytes = if assembly {
         let text = String::from_utf8(bytes)
             .map_err(|_| "not UTF-8 text, so not assembly source".to_string())?;
@@ -418,31 +415,14 @@ fn compile(path: &Path, source: &str) -> Result<(Vec<u8>, bool), String> {
     Ok((bytes, assembly))
 }
 
-/// Read at most `limit` bytes of a regular file, without following a symlink or blocking.
-fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut opts = fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let file = opts.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut out = Vec::new();
-    file.take(limit).read_to_end(&mut out)?;
-    Ok(out)
-}
-
 /// The bytecode of candidate `c`, read back from `candidates/` and checked against its
 /// recorded SHA-256.
 pub fn kernel_of(store: &Store, c: &Candidate) -> Result<Vec<u8>, String> {
     let file = c.kernel.as_deref().ok_or("it has no bytecode")?;
     let path = store.candidates_dir().join(file);
-    let bytes = read_at_most(&path, pxvm::MEM_SIZE as u64 + 1)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = nofollow::read_regular(&path, pxvm::MEM_SIZE as u64)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     if c.sha256.as_deref() != Some(sha256_hex(&bytes).as_str()) {
         return Err(format!(
             "{} no longer holds the bytes that were taken",

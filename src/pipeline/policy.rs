@@ -16,6 +16,9 @@ pub const MAX_FUEL: u64 = 1_000_000_000;
 /// Most fuel of one evaluation in background evolution.
 pub const MAX_EVOLVE_FUEL: u64 = 10_000_000;
 
+/// Largest policy.json read.
+const MAX_POLICY_BYTES: u64 = 1 << 20;
+
 /// The policy file's name in the store folder.
 pub const POLICY_FILE: &str = "policy.json";
 
@@ -151,11 +154,8 @@ impl Default for Policy {
 /// A policy that cannot be read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::store::StoreError),
     #[error("{}: {message} (fix or remove the file: without it the defaults apply)", path.display())]
     Invalid { path: PathBuf, message: String },
     #[error("policy key {key:?}: {message}")]
@@ -191,26 +191,18 @@ impl Policy {
     /// The policy of the store at `root` (the defaults if it has no policy file).
     pub fn load(root: &Path) -> Result<Policy, PolicyError> {
         let path = root.join(POLICY_FILE);
-        let bytes = match std::fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),
-            Err(source) => return Err(PolicyError::Io { path, source }),
-            Ok(meta) if !meta.is_file() => {
-                return Err(PolicyError::Invalid {
-                    path,
-                    message: "is not a regular file".into(),
-                })
-            }
-            Ok(meta) if meta.len() > 1 << 20 => {
-                return Err(PolicyError::Invalid {
-                    path,
-                    message: format!("is {} bytes; a policy is at most 1 MiB", meta.len()),
-                })
-            }
-            Ok(_) => std::fs::read(&path).map_err(|source| PolicyError::Io {
-                path: path.clone(),
-                source,
-            })?,
-        };
+        if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Ok(Policy::default());
+        }
+        // A regular file only (never through a link, never blocking on a FIFO), bounded.
+        let bytes =
+            crate::store::nofollow::read_regular(&path, MAX_POLICY_BYTES)?.map_err(|size| {
+                PolicyError::Invalid {
+                    path: path.clone(),
+                    message: format!("is {size} bytes; a policy is at most 1 MiB"),
+                }
+            })?;
         let policy: Policy = serde_json::from_slice(&bytes).map_err(|e| PolicyError::Invalid {
             path: path.clone(),
             message: e.to_string(),

@@ -139,15 +139,19 @@ pub fn render_with<S: AsRef<str>>(
 
 /// `image` as PNG file bytes (8-bit RGBA).
 pub fn encode_png(image: &Image) -> io::Result<Vec<u8>> {
+    encode_rgba_png(image.width, image.height, &image.rgba)
+}
+
+/// `width` × `height` RGBA pixels, row by row, as PNG file bytes (8-bit RGBA); also for
+/// pictures composed from several renders (`pxos ab --png`).
+pub fn encode_rgba_png(width: u32, height: u32, rgba: &[u8]) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
     let mut writer = encoder.write_header().map_err(io::Error::other)?;
-    writer
-        .write_image_data(&image.rgba)
-        .map_err(io::Error::other)?;
+    writer.write_image_data(rgba).map_err(io::Error::other)?;
     writer.finish().map_err(io::Error::other)?;
     Ok(out)
 }

@@ -280,6 +280,21 @@ impl Store {
             })
     }
 
+    /// Write `files` (name, bytes) into `candidates/` — a real folder, never a link — each
+    /// crash-safely, with one fsync of the folder; before the commit that names them.
+    fn write_candidate_files(&self, files: &[(&str, &[u8])]) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let dir = self.candidates_dir();
+        super::nofollow::check_folder(&dir)?;
+        atomic::create_dir(&dir)?;
+        for (name, bytes) in files {
+            atomic::write_synced(&dir.join(name), bytes)?;
+        }
+        atomic::sync_dir(&dir)
+    }
+
     /// Record a new candidate (its id must be [`Store::next_candidate_id`]) with `files`
     /// (name, bytes) written into `candidates/` first.
     pub fn add_candidate(
@@ -288,20 +303,10 @@ impl Store {
         files: &[(&str, &[u8])],
     ) -> Result<()> {
         self.require_lock()?;
-        let dir = self.candidates_dir();
-        atomic::create_dir(&dir)?;
-        for (name, bytes) in files {
-            atomic::write_synced(&dir.join(name), bytes)?;
-        }
-        if !files.is_empty() {
-            atomic::sync_dir(&dir)?;
-        }
+        self.write_candidate_files(files)?;
         let mut db = self.db().clone();
-        candidate.history.push(Step {
-            date: date::now_utc(),
-            state: candidate.state.name().to_string(),
-            note: candidate.state.to_string(),
-        });
+        let state = candidate.state.clone();
+        enter(&mut candidate, state, "");
         db.pipeline.last_candidate = db.pipeline.last_candidate.max(candidate.id);
         db.pipeline.candidates.push(candidate);
         self.commit(db, &[], false)
@@ -327,9 +332,7 @@ impl Store {
         against: Option<u64>,
     ) -> Result<()> {
         self.require_lock()?;
-        let dir = self.candidates_dir();
-        atomic::write_synced(&dir.join(report.0), report.1)?;
-        atomic::sync_dir(&dir)?;
+        self.write_candidate_files(&[report])?;
         let mut db = self.db().clone();
         let c = candidate_mut(&mut db, id, self.root())?;
         c.ab_report = Some(report.0.to_string());

@@ -12,32 +12,38 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::path::Path;
 
-/// What a file-system object is, for messages ("a symbolic link").
+/// What a file-system object is, for messages ("a symbolic link", "a FIFO (named pipe)",
+/// "a character device", ...). The one description of file kinds: the store's refusals and
+/// the user-named files of `crate::userfile` both use it.
 pub fn kind_of(meta: &fs::Metadata) -> &'static str {
-    let t = meta.file_type();
-    if t.is_symlink() {
-        return "a symbolic link";
-    }
-    if t.is_dir() {
+    let ft = meta.file_type();
+    if ft.is_dir() {
         return "a folder";
     }
-    if t.is_file() {
-        return "a regular file";
+    if ft.is_symlink() {
+        return "a symbolic link";
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
         }
-        if t.is_socket() {
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
             return "a socket";
         }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
     }
-    "not a regular file"
+    if ft.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Refuse `dir` if it exists as anything but a real folder (a symbolic link above all).

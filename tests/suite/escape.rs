@@ -4,6 +4,8 @@
 //! `kernels/` or `build/` is a link is refused; kernel files that are links or FIFOs are
 //! never read or written through. Real links and real FIFOs throughout.
 
+use super::cli_util::mkfifo;
+use super::filesys::{call, results};
 use super::store_util::{self, arg, asm, open, pxos, stderr};
 use super::util::*;
 use pxos::difftest::{describe_difference, Observed};
@@ -20,36 +22,6 @@ use std::path::Path;
 const OPEN: u8 = 20;
 const WRITE: u8 = 22;
 const READ: u8 = 23;
-const RESULTS: i32 = 0x8000;
-
-fn mkfifo(path: &Path) {
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        path,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .unwrap();
-}
-
-/// Call syscall `num` with R1..R3, then save R0 in result slot `slot`.
-fn call(num: u8, r1: i32, r2: i32, r3: i32, slot: i32) -> Vec<u8> {
-    prog(&[
-        imm32(1, r1),
-        imm32(2, r2),
-        imm32(3, r3),
-        sys(num),
-        ins(STORE, [0, 0, 0], RESULTS + 4 * slot),
-    ])
-}
-
-fn results(memory: &[u8], n: usize) -> Vec<i32> {
-    (0..n)
-        .map(|k| {
-            let at = RESULTS as usize + 4 * k;
-            i32::from_le_bytes(memory[at..at + 4].try_into().unwrap())
-        })
-        .collect()
-}
 
 /// Run `code` on the reference and on every engine, each with a fresh folder made by
 /// `setup` (given the outer folder, which holds `fs/` — the guest's folder — and

@@ -14,7 +14,7 @@ const READ: u8 = 23;
 const RESULTS: i32 = 0x8000;
 
 /// Call `num` with R1..R3 set, then save R0 in result slot `slot`.
-fn call(num: u8, r1: i32, r2: i32, r3: i32, slot: i32) -> Vec<u8> {
+pub(super) fn call(num: u8, r1: i32, r2: i32, r3: i32, slot: i32) -> Vec<u8> {
     prog(&[
         imm32(1, r1),
         imm32(2, r2),
@@ -25,7 +25,7 @@ fn call(num: u8, r1: i32, r2: i32, r3: i32, slot: i32) -> Vec<u8> {
 }
 
 /// The first `n` result slots.
-fn results(memory: &[u8], n: usize) -> Vec<i32> {
+pub(super) fn results(memory: &[u8], n: usize) -> Vec<i32> {
     (0..n)
         .map(|k| {
             let at = RESULTS as usize + 4 * k;

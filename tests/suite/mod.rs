@@ -12,7 +12,7 @@ mod escape;
 mod evolution;
 mod evolve;
 mod evolve_cases;
-mod filesys;
+pub mod filesys;
 mod harden;
 mod invariants;
 mod kernels;

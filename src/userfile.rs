@@ -246,10 +246,8 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
             path: path.to_path_buf(),
         }),
         Some((target, meta)) if !meta.is_file() => {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .open(&target)
-                .map_err(write_err)?;
+            let mut file =
+                open_through(OpenOptions::new().write(true), &target).map_err(write_err)?;
             file.write_all(bytes).map_err(write_err)?;
             file.flush().map_err(write_err)
         }
@@ -272,6 +270,30 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     }
 }
 
+/// Open an output for writing without ever blocking in `open`: a FIFO nobody reads is an
+/// error ("no process reads it") instead of a hang. Once open, the file is made blocking
+/// again, so writes to a FIFO with a slow reader wait for it as they should.
+fn open_through(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).map_err(|e| {
+        if cfg!(unix) && e.raw_os_error() == Some(libc::ENXIO) {
+            io::Error::other("it is a FIFO that no process is reading")
+        } else {
+            e
+        }
+    })?;
+    #[cfg(unix)]
+    {
+        let flags = rustix::fs::fcntl_getfl(&file)?;
+        rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
+    }
+    Ok(file)
+}
+
 /// Open the user-named output `path` for appending (created if missing; links followed;
 /// devices and FIFOs written through; folders refused).
 pub fn open_append(path: &Path) -> Result<File, FileError> {
@@ -282,14 +304,12 @@ pub fn open_append(path: &Path) -> Result<File, FileError> {
             });
         }
     }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|error| FileError::Write {
+    open_through(OpenOptions::new().create(true).append(true), path).map_err(|error| {
+        FileError::Write {
             path: path.to_path_buf(),
             error,
-        })
+        }
+    })
 }
 
 /// Whether `a` and `b` name the same existing file (same device and inode, links

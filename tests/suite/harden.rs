@@ -283,3 +283,55 @@ fn messages_say_each_cause_once_and_begin_with_pxos() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("Usage:"), "{}", stdout(&o));
 }
+
+/// Run `pxos ARGS` with a deadline: a hang fails the test instead of stalling the suite.
+fn pxos_within(args: &[&str], secs: u64) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("pxos {args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn an_output_fifo_nobody_reads_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    mkfifo(&fifo);
+    for option in ["--checkpoint", "--log", "--out"] {
+        let o = pxos_within(
+            &[
+                "evolve",
+                "kernels/evolve/fib_seed.asm",
+                "--goal",
+                "output",
+                "--target",
+                "1",
+                "--generations",
+                "2",
+                "--population",
+                "4",
+                option,
+                s(&fifo),
+            ],
+            60,
+        );
+        assert_eq!(o.status.code(), Some(2), "{option}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("a FIFO that no process is reading"),
+            "{option}: {}",
+            stderr(&o)
+        );
+    }
+}

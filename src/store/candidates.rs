@@ -163,6 +163,21 @@ pub struct Candidate {
     pub history: Vec<Step>,
 }
 
+impl Candidate {
+    /// The names of its files in `candidates/`.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        [&self.taken, &self.kernel, &self.ab_report]
+            .into_iter()
+            .filter_map(|f| f.as_deref())
+    }
+}
+
+/// Whether `name` names a file directly inside a folder (no separator, not `.`/`..`,
+/// not hidden): the only names a candidate's files may have.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
+}
+
 /// The active staged rollout: the canary's version and how far it got. The stages are
 /// copied from the policy when the rollout starts, so changing the policy does not move a
 /// rollout under way.
@@ -546,6 +561,10 @@ pub(crate) fn read_pipeline(value: serde_json::Value, msgs: &mut Vec<String>) ->
             for (at, item) in items.into_iter().enumerate() {
                 let id = item.get("id").and_then(Value::as_u64);
                 match serde_json::from_value::<Candidate>(item) {
+                    Ok(c) if !c.files().all(is_plain_file_name) => msgs.push(format!(
+                        "versions.json: pipeline candidate {at} (id {}) names a file outside candidates/; dropped",
+                        c.id
+                    )),
                     Ok(c) if out.candidates.iter().all(|k| k.id != c.id) => out.candidates.push(c),
                     Ok(c) => msgs.push(format!(
                         "versions.json: pipeline candidate {at} repeats id {}; dropped",
@@ -702,6 +721,21 @@ mod tests {
         assert_eq!(turns(100, 3), [0, 1, 2]);
         assert_eq!(turns(0, 50), Vec::<u64>::new());
         assert_eq!(turns(25, 100).len(), 25);
+    }
+
+    #[test]
+    fn a_candidate_naming_a_file_outside_its_folder_is_dropped() {
+        let json = serde_json::json!({
+            "last_candidate": 2,
+            "candidates": [
+                {"id": 1, "origin": "watch", "source": "build/a.asm", "state": "queued", "kernel": "../../../etc/passwd"},
+                {"id": 2, "origin": "watch", "source": "build/b.asm", "state": "queued", "kernel": "c2.bin"}
+            ]
+        });
+        let mut msgs = Vec::new();
+        let p = read_pipeline(json, &mut msgs);
+        assert_eq!(p.candidates.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
+        assert!(msgs[0].contains("names a file outside candidates/"), "{msgs:?}");
     }
 
     #[test]

@@ -89,6 +89,27 @@ fn restore_sigpipe() {
     }
 }
 
+/// Standard output that cannot be written (`> /dev/full`, a disk full) makes `println!`
+/// panic; every command prints through it, so the answer is given here, once: the panic
+/// becomes `pxos: cannot write to standard output: …` and exit status 2, with no
+/// backtrace. (A closed pipe ends pxos by SIGPIPE before any of this, see above.)
+fn stdout_errors_end_quietly() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(cause) = message.strip_prefix("failed printing to stdout: ") {
+            eprintln!("pxos: cannot write to standard output: {cause}");
+            std::process::exit(2);
+        }
+        default(info)
+    }));
+}
+
 /// `err` and its causes, each said once: a cause whose text the message already holds
 /// (a library error that prints its source, wrapped in context that does too) is skipped.
 pub fn describe(err: &anyhow::Error) -> String {
@@ -131,6 +152,7 @@ fn parse() -> Result<Cli, ExitCode> {
 
 pub fn main() -> ExitCode {
     restore_sigpipe();
+    stdout_errors_end_quietly();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,
@@ -156,11 +178,17 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => pipeline::policy(args),
         Command::Status(args) => pipeline::status(args),
     };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
+    // What is still buffered must reach its destination too, or be reported.
+    let flushed = std::io::Write::flush(&mut std::io::stdout());
+    match (result, flushed) {
+        (Err(err), _) => {
             eprintln!("pxos: {}", describe(&err));
             ExitCode::from(2)
         }
+        (Ok(_), Err(err)) => {
+            eprintln!("pxos: cannot write to standard output: {err}");
+            ExitCode::from(2)
+        }
+        (Ok(code), Ok(())) => code,
     }
 }

@@ -11,7 +11,6 @@ use pxos::pipeline::watch::{watch as run_watch, WatchOptions};
 use pxos::pipeline::window;
 use pxos::store::{atomic, date, Store};
 use serde::Serialize;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,10 +33,10 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode> {
         once: args.once,
         poll: args.poll.map(Duration::from_millis),
     };
-    let mut out = std::io::stdout();
+    // println! (not a write whose error is ignored): a log that cannot be written ends the
+    // service with a message (`stdout_errors_end_quietly` in cli/mod.rs).
     run_watch(&args.store.fs, opts, &mut |line| {
-        let _ = writeln!(out, "[{}] {line}", date::now_utc());
-        let _ = out.flush();
+        println!("[{}] {line}", date::now_utc());
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -735,7 +735,10 @@ mod tests {
         let mut msgs = Vec::new();
         let p = read_pipeline(json, &mut msgs);
         assert_eq!(p.candidates.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
-        assert!(msgs[0].contains("names a file outside candidates/"), "{msgs:?}");
+        assert!(
+            msgs[0].contains("names a file outside candidates/"),
+            "{msgs:?}"
+        );
     }
 
     #[test]

@@ -335,3 +335,44 @@ fn an_output_fifo_nobody_reads_is_an_error_not_a_hang() {
         );
     }
 }
+
+#[test]
+fn standard_output_that_cannot_be_written_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s");
+    assert!(pxos(&[
+        "register",
+        "v1.0",
+        "kernels/kernel_v1.asm",
+        "--fs",
+        s(&store)
+    ])
+    .status
+    .success());
+    std::fs::create_dir_all(store.join("build")).unwrap();
+    std::fs::write(store.join("build/k.asm"), "HALT\n").unwrap();
+    for args in [
+        vec!["status", "--fs", s(&store)],
+        vec!["versions", "--fs", s(&store)],
+        vec!["watch", "--once", "--fs", s(&store)],
+        vec!["run", "kernels/kernel_v1.asm"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("pxos: cannot write to standard output"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

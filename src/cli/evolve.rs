@@ -115,7 +115,7 @@ pub struct EvolveArgs {
     opcodes: Option<String>,
     /// Run a problem of the shipped suite (kernels/evolve/problems/) with its budget;
     /// stops at the first kernel with zero error on training and held-out cases.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["goal", "problem_suite"])]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["goal", "problem_suite", "cases", "test_cases"])]
     problem: Option<String>,
     /// Run every problem of the suite over --seeds seeds with lexicase and tournament
     /// selection and report the success rates and median generations to success.

@@ -36,7 +36,16 @@ fn median(mut xs: Vec<u64>) -> Option<f64> {
 
 pub fn suite(seeds: u64, only: Option<&str>, jobs: Option<usize>, json: bool) -> Result<ExitCode> {
     let names: Vec<String> = match only {
-        Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+        Some(list) => {
+            let mut names: Vec<String> = Vec::new();
+            for name in list.split(',').map(|s| s.trim().to_string()) {
+                if names.contains(&name) {
+                    anyhow::bail!("--problems names {name:?} twice");
+                }
+                names.push(name);
+            }
+            names
+        }
         None => problems::names().iter().map(|s| s.to_string()).collect(),
     };
     let loaded = names

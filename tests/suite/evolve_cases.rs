@@ -277,3 +277,35 @@ fn a_problem_is_solved_and_the_suite_reports_success_rates() {
         stderr(&o)
     );
 }
+
+#[test]
+fn conflicting_or_repeated_problem_options_are_refused() {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let o = super::cli_util::pxos(&[
+        "evolve",
+        "--problem",
+        "absolute",
+        "--cases",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        super::cli_util::stderr(&o).starts_with("pxos: "),
+        "{}",
+        super::cli_util::stderr(&o)
+    );
+    let o = super::cli_util::pxos(&[
+        "evolve",
+        "--problem-suite",
+        "--seeds",
+        "1",
+        "--problems",
+        "absolute,absolute",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        super::cli_util::stderr(&o).contains("--problems names \"absolute\" twice"),
+        "{}",
+        super::cli_util::stderr(&o)
+    );
+}

@@ -3,10 +3,10 @@
 //! evaluations per second on 2 cores), on each engine.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pxos::engines::EngineKind;
-use pxos::evolve::genome::{encode, random_insn, Alphabet, Item};
-use pxos::evolve::goal::Goal;
-use pxos::evolve::Evaluator;
+use pxos::runtime::engines::EngineKind;
+use pxos::tools::evolve::genome::{encode, random_insn, Alphabet, Item};
+use pxos::tools::evolve::goal::Goal;
+use pxos::tools::evolve::Evaluator;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

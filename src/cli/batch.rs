@@ -5,10 +5,10 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pxos::batch::{self, jobs, BatchOptions};
-use pxos::engines::EngineKind;
-use pxos::run::DEFAULT_FUEL;
-use pxos::userfile;
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::run::DEFAULT_FUEL;
+use pxos::tools::batch::{self, jobs, BatchOptions};
+use pxos::util::userfile;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;

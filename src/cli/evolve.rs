@@ -13,16 +13,17 @@ use anyhow::{bail, Context, Result};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use pxos::engines::EngineKind;
-use pxos::evolve::genome::MutationRates;
-use pxos::evolve::goal::Goal;
-use pxos::evolve::select::Selection;
-use pxos::evolve::{cases, problems};
-use pxos::evolve::{
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::kernel;
+use pxos::store::Store;
+use pxos::tools::evolve::genome::MutationRates;
+use pxos::tools::evolve::goal::Goal;
+use pxos::tools::evolve::select::Selection;
+use pxos::tools::evolve::{cases, problems};
+use pxos::tools::evolve::{
     Checkpoint, Config, Evolution, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
 };
-use pxos::store::Store;
-use pxos::{kernel, userfile};
+use pxos::util::userfile;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -334,7 +335,7 @@ fn promote(
     best: &Individual,
     engine: EngineKind,
     fuel: u64,
-) -> Result<pxos::boot::Generation> {
+) -> Result<pxos::lifecycle::boot::Generation> {
     let mut store = super::manage::open_mut(root, true)?;
     let origin = format!("pxos evolve --promote (generation {})", best.born);
     if store.current().is_some() {
@@ -342,13 +343,13 @@ fn promote(
     } else {
         store.register("evo-best", &best.genome, None, &origin)?;
     }
-    let options = pxos::boot::BootOptions {
+    let options = pxos::lifecycle::boot::BootOptions {
         engine,
         fuel,
         max_generations: 1,
     };
     let mut booted = None;
-    pxos::boot::boot(&mut store, &options, &mut |g| booted = Some(g.clone()))?;
+    pxos::lifecycle::boot::boot(&mut store, &options, &mut |g| booted = Some(g.clone()))?;
     booted.ok_or_else(|| anyhow::anyhow!("the promoted kernel was not booted"))
 }
 

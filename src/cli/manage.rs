@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use pxos::kernel;
+use pxos::runtime::kernel;
 use pxos::store::verify::Level;
 use pxos::store::{self, names, ops, EventKind, Store, StoreError};
 use std::path::{Path, PathBuf};

@@ -35,7 +35,6 @@
 //! **Concurrency.** [`Store::open`] reads; [`Store::open_mut`] also takes the store's lock
 //! ([`lock`]) and is needed for every change (the changes are in [`ops`]).
 
-pub mod atomic;
 pub mod candidates;
 pub mod date;
 pub mod db;
@@ -45,7 +44,6 @@ pub mod index;
 pub mod load;
 pub mod lock;
 pub mod names;
-pub mod nofollow;
 pub mod ops;
 pub mod rebuild;
 pub mod sanitize;
@@ -56,7 +54,7 @@ pub use db::{Db, Entry, Event, EventKind, Status};
 pub use error::{Result, StoreError};
 pub use index::Index;
 
-use crate::run::sha256_hex;
+use crate::util::{atomic, nofollow, sha256_hex, FsError};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -305,7 +303,8 @@ pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
 /// through it would put files outside the store.
 pub(crate) fn check_layout(root: &Path) -> Result<()> {
     nofollow::check_folder(&root.join("kernels"))?;
-    nofollow::check_folder(&root.join("build"))
+    nofollow::check_folder(&root.join("build"))?;
+    Ok(())
 }
 
 /// What is wrong with `bytes` as `entry`'s kernel, if anything.
@@ -332,10 +331,10 @@ fn load(root: &Path) -> Result<(Db, Vec<String>, Option<Kept>)> {
     check_layout(root)?;
     let path = root.join(VERSIONS_FILE);
     let (damaged, bytes) = match nofollow::read_regular(&path, MAX_DB_BYTES) {
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        Err(FsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             ("is missing".to_string(), None)
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
         Ok(Err(size)) => (format!("is {size} bytes, too large to read"), None),
         Ok(Ok(bytes)) => match load::parse(&bytes) {
             Ok((mut db, mut problems)) => {

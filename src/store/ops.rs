@@ -6,8 +6,9 @@
 
 use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{atomic, date, names, Store};
-use crate::run::sha256_hex;
+use super::{date, names, Store};
+use crate::util::atomic;
+use crate::util::sha256_hex;
 use std::path::PathBuf;
 
 /// Check that `bytes` can be a kernel: 1 to 65,536 bytes.

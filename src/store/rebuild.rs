@@ -10,7 +10,7 @@ use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
 use super::names::{self, KernelFileKind};
 use super::{date, read_bounded};
-use crate::run::sha256_hex;
+use crate::util::sha256_hex;
 use std::fs;
 use std::path::Path;
 use std::time::SystemTime;

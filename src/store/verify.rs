@@ -12,7 +12,8 @@
 //! Without repairing, nothing is written and each finding says what a repair would do.
 
 use super::db::{Event, EventKind};
-use super::{atomic, date, Store};
+use super::{date, Store};
+use crate::util::atomic;
 use serde::Serialize;
 use std::fs;
 use std::path::PathBuf;

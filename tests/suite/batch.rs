@@ -3,7 +3,7 @@
 //! file's lock, and folders with links and FIFOs.
 
 use super::cli_util::{mkfifo, pxos, pxos_limited, stderr, stdout};
-use pxos::batch::merge::without_wall_time;
+use pxos::tools::batch::merge::without_wall_time;
 use serde_json::Value;
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use std::path::Path;
 /// and one broken file.
 fn corpus(dir: &Path) {
     for seed in 0..40 {
-        let s = pxos::gen::scenario(seed);
+        let s = pxos::check::generator::scenario(seed);
         std::fs::write(dir.join(format!("gen{seed:02}.bin")), &s.kernel).unwrap();
     }
     std::fs::write(dir.join("broken.asm"), "IMM32 R1,\n").unwrap();

@@ -9,7 +9,7 @@ fn two_thousand_generated_programs_agree_on_every_engine() {
     let mut exits = std::collections::BTreeMap::new();
     let mut self_modified = 0;
     for seed in 0..2_000 {
-        let scenario = pxos::gen::scenario(seed);
+        let scenario = pxos::check::generator::scenario(seed);
         let o = check(&scenario);
         *exits.entry(o.report.exit).or_insert(0) += 1;
         self_modified += usize::from(o.memory[..scenario.kernel.len()] != scenario.kernel[..]);

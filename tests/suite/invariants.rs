@@ -4,8 +4,8 @@
 
 use super::util::check;
 use proptest::prelude::*;
-use pxos::difftest::Scenario;
-use pxos::host::PxHost;
+use pxos::check::difftest::Scenario;
+use pxos::runtime::host::PxHost;
 use pxvm::{interp, isa::ALL_OPCODES, Exit, Insn, Machine};
 
 /// A random instruction over the whole ISA, with registers mostly valid and jump targets

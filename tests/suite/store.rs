@@ -4,8 +4,8 @@
 //! missing parents, damaged kernels, leftover temporary files) found and repaired.
 
 use super::store_util::*;
-use pxos::run::sha256_hex;
 use pxos::store::{EventKind, Status, Store, StoreError};
+use pxos::util::sha256_hex;
 use std::fs;
 
 const K1: &[u8] = &[0x01, 0x00]; // NOP, HALT

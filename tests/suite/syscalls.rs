@@ -1,7 +1,7 @@
 //! The drawing, number and self-modification syscalls: exact output lines and results.
 
 use super::util::*;
-use pxos::difftest::Scenario;
+use pxos::check::difftest::Scenario;
 
 fn call_with(regs: &[(u8, i32)], num: u8) -> Vec<u8> {
     let mut parts: Vec<Vec<u8>> = regs.iter().map(|&(r, v)| imm32(r, v)).collect();
@@ -111,7 +111,7 @@ fn self_modify_success_leaves_a_pending_kernel() {
     let pending = o.report.pending_kernel.expect("pending");
     assert_eq!(pending.path, "build/kernel_v2.bin");
     assert_eq!(pending.size, 2);
-    assert_eq!(pending.sha256, pxos::run::sha256_hex(&new_kernel));
+    assert_eq!(pending.sha256, pxos::util::sha256_hex(&new_kernel));
     assert_eq!(
         o.report.exit, "halt",
         "the kernel keeps running until it halts"

@@ -16,7 +16,7 @@ pub mod interp;
 pub mod isa;
 pub mod machine;
 pub mod syscalls;
-pub mod text;
+mod text;
 pub mod vet;
 
 pub use engine::{Engine, Exit};

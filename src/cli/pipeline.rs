@@ -5,12 +5,13 @@
 use super::manage::StoreArg;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use pxos::lifecycle::pipeline::ab::{ab_test, load_workload, side_by_side_png};
-use pxos::lifecycle::pipeline::policy::{Policy, KEYS, POLICY_FILE};
-use pxos::lifecycle::pipeline::watch::{watch as run_watch, WatchOptions};
-use pxos::lifecycle::pipeline::window;
-use pxos::store::{date, Store};
+use pxos::lifecycle::pipeline::{
+    ab_test, load_workload, side_by_side_png, watch as run_watch, window, Policy, WatchOptions,
+    KEYS, POLICY_FILE,
+};
+use pxos::store::Store;
 use pxos::util::atomic;
+use pxos::util::date;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,7 +54,7 @@ pub struct AbArgs {
     #[arg(long, value_name = "DIR")]
     workload: Option<PathBuf>,
     /// Fuel of scenarios that do not set their own (default: the store policy's).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=pxos::lifecycle::pipeline::policy::MAX_FUEL))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=pxos::lifecycle::pipeline::MAX_FUEL))]
     fuel: Option<u64>,
     /// Print the report as one JSON object.
     #[arg(long)]
@@ -103,9 +104,10 @@ pub fn ab(args: AbArgs) -> Result<ExitCode> {
             }
             Some(dir.clone())
         }
-        None if Store::exists(&args.store.fs) => Some(
-            pxos::lifecycle::pipeline::ab::store_workload(&args.store.fs, &policy.workload)?,
-        ),
+        None if Store::exists(&args.store.fs) => Some(pxos::lifecycle::pipeline::store_workload(
+            &args.store.fs,
+            &policy.workload,
+        )?),
         None => None,
     };
     let scenarios = load_workload(workload.as_deref(), args.fuel.unwrap_or(policy.fuel))?;

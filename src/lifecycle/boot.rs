@@ -32,17 +32,14 @@
 //! version untouched); the cycle ends after a canary boot. Each boot records which
 //! version the schedule chose.
 
-use crate::lifecycle::pipeline::intake;
-use crate::lifecycle::pipeline::policy::{Policy, PolicyError, SelfModifyRoute};
 use crate::lifecycle::pipeline::PipelineError;
+use crate::lifecycle::pipeline::{self, Policy, PolicyError, SelfModifyRoute};
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::files::{DirFiles, FileStore};
 use crate::runtime::host::PxHost;
 use crate::runtime::run::{run_kernel, RunOutcome};
 use crate::store::candidates::{CanaryOutcome, Origin, Rollout};
-use crate::store::db::Entry;
-use crate::store::ops::Assessment;
-use crate::store::service::{StoreVersions, SwitchRequest};
+use crate::store::{Assessment, Entry, StoreVersions, SwitchRequest};
 use crate::store::{Status, Store, StoreError};
 use pxvm::Exit;
 use serde::Serialize;
@@ -549,7 +546,7 @@ fn boot_once(
                 "self_modify {} from {} (id {})",
                 p.path, entry.version, entry.id
             );
-            let c = intake::submit(store, Origin::SelfModify, &source, &p.bytes)?;
+            let c = pipeline::submit(store, Origin::SelfModify, &source, &p.bytes)?;
             Action::Queued {
                 candidate: c.id,
                 candidate_state: c.state.to_string(),

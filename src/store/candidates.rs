@@ -12,8 +12,9 @@
 
 use super::db::{Db, Entry, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{date, names, ops, Store};
+use super::{names, ops, Store};
 use crate::util::atomic;
+use crate::util::date;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;

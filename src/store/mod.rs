@@ -36,25 +36,28 @@
 //! ([`lock`]) and is needed for every change (the changes are in [`ops`]).
 
 pub mod candidates;
-pub mod date;
-pub mod db;
-pub mod diagnose;
-pub mod error;
-pub mod index;
-pub mod load;
-pub mod lock;
-pub mod names;
-pub mod ops;
-pub mod rebuild;
-pub mod sanitize;
-pub mod service;
+mod db;
+mod diagnose;
+mod error;
+mod index;
+mod load;
+mod lock;
+mod names;
+mod ops;
+mod rebuild;
+mod sanitize;
+mod service;
 pub mod verify;
 
 pub use db::{Db, Entry, Event, EventKind, Status};
 pub use error::{Result, StoreError};
 pub use index::Index;
+pub use lock::StoreLock;
+pub use names::validate as validate_name;
+pub use ops::{validate_kernel, Assessment};
+pub use service::{StoreVersions, SwitchRequest};
 
-use crate::util::{atomic, nofollow, sha256_hex, FsError};
+use crate::util::{atomic, date, nofollow, sha256_hex, FsError};
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -6,8 +6,9 @@
 
 use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{date, names, Store};
+use super::{names, Store};
 use crate::util::atomic;
+use crate::util::date;
 use crate::util::sha256_hex;
 use std::path::PathBuf;
 

@@ -9,7 +9,8 @@
 use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
 use super::names::{self, KernelFileKind};
-use super::{date, read_bounded};
+use super::read_bounded;
+use crate::util::date;
 use crate::util::sha256_hex;
 use std::fs;
 use std::path::Path;

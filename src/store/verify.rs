@@ -12,8 +12,9 @@
 //! Without repairing, nothing is written and each finding says what a repair would do.
 
 use super::db::{Event, EventKind};
-use super::{date, Store};
+use super::Store;
 use crate::util::atomic;
+use crate::util::date;
 use serde::Serialize;
 use std::fs;
 use std::path::PathBuf;

@@ -295,7 +295,7 @@ fn a_second_process_waits_for_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = arg(dir.path());
     register(fs_, "v1.0", "kernel_v2.asm", None);
-    let held = pxos::store::lock::StoreLock::try_acquire(dir.path())
+    let held = pxos::store::StoreLock::try_acquire(dir.path())
         .unwrap()
         .expect("lock is free");
     let before = snapshot(dir.path());

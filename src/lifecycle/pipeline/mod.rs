@@ -19,14 +19,23 @@
 //! happens in the boot cycle (`crate::lifecycle::boot`), which boots the canary for a growing share of
 //! boots. This module never changes a store except through `crate::store`'s operations.
 
-pub mod ab;
-pub mod autonomous;
-pub mod intake;
-pub mod policy;
-pub mod service;
-pub mod validate;
-pub mod watch;
+mod ab;
+mod autonomous;
+mod intake;
+mod policy;
+mod service;
+mod validate;
+mod watch;
 pub mod window;
+
+pub use ab::{
+    ab_test, load_workload, side_by_side_png, store_workload, AbReport, AbScenario, Verdict,
+    WorkloadError,
+};
+pub use intake::submit;
+pub use policy::{Policy, PolicyError, SelfModifyRoute, KEYS, MAX_FUEL, POLICY_FILE};
+pub use service::{step, Did, Idle, Outcome};
+pub use watch::{watch, WatchOptions, WATCH_LOCK};
 
 use crate::store::StoreError;
 use std::path::{Path, PathBuf};

@@ -190,7 +190,7 @@ pub fn watch(
             if let Some(t) = idle.wake_at {
                 log(&format!(
                     "waiting for the next evolution window at {}",
-                    crate::store::date::format_unix(t)
+                    crate::util::date::format_unix(t)
                 ));
             }
             return Ok(());

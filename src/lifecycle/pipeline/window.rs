@@ -242,7 +242,7 @@ mod tests {
             "2000-02-29T12:34:56Z",
             "2026-12-01T03:00:00Z",
         ] {
-            assert_eq!(crate::store::date::format_unix(at(s)), s);
+            assert_eq!(crate::util::date::format_unix(at(s)), s);
         }
         assert!(parse_instant("2026-02-30T00:00:00Z").is_err());
         assert!(parse_instant("2026-12-01 03:00:00").is_err());

@@ -1,5 +1,6 @@
 //! Integration test modules.
 
+mod architecture;
 mod batch;
 mod cli;
 pub mod cli_util;

@@ -20,6 +20,7 @@
 pub mod cases;
 pub mod genome;
 pub mod goal;
+pub mod islands;
 pub mod problems;
 pub mod select;
 

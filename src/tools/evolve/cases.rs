@@ -75,7 +75,9 @@ impl Case {
             m.regs[r] = v;
         }
         for (addr, bytes) in &self.memory {
-            m.mem[*addr..addr + bytes.len()].copy_from_slice(bytes);
+            let range = *addr..addr + bytes.len();
+            m.mem[range.clone()].copy_from_slice(bytes);
+            m.mark_written(range);
         }
         let mut files = MemFiles::new();
         for (path, data) in &self.files {

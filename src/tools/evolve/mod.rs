@@ -35,6 +35,7 @@ use rayon::prelude::*;
 use select::Selection;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+
 use std::time::Instant;
 
 /// The largest population (individuals per generation).
@@ -268,18 +269,71 @@ impl Checkpoint {
 }
 
 /// Evaluates genomes against a goal, caching by content.
+///
+/// Evaluation is the experiment's hot loop, so nothing in it is rebuilt per genome: each
+/// worker thread keeps one [`Bench`] (a machine and an engine — the JIT's code cache
+/// checks itself against memory on every run), the interpreter's machine is reloaded by
+/// clearing only what the last run wrote ([`Machine::reload`]), and the cache hashes
+/// genomes with a fast non-cryptographic hash.
 #[allow(missing_debug_implementations)] // holds a large cache
 pub struct Evaluator<'g> {
     goal: &'g Goal,
     engine: EngineKind,
     fuel: u64,
-    cache: HashMap<Vec<u8>, Scored>,
+    cache: GenomeMap<Scored>,
     pub evaluations: u64,
     pub cache_hits: u64,
 }
 
+type GenomeMap<V> = HashMap<Vec<u8>, V, rustc_hash::FxBuildHasher>;
+
 /// The cache is cleared when it grows past this many genomes.
 const CACHE_LIMIT: usize = 1 << 20;
+
+/// One worker's machine and engine, reused from genome to genome.
+///
+/// The interpreter is kept, and its machine reloaded by clearing only what the last run
+/// wrote ([`Machine::reload`]). A JIT engine is built afresh for each genome: its hotness
+/// counts and code cache describe one program, and carried over to unrelated genomes
+/// they would make it compile code no genome runs long enough to pay for.
+#[allow(missing_debug_implementations)] // holds an engine
+pub struct Bench {
+    machine: Machine,
+    kind: EngineKind,
+    interpreter: Box<dyn pxvm::Engine>,
+}
+
+impl Bench {
+    /// A machine and an engine of `kind`.
+    pub fn new(kind: EngineKind) -> Bench {
+        Bench {
+            machine: Machine::new(&[]).expect("empty kernel fits"),
+            kind,
+            interpreter: EngineKind::Interp.build(),
+        }
+    }
+
+    /// Load `genome` as on a fresh machine; `false` if it does not fit.
+    fn load(&mut self, genome: &[u8]) -> bool {
+        // The interpreter writes memory only through the machine, so clearing what it
+        // wrote is enough; after compiled code, everything is cleared.
+        let loaded = match self.kind {
+            EngineKind::Interp => self.machine.reload(genome),
+            EngineKind::Jit | EngineKind::Tiered => self.machine.reset(genome),
+        };
+        loaded.is_ok()
+    }
+
+    /// Run the loaded genome against `host` for at most `fuel` instructions.
+    fn run(&mut self, host: &mut PxHost, fuel: u64) -> pxvm::Exit {
+        match self.kind {
+            EngineKind::Interp => self.interpreter.run(&mut self.machine, host, fuel),
+            EngineKind::Jit | EngineKind::Tiered => {
+                self.kind.build().run(&mut self.machine, host, fuel)
+            }
+        }
+    }
+}
 
 impl<'g> Evaluator<'g> {
     pub fn new(goal: &'g Goal, engine: EngineKind, fuel: u64) -> Evaluator<'g> {
@@ -287,49 +341,49 @@ impl<'g> Evaluator<'g> {
             goal,
             engine,
             fuel,
-            cache: HashMap::new(),
+            cache: GenomeMap::default(),
             evaluations: 0,
             cache_hits: 0,
         }
     }
 
+    /// A machine and engine to score genomes with (one per thread).
+    pub fn bench(&self) -> Bench {
+        Bench::new(self.engine)
+    }
+
     /// Score one genome (no cache).
-    pub fn score(&self, machine: &mut Machine, genome: &[u8]) -> Scored {
+    pub fn score(&self, bench: &mut Bench, genome: &[u8]) -> Scored {
         if let Goal::Cases(c) = self.goal {
-            return self.score_cases(machine, genome, &c.train);
+            return self.score_cases(bench, genome, &c.train);
         }
-        if machine.reset(genome).is_err() {
+        if !bench.load(genome) {
             return Scored::unloadable(genome.len());
         }
         let mut host = PxHost::default().with_max_output_lines(self.goal.max_output_lines());
-        let mut engine = self.engine.build();
-        let exit = engine.run(machine, &mut host, self.fuel);
+        let exit = bench.run(&mut host, self.fuel);
         Scored {
-            fitness: self.goal.score(exit, machine, &host.sysout, genome.len()),
+            fitness: self
+                .goal
+                .score(exit, &bench.machine, &host.sysout, genome.len()),
             errors: Vec::new(),
         }
     }
 
     /// Score one genome on `cases`: one run per case from the case's starting state, the
     /// error the sum of the cases' errors, the cycles the sum of the runs' cycles.
-    pub fn score_cases(
-        &self,
-        machine: &mut Machine,
-        genome: &[u8],
-        cases: &[cases::Case],
-    ) -> Scored {
+    pub fn score_cases(&self, bench: &mut Bench, genome: &[u8], cases: &[cases::Case]) -> Scored {
         let lines = self.goal.max_output_lines();
         let mut errors = Vec::with_capacity(cases.len());
         let mut cycles = 0u64;
         for case in cases {
-            if machine.reset(genome).is_err() {
+            if !bench.load(genome) {
                 return Scored::unloadable(genome.len());
             }
-            let mut host = case.prepare(machine, lines);
-            let mut engine = self.engine.build();
-            let exit = engine.run(machine, &mut host, self.fuel);
-            cycles = cycles.saturating_add(machine.cycles);
-            errors.push(case.error(exit, machine, &host.sysout));
+            let mut host = case.prepare(&mut bench.machine, lines);
+            let exit = bench.run(&mut host, self.fuel);
+            cycles = cycles.saturating_add(bench.machine.cycles);
+            errors.push(case.error(exit, &bench.machine, &host.sysout));
         }
         Scored {
             fitness: Fitness {
@@ -349,14 +403,17 @@ impl<'g> Evaluator<'g> {
         if c.test.is_empty() {
             return None;
         }
-        let mut m = Machine::new(&[]).expect("empty kernel fits");
-        Some(self.score_cases(&mut m, genome, &c.test).fitness.error)
+        Some(
+            self.score_cases(&mut self.bench(), genome, &c.test)
+                .fitness
+                .error,
+        )
     }
 
     /// Score many genomes in parallel, each distinct uncached genome once.
     pub fn score_all(&mut self, genomes: &[Vec<u8>]) -> Vec<Scored> {
         let mut todo: Vec<&Vec<u8>> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<&Vec<u8>, rustc_hash::FxBuildHasher> = HashSet::default();
         for g in genomes {
             if self.cache.contains_key(g) || !seen.insert(g) {
                 self.cache_hits += 1;
@@ -367,10 +424,7 @@ impl<'g> Evaluator<'g> {
         let this = &*self;
         let scored: Vec<Scored> = todo
             .par_iter()
-            .map_init(
-                || Machine::new(&[]).expect("empty kernel fits"),
-                |m, g| this.score(m, g),
-            )
+            .map_init(|| this.bench(), |bench, g| this.score(bench, g))
             .collect();
         self.evaluations += todo.len() as u64;
         if self.cache.len() + todo.len() > CACHE_LIMIT {

@@ -153,12 +153,17 @@ finished() { [ -z "$(squeue --noheader --jobs="$1" --format=%i 2>/dev/null)" ] &
 states() { scontrol show job --oneliner "$1" | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 | sort | uniq -c | xargs; }
 
 # --- 4. the documented batch array ----------------------------------------------------
-# Exactly docs/CLUSTER.md's commands, with its settings pointed at this repository's
-# kernels and a results folder of our own. Shard 2's output is held by another writer
-# (as if submitted twice), so that task fails: the merge is cancelled, not left pending,
-# and the documented recovery (submit.sh with the failed index) finishes the batch.
-export PXOS_KERNELS=$repo/kernels PXOS_RESULTS=$work/shared/results PXOS_SHARDS=4
+# Exactly docs/CLUSTER.md's commands, with its settings pointed at a "shared" folder of
+# our own: 5 copies of this repository's kernels (100 files, so that no shard of 4 is
+# empty, whatever the folder's path). Shard 2's output is held by another writer (as if
+# submitted twice), so that task fails: the merge is cancelled, not left pending, and the
+# documented recovery (submit.sh with the failed index) finishes the batch.
+export PXOS_KERNELS=$work/shared/kernels PXOS_RESULTS=$work/shared/results PXOS_SHARDS=4
 export PXOS_FUEL=1000000
+for copy in 0 1 2 3 4; do
+  mkdir -p "$PXOS_KERNELS/copy-$copy"
+  cp -r "$repo/kernels/." "$PXOS_KERNELS/copy-$copy/"
+done
 cd "$work/submit"
 mkdir -p "$PXOS_RESULTS"
 holder_ready=$work/holder.ready
@@ -214,3 +219,4 @@ records=$(wc -l <"$work/a")
 [ "$records" -gt 0 ] || fail "no records"
 cmp "$work/a" "$work/b" || fail "the merged shards differ from the unsharded run: $(diff "$work/a" "$work/b" | head -5)"
 say "OK: $records records; the 4 shards run by Slurm, merged, equal the unsharded batch"
+say "shard sizes: $(wc -l "$PXOS_RESULTS"/shard-*.jsonl | head -4 | awk '{print $1}' | xargs)"

@@ -46,21 +46,28 @@ pub enum MergeError {
         second: u64,
         count: u64,
     },
-    #[error("incomplete: no records from {} of {count} ({}); their outputs are missing or empty. Run {} again (`pxos batch --shard {}/{count} ...`) and merge again (a shard with no kernels at all also shows here: use fewer shards than kernels)",
-        if missing.len() == 1 { "shard" } else { "shards" },
-        list(missing),
-        if missing.len() == 1 { "it" } else { "them" },
-        missing[0])]
+    #[error("{}", missing_shards(missing, *count))]
     MissingShards { missing: Vec<u64>, count: u64 },
 }
 
-/// `1, 5, 7`
-fn list(indexes: &[u64]) -> String {
-    indexes
+/// The message of [`MergeError::MissingShards`].
+fn missing_shards(missing: &[u64], count: u64) -> String {
+    let list = missing
         .iter()
         .map(u64::to_string)
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    let (shards, outputs, them) = if missing.len() == 1 {
+        ("shard", "its output is", "it")
+    } else {
+        ("shards", "their outputs are", "them")
+    };
+    format!(
+        "incomplete: no records from {shards} {list} of {count} ({outputs} missing or empty); \
+         run {them} again (`pxos batch --shard {first}/{count} ...`) and merge again \
+         (a shard with no kernels at all also shows here: use fewer shards than kernels)",
+        first = missing.first().copied().unwrap_or(0)
+    )
 }
 
 /// The record without its wall time, for comparing runs.

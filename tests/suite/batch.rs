@@ -106,7 +106,11 @@ fn shards_into(input: &str, dir: &Path, n: u64) -> Vec<String> {
     let mut total = 0;
     for k in 0..n {
         let out = dir.join(format!("results/shard-{k}.jsonl"));
-        batch_into(input, &out, &["--shard", &format!("{k}/{n}"), "--jobs", "1"]);
+        batch_into(
+            input,
+            &out,
+            &["--shard", &format!("{k}/{n}"), "--jobs", "1"],
+        );
         total += records(&std::fs::read_to_string(&out).unwrap()).len();
         files.push(out.to_str().unwrap().to_string());
     }
@@ -156,7 +160,10 @@ fn merge_with_expect_shards_names_the_missing_shards_and_writes_nothing() {
             vec![files[3].clone(), files[0].clone()],
             "pxos: incomplete: no records from shards 1, 2 of 4",
         ),
-        (vec![], "pxos: incomplete: no records from shards 0, 1, 2, 3 of 4"),
+        (
+            vec![],
+            "pxos: incomplete: no records from shards 0, 1, 2, 3 of 4",
+        ),
     ];
     for (some, message) in cases {
         // An empty shard file (a task that has not started) counts as missing too.
@@ -204,7 +211,9 @@ fn relative(from: &Path, to: &Path) -> std::path::PathBuf {
 fn the_shard_split_does_not_depend_on_how_the_input_is_spelled() {
     // The repository's root is where pxos runs: the corpus is reached from there by a
     // relative path, an absolute one, a ./ form and a symbolic link.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap();
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let corpus_dir = dir.path().canonicalize().unwrap().join("corpus");
     std::fs::create_dir(&corpus_dir).unwrap();
@@ -459,14 +468,18 @@ fn cluster_docs_show_the_job_scripts_ci_runs_and_kubernetes_runs_the_same_comman
     for script in ["submit.sh", "batch.sbatch", "merge.sbatch"] {
         let text = repo_file(&format!("docs/cluster/{script}"));
         assert!(
-            docs.contains(&format!("`docs/cluster/{script}`")) && docs.contains(&format!("```sh\n{text}```\n")),
+            docs.contains(&format!("`docs/cluster/{script}`"))
+                && docs.contains(&format!("```sh\n{text}```\n")),
             "docs/CLUSTER.md must show docs/cluster/{script} verbatim"
         );
     }
     let slurm = repo_file("docs/cluster/batch.sbatch");
     let merge = repo_file("docs/cluster/merge.sbatch");
     let ci = repo_file("ci/slurm.sh");
-    assert!(ci.contains("docs/cluster/submit.sh\""), "ci/slurm.sh runs submit.sh");
+    assert!(
+        ci.contains("docs/cluster/submit.sh\""),
+        "ci/slurm.sh runs submit.sh"
+    );
     let kubernetes = &docs[docs.find("## Kubernetes").unwrap()..];
     assert!(kubernetes.contains("image: registry.example/pxos:latest"));
     assert!(kubernetes.contains("docker build -t registry.example/pxos:latest ."));

@@ -120,11 +120,11 @@ pub struct Output {
     pub done: HashSet<String>,
 }
 
-/// Open (creating it and its folder if needed) and lock the batch output `path`, cut a torn last line
-/// (left by a kill mid-write) and learn which kernels it already has records for. Another
-/// batch holding the lock is an error ([`OutputError::Locked`]), never a wait. A FIFO or
-/// device (`/dev/null`, `/dev/full`) is written through: there is nothing to resume or
-/// lock.
+/// Open (creating it and its folder if needed) and lock the batch output `path`, cut a
+/// torn last line (left by a kill mid-write) and learn which kernels it already has
+/// records for. Another batch holding the lock is an error ([`OutputError::Locked`]),
+/// never a wait. A FIFO or device (`/dev/null`, `/dev/full`) is written through: there is
+/// nothing to resume or lock.
 pub fn open_output(path: &Path) -> Result<Output, OutputError> {
     let write_err = |error| FileError::Write {
         path: path.to_path_buf(),

@@ -50,6 +50,11 @@ pub struct MergeArgs {
     /// Write the merged records here (default: stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// The inputs are the outputs of `--shard K/N` with this N: check that each holds one
+    /// shard and that no shard is missing (an error names the missing ones; nothing is
+    /// written).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=1_000_000))]
+    expect_shards: Option<u64>,
 }
 
 pub fn batch(args: BatchArgs) -> Result<ExitCode> {
@@ -112,7 +117,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<ExitCode> {
-    let records = batch::merge::merge(&args.inputs)?;
+    let records = batch::merge::merge(&args.inputs, args.expect_shards)?;
     let mut text = String::new();
     for record in &records {
         text += &serde_json::to_string(record)?;

@@ -3,6 +3,11 @@
 //! `{"kernel": PATH, "fuel": N, "fs": DIR}`, paths relative to the manifest's folder).
 //! Also the deterministic sharding that spreads one batch over many machines.
 //!
+//! Every kernel goes by its canonical path ([`canonical`]: absolute, symbolic links in the
+//! input resolved), in records, resumption and sharding alike, so the same kernel has the
+//! same name and lands in the same shard however its input was spelled (`kernels`,
+//! `./kernels/`, `/shared/kernels`, a link to it).
+//!
 //! A folder walk never follows a symbolic link (so no cycle, and no walk out of the
 //! folder) and never opens a FIFO, device or socket (which could block forever): such an
 //! entry becomes a job that is skipped with a record saying why.
@@ -15,7 +20,8 @@ use thiserror::Error;
 /// One kernel to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
-    /// The kernel file, as it will appear in the output's `kernel` field.
+    /// The kernel file, as it will appear in the output's `kernel` field: its canonical
+    /// path ([`canonical`]).
     pub kernel: PathBuf,
     /// Fuel for this kernel (`None`: the batch's `--fuel`).
     pub fuel: Option<u64>,
@@ -60,6 +66,15 @@ struct ManifestLine {
     kernel: PathBuf,
     fuel: Option<u64>,
     fs: Option<PathBuf>,
+}
+
+/// The name a kernel goes by: its absolute path with symbolic links resolved, the same for
+/// every spelling of it. A path that does not exist (it becomes an error record) is made
+/// absolute without resolving anything.
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn is_kernel_file(path: &Path) -> bool {
@@ -123,7 +138,8 @@ fn walk(dir: &Path, out: &mut Vec<Job>) -> Result<(), InputError> {
 fn read_manifest(path: &Path) -> Result<Vec<Job>, InputError> {
     let text = crate::util::userfile::read_text_bounded(path, MAX_MANIFEST_BYTES, "a manifest")
         .map_err(InputError::File)?;
-    let base = path.parent().unwrap_or(Path::new(""));
+    let manifest = canonical(path);
+    let base = manifest.parent().unwrap_or(Path::new("/"));
     let mut jobs = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -136,7 +152,7 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>, InputError> {
             message: e.to_string(),
         })?;
         jobs.push(Job {
-            kernel: base.join(entry.kernel),
+            kernel: canonical(&base.join(entry.kernel)),
             fuel: entry.fuel,
             fs: entry.fs.map(|fs| base.join(fs)),
             skip: None,
@@ -145,18 +161,19 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>, InputError> {
     Ok(jobs)
 }
 
-/// Expand the command line's inputs into jobs, in order. A path that does not exist is
-/// kept as a job (it becomes an error record), so one typo does not stop a batch.
+/// Expand the command line's inputs into jobs, in order, each kernel named by its
+/// [`canonical`] path. A path that does not exist is kept as a job (it becomes an error
+/// record), so one typo does not stop a batch.
 pub fn collect(inputs: &[PathBuf]) -> Result<Vec<Job>, InputError> {
     let mut jobs = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            walk(input, &mut jobs)?;
+            walk(&canonical(input), &mut jobs)?;
         } else if is_manifest(input) {
             jobs.extend(read_manifest(input)?);
         } else {
             jobs.push(Job {
-                kernel: input.clone(),
+                kernel: canonical(input),
                 fuel: None,
                 fs: None,
                 skip: None,
@@ -188,13 +205,19 @@ impl std::str::FromStr for Shard {
     }
 }
 
+/// Which of `count` shards the kernel named `key` (a record's `kernel` field) belongs to:
+/// by a hash of the name, so the split does not depend on the order of inputs and is the
+/// same on every machine.
+pub fn shard_of(key: &str, count: u64) -> u64 {
+    let digest = Sha256::digest(key.as_bytes());
+    let h = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+    h % count.max(1)
+}
+
 impl Shard {
-    /// Whether this shard takes `job`: by a hash of the job's key, so the split does not
-    /// depend on the order of inputs and is the same on every machine.
+    /// Whether this shard takes `job` ([`shard_of`] its key).
     pub fn takes(&self, job: &Job) -> bool {
-        let digest = Sha256::digest(job.key().as_bytes());
-        let h = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
-        h % self.count == self.index
+        shard_of(&job.key(), self.count) == self.index
     }
 }
 

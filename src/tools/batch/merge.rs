@@ -2,6 +2,11 @@
 //! by kernel, one record per kernel. Two different records for one kernel (ignoring wall
 //! time) are an error: they mean the shards did not run the same batch. Inputs must be
 //! regular files, read line by line with each line at most [`MAX_RECORD_BYTES`].
+//!
+//! Told how many shards the batch had ([`merge`]'s `expect_shards`), it also checks that
+//! the merge is complete: each input holds the records of one shard (the shard of a record
+//! follows from its kernel, [`super::jobs::shard_of`]), and every shard has records. A
+//! missing shard is an error naming it, never a smaller result.
 
 use crate::util::userfile::{self, FileError};
 use serde_json::Value;
@@ -34,6 +39,35 @@ pub enum MergeError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error("{} holds records of shards {first} and {second} of {count}: it is not the output of one `pxos batch --shard K/{count}` (another shard count, or another batch)", path.display())]
+    MixedShards {
+        path: PathBuf,
+        first: u64,
+        second: u64,
+        count: u64,
+    },
+    #[error("{}", missing_shards(missing, *count))]
+    MissingShards { missing: Vec<u64>, count: u64 },
+}
+
+/// The message of [`MergeError::MissingShards`].
+fn missing_shards(missing: &[u64], count: u64) -> String {
+    let list = missing
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (shards, outputs, them) = if missing.len() == 1 {
+        ("shard", "its output is", "it")
+    } else {
+        ("shards", "their outputs are", "them")
+    };
+    format!(
+        "incomplete: no records from {shards} {list} of {count} ({outputs} missing or empty); \
+         run {them} again (`pxos batch --shard {first}/{count} ...`) and merge again \
+         (a shard with no kernels at all also shows here: use fewer shards than kernels)",
+        first = missing.first().copied().unwrap_or(0)
+    )
 }
 
 /// The record without its wall time, for comparing runs.
@@ -45,10 +79,14 @@ pub fn without_wall_time(record: &Value) -> Value {
     r
 }
 
-/// Merge the records of `inputs`, sorted by kernel.
-pub fn merge(inputs: &[PathBuf]) -> Result<Vec<Value>, MergeError> {
+/// Merge the records of `inputs`, sorted by kernel. With `expect_shards: Some(N)`, the
+/// inputs must be the outputs of `--shard K/N` runs, one shard each, and every K in 0..N
+/// must have records ([`MergeError::MissingShards`] names those that have none).
+pub fn merge(inputs: &[PathBuf], expect_shards: Option<u64>) -> Result<Vec<Value>, MergeError> {
     let mut by_kernel: BTreeMap<String, (Value, &Path)> = BTreeMap::new();
+    let mut seen_shards = std::collections::BTreeSet::new();
     for path in inputs {
+        let mut file_shard = None;
         let (file, _) = userfile::open_regular(path)?;
         let mut reader = std::io::BufReader::new(file);
         let mut buf = Vec::new();
@@ -78,6 +116,22 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Vec<Value>, MergeError> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("no \"kernel\" field".into()))?
                 .to_string();
+            if let Some(count) = expect_shards {
+                let shard = super::jobs::shard_of(&kernel, count);
+                match file_shard {
+                    None => file_shard = Some(shard),
+                    Some(first) if first != shard => {
+                        return Err(MergeError::MixedShards {
+                            path: path.clone(),
+                            first,
+                            second: shard,
+                            count,
+                        })
+                    }
+                    Some(_) => {}
+                }
+                seen_shards.insert(shard);
+            }
             match by_kernel.get(&kernel) {
                 Some((existing, first)) => {
                     if without_wall_time(existing) != without_wall_time(&record) {
@@ -92,6 +146,12 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Vec<Value>, MergeError> {
                     by_kernel.insert(kernel, (record, path));
                 }
             }
+        }
+    }
+    if let Some(count) = expect_shards {
+        let missing: Vec<u64> = (0..count).filter(|k| !seen_shards.contains(k)).collect();
+        if !missing.is_empty() {
+            return Err(MergeError::MissingShards { missing, count });
         }
     }
     Ok(by_kernel.into_values().map(|(r, _)| r).collect())

@@ -120,11 +120,11 @@ pub struct Output {
     pub done: HashSet<String>,
 }
 
-/// Open (creating it if needed) and lock the batch output `path`, cut a torn last line
-/// (left by a kill mid-write) and learn which kernels it already has records for. Another
-/// batch holding the lock is an error ([`OutputError::Locked`]), never a wait. A FIFO or
-/// device (`/dev/null`, `/dev/full`) is written through: there is nothing to resume or
-/// lock.
+/// Open (creating it and its folder if needed) and lock the batch output `path`, cut a
+/// torn last line (left by a kill mid-write) and learn which kernels it already has
+/// records for. Another batch holding the lock is an error ([`OutputError::Locked`]),
+/// never a wait. A FIFO or device (`/dev/null`, `/dev/full`) is written through: there is
+/// nothing to resume or lock.
 pub fn open_output(path: &Path) -> Result<Output, OutputError> {
     let write_err = |error| FileError::Write {
         path: path.to_path_buf(),
@@ -135,6 +135,11 @@ pub fn open_output(path: &Path) -> Result<Output, OutputError> {
             file: userfile::open_append(path)?,
             done: HashSet::new(),
         });
+    }
+    // A cluster job names its output in a folder that may not exist yet
+    // (`--out results/shard-3.jsonl`): make it, as a batch would fail otherwise.
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(write_err)?;
     }
     let file = OpenOptions::new()
         .read(true)

@@ -8,7 +8,7 @@ use crate::runtime::engines::EngineKind;
 use crate::runtime::host::files::MemFiles;
 use crate::runtime::host::PxHost;
 use crate::runtime::run::{run_kernel, RunReport};
-use pxvm::machine::LoadError;
+use pxvm::KernelTooLarge;
 use pxvm::{Engine, MEM_SIZE};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,17 +47,17 @@ pub struct Observed {
 }
 
 /// Run `scenario` on one engine.
-pub fn run_one(kind: EngineKind, scenario: &Scenario) -> Result<Observed, LoadError> {
+pub fn run_one(kind: EngineKind, scenario: &Scenario) -> Result<Observed, KernelTooLarge> {
     run_on(kind.build().as_mut(), scenario)
 }
 
 /// Run `scenario` on the reference stepper (`pxvm::interp::run_reference`), the definition
 /// of pxVM that every engine is compared with.
-pub fn run_reference(scenario: &Scenario) -> Result<Observed, LoadError> {
+pub fn run_reference(scenario: &Scenario) -> Result<Observed, KernelTooLarge> {
     run_on(&mut pxvm::interp::Reference, scenario)
 }
 
-fn run_on(engine: &mut dyn Engine, scenario: &Scenario) -> Result<Observed, LoadError> {
+fn run_on(engine: &mut dyn Engine, scenario: &Scenario) -> Result<Observed, KernelTooLarge> {
     let name = engine.name();
     let mut files = MemFiles::new();
     for (path, data) in &scenario.files {
@@ -80,7 +80,7 @@ fn run_on(engine: &mut dyn Engine, scenario: &Scenario) -> Result<Observed, Load
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
     #[error("kernel cannot be loaded: {0}")]
-    Load(#[from] LoadError),
+    Load(#[from] KernelTooLarge),
     #[error("{0}")]
     Divergence(String),
 }
@@ -176,7 +176,7 @@ pub struct DivergencePoint {
 pub fn first_divergence(
     kind: EngineKind,
     scenario: &Scenario,
-) -> Result<Option<DivergencePoint>, LoadError> {
+) -> Result<Option<DivergencePoint>, KernelTooLarge> {
     first_divergence_with(&|| kind.build(), scenario)
 }
 
@@ -184,8 +184,8 @@ pub fn first_divergence(
 pub fn first_divergence_with(
     make: &dyn Fn() -> Box<dyn Engine>,
     scenario: &Scenario,
-) -> Result<Option<DivergencePoint>, LoadError> {
-    let differs = |fuel: u64| -> Result<Option<(Observed, String)>, LoadError> {
+) -> Result<Option<DivergencePoint>, KernelTooLarge> {
+    let differs = |fuel: u64| -> Result<Option<(Observed, String)>, KernelTooLarge> {
         let s = Scenario {
             fuel,
             ..scenario.clone()

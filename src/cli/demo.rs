@@ -185,7 +185,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     }
     let second = boot_one(&mut store, args.engine)?;
     print_run(&second.version, &second.sysout, second.cycles, " (EVOLVED)");
-    if second.exit != "halt" {
+    if second.exit != pxvm::Exit::Halt {
         bail!(
             "{} did not boot cleanly: {}",
             second.version,

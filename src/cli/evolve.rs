@@ -386,12 +386,7 @@ fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Conf
     same_as_saved("--seed", args.seed, saved.seed, path)?;
     same_as_saved("--population", args.population, saved.population, path)?;
     same_as_saved("--fuel", args.fuel, saved.fuel, path)?;
-    same_as_saved(
-        "--engine",
-        args.engine.map(|e| e.name().to_string()),
-        saved.engine.clone(),
-        path,
-    )?;
+    same_as_saved("--engine", args.engine, saved.engine, path)?;
     same_as_saved("--max-len", args.max_len, saved.max_len, path)?;
     same_as_saved(
         "--selection",
@@ -520,15 +515,11 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 .generations
                 .unwrap_or(budget.map_or(100, |b| b.generations)),
             fuel: args.fuel.unwrap_or(budget.map_or(1_000, |b| b.fuel)),
-            engine: args
-                .engine
-                .unwrap_or(if budget.is_some() {
-                    EngineKind::Interp
-                } else {
-                    EngineKind::Tiered
-                })
-                .name()
-                .to_string(),
+            engine: args.engine.unwrap_or(if budget.is_some() {
+                EngineKind::Interp
+            } else {
+                EngineKind::Tiered
+            }),
             selection: args.selection.map_or(
                 if cases_goal {
                     Selection::Lexicase
@@ -548,7 +539,6 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         },
     };
     config.validate()?;
-    let engine: EngineKind = config.engine.parse().map_err(anyhow::Error::msg)?;
     let goal = goal_from(&args, config.fuel)?;
     if let (Some(state), Some(path)) = (&saved, &args.checkpoint) {
         match &state.goal {
@@ -587,7 +577,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                     );
                 }
             }
-            Evolution::resume(state, &goal, engine)
+            Evolution::resume(state, &goal)
         }
         None => {
             let seed = match (&args.seed_kernel, &args.from_version) {
@@ -603,7 +593,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                     bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
                 }
             };
-            pool.install(|| Evolution::start(config, &goal, engine, &seed))
+            pool.install(|| Evolution::start(config, &goal, &seed))
         }
     };
     let mut log = match &args.log {
@@ -672,13 +662,8 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         .collect();
     let promoted = match (args.promote, &args.fs) {
         (true, Some(root)) => {
-            let engine: EngineKind = evo
-                .state
-                .config
-                .engine
-                .parse()
-                .map_err(anyhow::Error::msg)?;
-            Some(promote(root, &best, engine, evo.state.config.fuel)?)
+            let config = &evo.state.config;
+            Some(promote(root, &best, config.engine, config.fuel)?)
         }
         _ => None,
     };

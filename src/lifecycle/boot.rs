@@ -63,7 +63,7 @@ pub enum BootError {
     #[error("cannot boot {version}: {source}")]
     Load {
         version: String,
-        source: pxvm::machine::LoadError,
+        source: pxvm::KernelTooLarge,
     },
     #[error("cannot use {} as the guest's file folder: {source}", path.display())]
     Files {
@@ -140,7 +140,7 @@ pub struct Generation {
     /// Its status when it booted (`probation` or `good`).
     pub status: Status,
     pub engine: &'static str,
-    pub exit: &'static str,
+    pub exit: Exit,
     pub cycles: u64,
     pub pc: u32,
     pub sysout: Vec<String>,
@@ -243,7 +243,7 @@ impl Generation {
             id: entry.id,
             status: entry.status,
             engine: opts.engine.name(),
-            exit: outcome.exit.as_str(),
+            exit: outcome.exit,
             cycles: outcome.machine.cycles,
             pc: outcome.machine.pc,
             sysout: outcome.host.sysout,
@@ -394,6 +394,9 @@ impl FileStore for BootFiles {
     fn create(&mut self, path: &str) -> bool {
         self.0.create(&Self::map(path))
     }
+    fn size(&self, path: &str) -> Option<u64> {
+        self.0.size(&Self::map(path))
+    }
     fn read(&self, path: &str, offset: usize, len: usize) -> Option<Vec<u8>> {
         self.0.read(&Self::map(path), offset, len)
     }
@@ -504,7 +507,8 @@ fn canary_unreadable(
         id: entry.id,
         status: entry.status,
         engine: opts.engine.name(),
-        exit: "error",
+        // Nothing ran: the kernel could not be read, which reports as a run that failed.
+        exit: Exit::Error,
         cycles: 0,
         pc: 0,
         sysout: Vec::new(),

@@ -2,10 +2,13 @@
 
 use pxvm::{Engine, Interpreter};
 use pxvm_jit::JitEngine;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// An engine choice.
+/// An engine choice. Written by its name (`interp`, `jit`, `tiered`) on the command line,
+/// in reports and in JSON (a checkpoint's `config.engine`); read back the same way, an
+/// unknown name refused with the command line's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EngineKind {
     /// The reference interpreter.
@@ -42,7 +45,20 @@ impl EngineKind {
 
 impl fmt::Display for EngineKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
+    }
+}
+
+impl Serialize for EngineKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for EngineKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -61,5 +77,25 @@ impl FromStr for EngineKind {
                     names.join(", ")
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_spells_an_engine_by_its_name() {
+        for &kind in EngineKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<EngineKind>(&json).unwrap(), kind);
+        }
+        let err = serde_json::from_str::<EngineKind>("\"warp\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("unknown engine 'warp' (expected one of: interp, jit, tiered)"),
+            "{err}"
+        );
     }
 }

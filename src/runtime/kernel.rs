@@ -5,7 +5,7 @@
 
 use crate::util::userfile::{self, FileError};
 use pxvm::asm::{assemble, AsmErrors};
-use pxvm::MEM_SIZE;
+use pxvm::{KernelTooLarge, MEM_SIZE};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -24,8 +24,11 @@ pub enum KernelError {
     NotText { path: PathBuf },
     #[error(transparent)]
     Asm(#[from] AsmErrors),
-    #[error("{}: kernel is {size} bytes; at most {MEM_SIZE} fit in memory", path.display())]
-    TooLarge { path: PathBuf, size: u64 },
+    #[error("{}: {source}", path.display())]
+    TooLarge {
+        path: PathBuf,
+        source: KernelTooLarge,
+    },
     #[error("{}: kernel is empty", path.display())]
     Empty { path: PathBuf },
 }
@@ -55,12 +58,10 @@ pub fn load(path: &Path) -> Result<Vec<u8>, KernelError> {
             path: path.to_path_buf(),
         });
     }
-    if bytes.len() > MEM_SIZE {
-        return Err(KernelError::TooLarge {
-            path: path.to_path_buf(),
-            size: bytes.len() as u64,
-        });
-    }
+    KernelTooLarge::check(bytes.len()).map_err(|source| KernelError::TooLarge {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(bytes)
 }
 
@@ -69,21 +70,24 @@ pub fn load(path: &Path) -> Result<Vec<u8>, KernelError> {
 pub fn read_bytecode(path: &Path) -> Result<Vec<u8>, KernelError> {
     let too_large = |size| KernelError::TooLarge {
         path: path.to_path_buf(),
-        size,
+        source: KernelTooLarge { size },
     };
     let (file, meta) = userfile::open_regular(path)?;
     if meta.len() > MEM_SIZE as u64 {
         return Err(too_large(meta.len()));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MEM_SIZE as u64 + 1)
+    (&file)
+        .take(MEM_SIZE as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|error| FileError::Read {
             path: path.to_path_buf(),
             error,
         })?;
     if bytes.len() > MEM_SIZE {
-        return Err(too_large(bytes.len() as u64));
+        // It grew while it was read: its size now, if it can still be told.
+        let size = file.metadata().map_or(bytes.len() as u64, |m| m.len());
+        return Err(too_large(size.max(bytes.len() as u64)));
     }
     Ok(bytes)
 }

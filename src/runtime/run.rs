@@ -24,7 +24,7 @@ pub struct PendingReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RunReport {
     pub engine: String,
-    pub exit: &'static str,
+    pub exit: Exit,
     pub cycles: u64,
     pub pc: u32,
     pub regs: [i32; 8],
@@ -38,7 +38,7 @@ impl RunReport {
     pub fn new(engine: &str, exit: Exit, m: &Machine, host: &PxHost) -> RunReport {
         RunReport {
             engine: engine.to_string(),
-            exit: exit.as_str(),
+            exit,
             cycles: m.cycles,
             pc: m.pc,
             regs: m.regs,
@@ -81,7 +81,7 @@ pub fn run_kernel(
     engine: &mut dyn Engine,
     mut host: PxHost,
     fuel: u64,
-) -> Result<RunOutcome, pxvm::machine::LoadError> {
+) -> Result<RunOutcome, pxvm::KernelTooLarge> {
     let mut machine = Machine::new(kernel)?;
     let exit = engine.run(&mut machine, &mut host, fuel);
     Ok(RunOutcome {

@@ -16,8 +16,8 @@ pub enum StoreError {
     KernelEmpty,
 
     /// A kernel that does not fit in guest memory.
-    #[error("kernel is {size} bytes; at most 65,536 fit in memory")]
-    KernelTooLarge { size: usize },
+    #[error(transparent)]
+    KernelTooLarge(#[from] pxvm::KernelTooLarge),
 
     /// The folder holds no version store.
     #[error("{} is not a version store (it has no versions.json and no kernels/ folder); `pxos register` creates one", root.display())]

@@ -291,13 +291,13 @@ impl Store {
 }
 
 /// Read a kernel-sized regular file (not through a link; refusing anything over 64 KiB
-/// without reading it all).
+/// without reading it all, as damaged).
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     match nofollow::read_regular(path, pxvm::MEM_SIZE as u64)? {
         Ok(bytes) => Ok(bytes),
         Err(size) => Err(StoreError::KernelDamaged {
             path: path.to_path_buf(),
-            problem: format!("{size} bytes, more than a kernel can hold"),
+            problem: pxvm::KernelTooLarge { size }.to_string(),
         }),
     }
 }

@@ -15,12 +15,9 @@ use std::path::PathBuf;
 /// Check that `bytes` can be a kernel: 1 to 65,536 bytes.
 pub fn validate_kernel(bytes: &[u8]) -> Result<()> {
     if bytes.is_empty() {
-        Err(StoreError::KernelEmpty)
-    } else if bytes.len() > pxvm::MEM_SIZE {
-        Err(StoreError::KernelTooLarge { size: bytes.len() })
-    } else {
-        Ok(())
+        return Err(StoreError::KernelEmpty);
     }
+    Ok(pxvm::KernelTooLarge::check(bytes.len())?)
 }
 
 /// The result of [`Store::assess`].

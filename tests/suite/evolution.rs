@@ -8,6 +8,7 @@ use super::store_util::*;
 use pxos::lifecycle::boot::{Action, Stop};
 use pxos::runtime::engines::EngineKind;
 use pxos::store::{EventKind, Status, Store};
+use pxvm::Exit;
 use std::fs;
 
 /// A kernel that never halts (it runs out of fuel).
@@ -38,14 +39,14 @@ fn the_seed_demo_evolves_v1_into_v2() {
     let (g1, g2) = (&b.generations[0], &b.generations[1]);
     assert_eq!(
         (g1.version.as_str(), g1.cycles, g1.exit),
-        ("v1.0", 16, "halt")
+        ("v1.0", 16, Exit::Halt)
     );
     assert!(
         matches!(&g1.action, Action::Evolved { new_version, new_id: 2, .. } if new_version == "v2.0")
     );
     assert_eq!(
         (g2.version.as_str(), g2.cycles, g2.exit),
-        ("v2.0", 14, "halt")
+        ("v2.0", 14, Exit::Halt)
     );
     assert_eq!(g2.sysout[3], "PRINT PXVM: PXVM ready.");
     assert_eq!(g2.action, Action::Halted);
@@ -116,7 +117,10 @@ fn self_evolve_makes_a_hundred_generations_each_the_parent_of_the_next() {
 
 #[test]
 fn a_new_version_that_fails_is_marked_bad_and_rolled_back() {
-    for (what, bad, exit) in [("fuel", spinner(), "fuel"), ("error", crasher(), "error")] {
+    for (what, bad, exit) in [
+        ("fuel", spinner(), Exit::Fuel),
+        ("error", crasher(), Exit::Error),
+    ] {
         let b = boot_everywhere(&seed_store(bad), 500, 10);
         assert_eq!(b.generations.len(), 2, "{what}");
         let g2 = &b.generations[1];

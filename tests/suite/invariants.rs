@@ -44,10 +44,9 @@ proptest! {
         prop_assert!(r.cycles <= fuel);
         prop_assert!(r.pc <= 65_536);
         match r.exit {
-            "fuel" => prop_assert_eq!(r.cycles, fuel),
-            "error" => prop_assert_eq!(r.pc, 65_536),
-            "halt" => prop_assert!(r.pc >= 1),
-            other => prop_assert!(false, "unexpected exit {}", other),
+            Exit::Fuel => prop_assert_eq!(r.cycles, fuel),
+            Exit::Error => prop_assert_eq!(r.pc, 65_536),
+            Exit::Halt => prop_assert!(r.pc >= 1),
         }
     }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expected {
-    exit: String,
+    exit: pxvm::Exit,
     cycles: u64,
     pc: u32,
     sysout: Vec<String>,

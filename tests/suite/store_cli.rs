@@ -245,7 +245,10 @@ fn bad_usage_and_input_change_nothing() {
         (vec!["register", "current", &v1], "kernel_current.bin"),
         (vec!["register", "v1.0_backup", &v1], "_backup"),
         (vec!["register", "v9", arg(&empty)], "empty"),
-        (vec!["register", "v9", arg(&big)], "65537 bytes"),
+        (
+            vec!["register", "v9", arg(&big)],
+            "kernel is 65,537 bytes; at most 65,536 fit in memory",
+        ),
         (vec!["register", "v9", arg(&broken)], "broken.asm:1:"),
         (vec!["register", "v9", "no/such.bin"], "no/such.bin"),
         (

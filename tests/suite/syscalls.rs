@@ -113,7 +113,8 @@ fn self_modify_success_leaves_a_pending_kernel() {
     assert_eq!(pending.size, 2);
     assert_eq!(pending.sha256, pxos::util::sha256_hex(&new_kernel));
     assert_eq!(
-        o.report.exit, "halt",
+        o.report.exit,
+        pxvm::Exit::Halt,
         "the kernel keeps running until it halts"
     );
 }
@@ -143,7 +144,7 @@ fn self_modify_refuses_what_is_not_a_kernel_and_never_truncates() {
     for (bytes, says) in [
         (
             vec![1; 70_000],
-            "larger than 65,536 bytes, more than fits in memory (it is refused, never truncated)",
+            "kernel is 70,000 bytes; at most 65,536 fit in memory",
         ),
         (b"IMM32 R1, 1\nHALT\n".to_vec(), "assembly source text"),
         (vec![0x01, 0xEE, 0x00], "undefined opcode 0xEE at address 1"),

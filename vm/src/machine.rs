@@ -2,6 +2,7 @@
 //! the retired-instruction count, with the "imperfect" memory access rules every engine
 //! shares (out-of-bounds loads read 0, out-of-bounds stores are ignored).
 
+use crate::text::thousands;
 use thiserror::Error;
 
 /// Bytes of guest memory.
@@ -13,11 +14,34 @@ pub const NUM_REGS: usize = 8;
 /// The register `CALL` and `RET` use as the stack pointer.
 pub const SP: usize = 7;
 
-/// A kernel image that cannot be loaded.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum LoadError {
-    #[error("kernel is {size} bytes; the machine has {MEM_SIZE} bytes of memory")]
-    TooLarge { size: usize },
+/// A kernel that does not fit in guest memory: more than [`MEM_SIZE`] bytes. It is the one
+/// error, with the one message, of everything that takes a kernel — loading a machine,
+/// assembling, vetting ([`crate::vet`]), and in `pxos` the kernel loader and the version
+/// store. A kernel is refused, never truncated.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq, Hash)]
+#[error(
+    "kernel is {} bytes; at most {} fit in memory",
+    thousands(*size),
+    thousands(MEM_SIZE as u64)
+)]
+pub struct KernelTooLarge {
+    /// The kernel's size in bytes.
+    pub size: u64,
+}
+
+impl KernelTooLarge {
+    /// `Err` if `size` bytes do not fit in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelTooLarge`] when `size` is over [`MEM_SIZE`].
+    pub fn check(size: usize) -> Result<(), KernelTooLarge> {
+        if size > MEM_SIZE {
+            Err(KernelTooLarge { size: size as u64 })
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Bytes in one page of [`Machine`]'s record of written memory (64 pages of 1 KiB).
@@ -76,7 +100,7 @@ fn zeroed_memory() -> Box<[u8; MEM_SIZE]> {
 
 impl Machine {
     /// A machine with `kernel` loaded at address 0, registers zero, pc 0.
-    pub fn new(kernel: &[u8]) -> Result<Machine, LoadError> {
+    pub fn new(kernel: &[u8]) -> Result<Machine, KernelTooLarge> {
         let mut m = Machine {
             regs: [0; NUM_REGS],
             pc: 0,
@@ -91,10 +115,8 @@ impl Machine {
 
     /// Reboot in place with `kernel`: memory cleared and reloaded, registers, pc and cycles
     /// zeroed. Reuses the memory allocation (cheap for many short runs).
-    pub fn reset(&mut self, kernel: &[u8]) -> Result<(), LoadError> {
-        if kernel.len() > MEM_SIZE {
-            return Err(LoadError::TooLarge { size: kernel.len() });
-        }
+    pub fn reset(&mut self, kernel: &[u8]) -> Result<(), KernelTooLarge> {
+        KernelTooLarge::check(kernel.len())?;
         self.mem[..kernel.len()].copy_from_slice(kernel);
         self.mem[kernel.len()..].fill(0);
         self.restart(kernel.len());
@@ -238,9 +260,11 @@ mod tests {
 
     #[test]
     fn oversized_kernel_is_refused() {
+        let err = Machine::new(&vec![0; MEM_SIZE + 1]).unwrap_err();
+        assert_eq!(err, KernelTooLarge { size: 65_537 });
         assert_eq!(
-            Machine::new(&vec![0; MEM_SIZE + 1]).unwrap_err(),
-            LoadError::TooLarge { size: MEM_SIZE + 1 }
+            err.to_string(),
+            "kernel is 65,537 bytes; at most 65,536 fit in memory"
         );
         assert!(Machine::new(&vec![1; MEM_SIZE]).is_ok());
     }

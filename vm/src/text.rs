@@ -1,5 +1,6 @@
-//! Numbers in the assembler's and the vetting messages, written the way people read them
-//! (`65,536`). Private to `pxvm`: `pxos` has its own for its screens (`pxos::util`).
+//! Numbers in pxvm's messages (the kernel-size error, [`crate::KernelTooLarge`]), written
+//! the way people read them (`65,536`). Private to `pxvm`: `pxos` has its own for its
+//! screens (`pxos::util`).
 
 /// `n` with thousands separators: `65536` is written `65,536`.
 pub fn thousands(n: u64) -> String {

@@ -24,6 +24,7 @@ use super::policy::AbPolicy;
 use crate::check::difftest::{run_one, Scenario};
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::files::FileStore;
+use pxvm::Exit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -195,7 +196,7 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
 /// How one kernel's run of a scenario ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Side {
-    pub exit: String,
+    pub exit: Exit,
     pub cycles: u64,
     pub lines: usize,
     pub memory_sha256: String,
@@ -332,7 +333,7 @@ fn run_side(kernel: &[u8], s: &AbScenario) -> Result<Side, String> {
     };
     let seen = run_one(EngineKind::Tiered, &scenario).map_err(|e| e.to_string())?;
     Ok(Side {
-        exit: seen.report.exit.to_string(),
+        exit: seen.report.exit,
         cycles: seen.report.cycles,
         lines: seen.report.sysout.len(),
         memory_sha256: seen.report.memory_sha256,
@@ -383,7 +384,7 @@ pub fn ab_test(
             std::cmp::Ordering::Greater => Verdict::Worse,
         }
     };
-    let not_halted = reports.iter().find(|r| r.b.exit != "halt");
+    let not_halted = reports.iter().find(|r| r.b.exit != Exit::Halt);
     let cycle_ratio = ratio(total_b, total_a);
     let (pass, why) = if different && !policy.allow_different_output {
         let r = reports

@@ -91,18 +91,18 @@ pub fn step(root: &Path, policy: &EvolvePolicy) -> Result<Option<EvolveStep>, Pi
         .filter(|r: &RunFile| {
             r.from_id == current.id && r.policy == *policy && !r.state.population.is_empty()
         });
-    let engine = EngineKind::Tiered;
     let mut evo = match saved {
-        Some(run) => Evolution::resume(run.state, &goal, engine),
+        Some(run) => Evolution::resume(run.state, &goal),
         None => {
             let config = Config {
                 seed: policy.seed,
                 population: policy.population,
                 generations: policy.generations,
                 fuel: policy.fuel,
+                engine: EngineKind::Tiered,
                 ..Config::default()
             };
-            Evolution::start(config, &goal, engine, &kernel)
+            Evolution::start(config, &goal, &kernel)
         }
     };
     let started = Instant::now();

@@ -399,11 +399,7 @@ fn compile(path: &Path, source: &str) -> Result<(Vec<u8>, bool), String> {
     let bytes = match nofollow::read_regular(path, limit).map_err(|e| e.to_string())? {
         Ok(bytes) => bytes,
         Err(_) if assembly => return Err(format!("assembly source over {MAX_ASM_BYTES} bytes")),
-        Err(size) => {
-            return Err(format!(
-                "{size} bytes; a kernel holds at most 65,536 (never truncated)"
-            ))
-        }
+        Err(size) => return Err(pxvm::KernelTooLarge { size }.to_string()),
     };
     let bytes = if assembly {
         let text = String::from_utf8(bytes)

@@ -17,7 +17,7 @@ pub fn validate(bytes: &[u8], fuel: u64) -> Result<u64, String> {
         ),
     })?;
     let r = &seen.report;
-    if r.exit != "halt" {
+    if r.exit != pxvm::Exit::Halt {
         return Err(format!(
             "its probation boot did not halt: exit={} after {} cycles (fuel {fuel})",
             r.exit, r.cycles

@@ -42,6 +42,8 @@ pub trait FileStore: std::fmt::Debug {
     fn exists(&self, path: &str) -> bool;
     /// Create `path` empty, or truncate it.
     fn create(&mut self, path: &str) -> bool;
+    /// The size of `path` in bytes, if it exists.
+    fn size(&self, path: &str) -> Option<u64>;
     /// Up to `len` bytes of `path` from `offset` (fewer at the end; none past it).
     fn read(&self, path: &str, offset: usize, len: usize) -> Option<Vec<u8>>;
     /// Write `data` at `offset` into the existing file `path`, growing it as needed.
@@ -128,6 +130,10 @@ impl FileStore for MemFiles {
         true
     }
 
+    fn size(&self, path: &str) -> Option<u64> {
+        self.files.get(path).map(|data| data.len() as u64)
+    }
+
     fn read(&self, path: &str, offset: usize, len: usize) -> Option<Vec<u8>> {
         let data = self.files.get(path)?;
         let start = offset.min(data.len());
@@ -196,6 +202,10 @@ impl FileStore for DirFiles {
         let ok = self.file(path, Access::Create).is_some();
         self.created += usize::from(ok);
         ok
+    }
+
+    fn size(&self, path: &str) -> Option<u64> {
+        Some(self.file(path, Access::Read)?.metadata().ok()?.len())
     }
 
     fn read(&self, path: &str, offset: usize, len: usize) -> Option<Vec<u8>> {

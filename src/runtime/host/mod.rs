@@ -10,7 +10,8 @@ pub mod tables;
 
 use files::{path_for_id, FileStore, MemFiles};
 use pxvm::syscalls::*;
-use pxvm::{Host, SyscallCtx, VmEvent, MEM_SIZE};
+use pxvm::vet::VetError;
+use pxvm::{Host, KernelTooLarge, SyscallCtx, VmEvent, MEM_SIZE};
 use std::collections::HashMap;
 
 /// Most output lines one run keeps; past it one warning line is appended and the rest are
@@ -240,25 +241,35 @@ impl PxHost {
     /// keep current" asks.
     fn self_modify(&mut self, id: i32) -> i32 {
         let path = path_for_id(id);
-        match self.files.read(&path, 0, MEM_SIZE + 1) {
-            Some(bytes) if !bytes.is_empty() => match pxvm::vet::vet(&bytes) {
-                Ok(()) => {
-                    self.emit(format!(
-                        "# SELF_MODIFY: New kernel loaded ({} bytes)",
-                        bytes.len()
-                    ));
-                    self.emit(format!(
-                        "# SELF_MODIFY: Requesting kernel replacement from {path}"
-                    ));
-                    self.pending = Some(PendingKernel { path, bytes });
-                    1
-                }
-                Err(why) => {
-                    self.emit(format!("# SELF_MODIFY ERROR: Rejected {path}: {why}"));
-                    0
-                }
-            },
-            _ => {
+        let vetted = match self.files.size(&path) {
+            None | Some(0) => None,
+            // Refused by its size, unread (a read would stop at 65,537 bytes).
+            Some(size) if size > MEM_SIZE as u64 => {
+                Some(Err(VetError::TooLarge(KernelTooLarge { size })))
+            }
+            Some(_) => self
+                .files
+                .read(&path, 0, MEM_SIZE + 1)
+                .filter(|bytes| !bytes.is_empty())
+                .map(|bytes| pxvm::vet::vet(&bytes).map(|()| bytes)),
+        };
+        match vetted {
+            Some(Ok(bytes)) => {
+                self.emit(format!(
+                    "# SELF_MODIFY: New kernel loaded ({} bytes)",
+                    bytes.len()
+                ));
+                self.emit(format!(
+                    "# SELF_MODIFY: Requesting kernel replacement from {path}"
+                ));
+                self.pending = Some(PendingKernel { path, bytes });
+                1
+            }
+            Some(Err(why)) => {
+                self.emit(format!("# SELF_MODIFY ERROR: Rejected {path}: {why}"));
+                0
+            }
+            None => {
                 self.emit(format!("# SELF_MODIFY ERROR: Cannot load {path}"));
                 0
             }

@@ -91,7 +91,7 @@ pub enum BenchError {
         kernel: String,
         engine: String,
         expected: Vec<String>,
-        exit: String,
+        exit: pxvm::Exit,
         got: Vec<String>,
     },
     #[error("unknown benchmark kernel '{0}' (expected one of: {1})")]
@@ -152,7 +152,7 @@ fn run_checked(
             kernel: kernel.name.to_string(),
             engine: kind.name().to_string(),
             expected: expected.clone().unwrap_or_default(),
-            exit: outcome.exit.to_string(),
+            exit: outcome.exit,
             got: outcome.host.sysout,
         });
     }

@@ -171,7 +171,7 @@ mod tests {
             let k = BenchKernel::find(name).unwrap();
             let o = run_everywhere(&Scenario::new(k.bytecode(Some(n)).unwrap(), 50_000_000))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(o.report.exit, "halt", "{name}");
+            assert_eq!(o.report.exit, pxvm::Exit::Halt, "{name}");
             assert_eq!(Some(o.report.sysout), k.expected_output(Some(n)), "{name}");
         }
     }

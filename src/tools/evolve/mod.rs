@@ -80,8 +80,9 @@ pub struct Config {
     pub population: usize,
     pub generations: u64,
     pub fuel: u64,
-    /// Engine name (`interp`, `jit`, `tiered`).
-    pub engine: String,
+    /// The engine every variant runs on.
+    #[serde(deserialize_with = "engine_field")]
+    pub engine: EngineKind,
     pub elites: usize,
     pub tournament: usize,
     pub max_len: usize,
@@ -95,6 +96,11 @@ pub struct Config {
     pub size_weight: f64,
 }
 
+/// `config.engine`, read as [`EngineKind`] reads it; an error names the field.
+fn engine_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<EngineKind, D::Error> {
+    EngineKind::deserialize(d).map_err(|e| serde::de::Error::custom(format!("config.engine: {e}")))
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -102,7 +108,7 @@ impl Default for Config {
             population: 100,
             generations: 100,
             fuel: 1_000,
-            engine: "tiered".to_string(),
+            engine: EngineKind::Tiered,
             elites: 2,
             tournament: 3,
             max_len: 1_024,
@@ -148,12 +154,6 @@ impl Config {
             1..=self.population,
             "1..=config.population",
         )?;
-        if self.engine.parse::<EngineKind>().is_err() {
-            return Err(Invalid {
-                field: "config.engine",
-                problem: format!("is {:?}; it must be interp, jit or tiered", self.engine),
-            });
-        }
         if !(0.0..=MAX_SIZE_WEIGHT).contains(&self.size_weight) {
             return Err(Invalid {
                 field: "config.size_weight",
@@ -475,12 +475,7 @@ pub struct Evolution<'g> {
 
 impl<'g> Evolution<'g> {
     /// A new experiment from a seed kernel: generation 0 is the seed and its mutants.
-    pub fn start(
-        config: Config,
-        goal: &'g Goal,
-        engine: EngineKind,
-        seed_kernel: &[u8],
-    ) -> Evolution<'g> {
+    pub fn start(config: Config, goal: &'g Goal, seed_kernel: &[u8]) -> Evolution<'g> {
         let alphabet = Alphabet {
             syscalls: goal.syscalls(),
             opcodes: goal.opcodes(),
@@ -496,7 +491,7 @@ impl<'g> Evolution<'g> {
                 &alphabet,
             ));
         }
-        let mut evaluator = Evaluator::new(goal, engine, config.fuel);
+        let mut evaluator = Evaluator::new(goal, config.engine, config.fuel);
         let fitness = evaluator.score_all(&genomes);
         let mut population: Vec<Individual> = genomes
             .into_iter()
@@ -526,14 +521,14 @@ impl<'g> Evolution<'g> {
 
     /// Continue an experiment from a checkpoint (check it first with
     /// [`Checkpoint::validate`]; a checkpoint without a goal record gets `goal`'s).
-    pub fn resume(mut state: Checkpoint, goal: &'g Goal, engine: EngineKind) -> Evolution<'g> {
+    pub fn resume(mut state: Checkpoint, goal: &'g Goal) -> Evolution<'g> {
         state.goal.get_or_insert_with(|| goal.record());
         let alphabet = Alphabet {
             syscalls: goal.syscalls(),
             opcodes: goal.opcodes(),
             max_len: state.config.max_len,
         };
-        let evaluator = Evaluator::new(goal, engine, state.config.fuel);
+        let evaluator = Evaluator::new(goal, state.config.engine, state.config.fuel);
         Evolution {
             state,
             evaluator,
@@ -715,10 +710,10 @@ mod tests {
                 seed: 7,
                 population: 40,
                 generations,
-                engine: "interp".into(),
+                engine: EngineKind::Interp,
                 ..Config::default()
             };
-            let mut evo = Evolution::start(config, &goal, EngineKind::Interp, &seed());
+            let mut evo = Evolution::start(config, &goal, &seed());
             for _ in 0..steps {
                 evo.step();
             }
@@ -738,7 +733,7 @@ mod tests {
         let half = evolve(2, 12, 6);
         let json = serde_json::to_string(&half).unwrap();
         let restored: Checkpoint = serde_json::from_str(&json).unwrap();
-        let mut evo = Evolution::resume(restored, &goal, EngineKind::Interp);
+        let mut evo = Evolution::resume(restored, &goal);
         for _ in 0..6 {
             evo.step();
         }
@@ -755,20 +750,16 @@ mod tests {
                 seed: 11,
                 population: 40,
                 generations: 10,
-                engine: "interp".into(),
+                engine: EngineKind::Interp,
                 selection: Selection::EpsilonLexicase,
                 size_weight: 0.01,
                 ..Config::default()
             };
-            let mut evo = Evolution::start(config, &goal, EngineKind::Interp, &[0]);
+            let mut evo = Evolution::start(config, &goal, &[0]);
             for s in 0..steps {
                 if Some(s) == resume_at {
                     let json = serde_json::to_string(&evo.state).unwrap();
-                    evo = Evolution::resume(
-                        serde_json::from_str(&json).unwrap(),
-                        &goal,
-                        EngineKind::Interp,
-                    );
+                    evo = Evolution::resume(serde_json::from_str(&json).unwrap(), &goal);
                 }
                 let (line, _) = evo.step();
                 assert!(line.test_error.is_some());

@@ -134,12 +134,8 @@ pub fn solve(
     on_generation: &mut dyn FnMut(&super::GenerationLog),
 ) -> Result<Outcome, super::Invalid> {
     config.validate()?;
-    let engine: EngineKind = config.engine.parse().map_err(|e: String| super::Invalid {
-        field: "config.engine",
-        problem: e,
-    })?;
     let goal = Goal::Cases(problem.goal.clone());
-    let mut evo = Evolution::start(config, &goal, engine, seed_kernel);
+    let mut evo = Evolution::start(config, &goal, seed_kernel);
     let solved = |evo: &Evolution| {
         evo.best().fitness.error == 0.0 && evo.evaluator.test_error(&evo.best().genome) == Some(0.0)
     };
@@ -166,7 +162,7 @@ pub fn config(problem: &Problem, seed: u64, selection: Selection) -> Config {
         population: problem.spec.budget.population,
         generations: problem.spec.budget.generations,
         fuel: problem.spec.budget.fuel,
-        engine: "interp".to_string(),
+        engine: EngineKind::Interp,
         selection,
         ..Config::default()
     }

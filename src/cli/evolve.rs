@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use pxos::lifecycle::evolved::{self, Lineage};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::kernel;
 use pxos::store::Store;
@@ -21,7 +22,7 @@ use pxos::tools::evolve::goal::Goal;
 use pxos::tools::evolve::select::Selection;
 use pxos::tools::evolve::{cases, problems};
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
+    Checkpoint, Config, Evolution, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
 };
 use pxos::util::userfile;
 use std::io::{BufReader, Write};
@@ -295,64 +296,6 @@ fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
     })
 }
 
-/// Records each improvement of the best in a version store.
-struct Lineage {
-    root: PathBuf,
-    seed: u64,
-    /// The version the next record descends from.
-    parent: Option<u64>,
-}
-
-impl Lineage {
-    fn name(&self, born: u64) -> String {
-        format!("evo-s{}-g{}", self.seed, born)
-    }
-
-    /// Register `best` (unless a resumed run registered it already). The store is locked
-    /// only while it is written, so other commands can use it during a long experiment.
-    fn record(&mut self, best: &Individual) -> Result<()> {
-        let name = self.name(best.born);
-        let mut store = super::manage::open_mut(&self.root, true)?;
-        let id = match store.db().by_name(&name) {
-            Some(entry) if store.read_kernel(entry).is_ok_and(|k| k == best.genome) => entry.id,
-            _ => {
-                let origin = format!(
-                    "pxos evolve: generation {}, error {}, {} cycles",
-                    best.born, best.fitness.error, best.fitness.cycles
-                );
-                store.record(&name, &best.genome, self.parent, &origin)?.id
-            }
-        };
-        self.parent = Some(id);
-        Ok(())
-    }
-}
-
-/// `--promote`: the best kernel replaces the current one as a SELF_MODIFY request would,
-/// then boots once for its assessment. Returns what that boot did.
-fn promote(
-    root: &Path,
-    best: &Individual,
-    engine: EngineKind,
-    fuel: u64,
-) -> Result<pxos::lifecycle::boot::Generation> {
-    let mut store = super::manage::open_mut(root, true)?;
-    let origin = format!("pxos evolve --promote (generation {})", best.born);
-    if store.current().is_some() {
-        store.evolve(&best.genome, &origin)?;
-    } else {
-        store.register("evo-best", &best.genome, None, &origin)?;
-    }
-    let options = pxos::lifecycle::boot::BootOptions {
-        engine,
-        fuel,
-        max_generations: 1,
-    };
-    let mut booted = None;
-    pxos::lifecycle::boot::boot(&mut store, &options, &mut |g| booted = Some(g.clone()))?;
-    booted.ok_or_else(|| anyhow::anyhow!("the promoted kernel was not booted"))
-}
-
 /// Read and check the checkpoint at `path`.
 fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let bytes = userfile::read_bounded(path, MAX_CHECKPOINT_BYTES, "a checkpoint")?;
@@ -606,15 +549,11 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 Some(name) => Some(Store::open(root)?.get(name)?.id),
                 None => None,
             };
-            let mut lineage = Lineage {
-                root: root.clone(),
-                seed: evo.state.config.seed,
-                parent,
-            };
-            for best in evo.state.lineage.clone() {
-                lineage.record(&best)?;
+            let mut lineage = Lineage::new(evo.state.config.seed, parent);
+            for best in &evo.state.lineage {
+                lineage.record(&mut super::manage::open_mut(root, true)?, best)?;
             }
-            Some(lineage)
+            Some((root, lineage))
         }
         None => None,
     };
@@ -632,8 +571,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     while !solved && evo.state.generation < evo.state.config.generations {
         let (line, improved) = pool.install(|| evo.step());
         solved = problem.is_some() && line.best_error == 0.0 && line.test_error == Some(0.0);
-        if let (true, Some(lineage)) = (improved, &mut lineage) {
-            lineage.record(evo.best())?;
+        if let (true, Some((root, lineage))) = (improved, &mut lineage) {
+            // The store is locked only while it is written.
+            lineage.record(&mut super::manage::open_mut(root, true)?, evo.best())?;
         }
         bar.set_message(format!(
             "best error {:.3} cycles {} size {} · {:.0} evals/s",
@@ -662,8 +602,14 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         .collect();
     let promoted = match (args.promote, &args.fs) {
         (true, Some(root)) => {
+            let mut store = super::manage::open_mut(root, true)?;
             let config = &evo.state.config;
-            Some(promote(root, &best, config.engine, config.fuel)?)
+            Some(evolved::promote(
+                &mut store,
+                &best,
+                config.engine,
+                config.fuel,
+            )?)
         }
         _ => None,
     };

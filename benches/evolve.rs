@@ -4,9 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pxos::runtime::engines::EngineKind;
-use pxos::tools::evolve::genome::{encode, random_insn, Alphabet, Item};
-use pxos::tools::evolve::goal::Goal;
-use pxos::tools::evolve::Evaluator;
+use pxos::tools::evolve::{random_kernel, Alphabet, Evaluator, Goal};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -19,14 +17,7 @@ fn population() -> Vec<Vec<u8>> {
         max_len: 4096,
     };
     (0..100)
-        .map(|_| {
-            let mut items = Vec::new();
-            for _ in 0..100 {
-                let insn = random_insn(&mut rng, &items, &alphabet);
-                items.push(Item::Insn(insn));
-            }
-            encode(&items)
-        })
+        .map(|_| random_kernel(&mut rng, 100, &alphabet))
         .collect()
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::run::DEFAULT_FUEL;
-use pxos::tools::batch::{self, jobs, BatchOptions};
+use pxos::tools::batch::{self, BatchOptions, Shard};
 use pxos::util::userfile;
 use std::collections::HashSet;
 use std::io::Write;
@@ -34,7 +34,7 @@ pub struct BatchArgs {
     jobs: Option<usize>,
     /// Run only shard K of N (0 <= K < N): a deterministic 1/N of the inputs.
     #[arg(long, value_name = "K/N")]
-    shard: Option<jobs::Shard>,
+    shard: Option<Shard>,
     /// Append records to FILE; kernels already recorded there are skipped (resumable).
     /// The file is locked while the batch runs: a second batch with the same FILE is
     /// refused.
@@ -58,7 +58,7 @@ pub struct MergeArgs {
 }
 
 pub fn batch(args: BatchArgs) -> Result<ExitCode> {
-    let mut all = jobs::collect(&args.inputs)?;
+    let mut all = batch::collect(&args.inputs)?;
     if let Some(shard) = args.shard {
         all.retain(|job| shard.takes(job));
     }
@@ -117,7 +117,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<ExitCode> {
-    let records = batch::merge::merge(&args.inputs, args.expect_shards)?;
+    let records = batch::merge(&args.inputs, args.expect_shards)?;
     let mut text = String::new();
     for record in &records {
         text += &serde_json::to_string(record)?;

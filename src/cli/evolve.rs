@@ -17,12 +17,10 @@ use pxos::lifecycle::evolved::{self, Lineage};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::kernel;
 use pxos::store::Store;
-use pxos::tools::evolve::genome::MutationRates;
-use pxos::tools::evolve::goal::Goal;
-use pxos::tools::evolve::select::Selection;
 use pxos::tools::evolve::{cases, problems};
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
+    Checkpoint, Config, Evolution, Goal, MutationRates, Selection, MAX_GENERATIONS, MAX_POPULATION,
+    MAX_WEIGHT,
 };
 use pxos::util::userfile;
 use std::io::{BufReader, Write};

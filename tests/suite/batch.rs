@@ -6,7 +6,7 @@
 //! Kubernetes Job runs the same commands.
 
 use super::cli_util::{mkfifo, pxos, pxos_limited, stderr, stdout};
-use pxos::tools::batch::merge::without_wall_time;
+use pxos::tools::batch::without_wall_time;
 use serde_json::Value;
 use std::path::Path;
 

@@ -1,21 +1,24 @@
 //! Headless batch runs: many kernels, one JSON line each (the `run --json` fields plus
 //! the kernel's path and wall time), in parallel, resumable, and shardable across
-//! machines ([`jobs::Shard`]); [`merge`] combines shard outputs. A broken kernel file
+//! machines ([`Shard`]); [`merge`] combines shard outputs. The kernels to run are
+//! [`collect`]ed from files, folders and manifests. A broken kernel file
 //! gives an error record and the batch goes on.
 //!
 //! The output file ([`open_output`]) is locked while a batch appends to it, so two batches
 //! given the same `--out` never interleave their lines: the second is refused. Reading it
 //! back for resumption keeps at most [`RESUME_HEAD_BYTES`] of a line in memory.
 
-pub mod jobs;
-pub mod merge;
+mod jobs;
+mod merge;
+
+pub use jobs::{collect, InputError, Job, Shard, MAX_MANIFEST_BYTES};
+pub use merge::{merge, without_wall_time, MergeError, MAX_RECORD_BYTES};
 
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::files::DirFiles;
 use crate::runtime::host::PxHost;
 use crate::runtime::run::{run_kernel, RunReport};
 use crate::util::userfile::{self, FileError};
-use jobs::Job;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;

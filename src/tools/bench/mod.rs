@@ -1,13 +1,15 @@
-//! Benchmarking the engines on the kernel suite ([`suite`]) against native references
-//! ([`native`]): warm-up, repeated timed runs, medians, and a result check on every run
-//! so that a wrong engine cannot post a fast time. "vs native" is relative to the
-//! step-by-step reference (`native`: the guest's loads, stores, calls and iterations);
-//! where LLVM left free runs a different algorithm, that one is reported too
-//! (`native-optimised`). `pxos bench` prints the report; the criterion benches in
+//! Benchmarking the engines on the kernel suite ([`SUITE`]) against native references
+//! (Rust functions computing the same, private): warm-up, repeated timed runs, medians, and
+//! a result check on every run so that a wrong engine cannot post a fast time. "vs native"
+//! is relative to the step-by-step reference (`native`: the guest's loads, stores, calls
+//! and iterations); where LLVM left free runs a different algorithm, that one is reported
+//! too (`native-optimised`). `pxos bench` prints the report; the criterion benches in
 //! `benches/` reuse the suite.
 
-pub mod native;
-pub mod suite;
+mod native;
+mod suite;
+
+pub use suite::{BenchKernel, SUITE};
 
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::PxHost;
@@ -15,7 +17,6 @@ use crate::runtime::run::run_kernel;
 use pxvm::Engine;
 use serde::Serialize;
 use std::time::{Duration, Instant};
-use suite::BenchKernel;
 
 /// How long to sample each (kernel, engine) pair.
 #[derive(Clone, Debug)]
@@ -38,11 +39,11 @@ impl Default for BenchOptions {
     }
 }
 
-/// The engine name of the step-by-step native reference's rows ([`native`]), which every
-/// "vs native" ratio is relative to.
+/// The engine name of the step-by-step native reference's rows, which every "vs native"
+/// ratio is relative to.
 pub const NATIVE: &str = "native";
 
-/// The engine name of the unconstrained native reference's rows ([`native::optimised`]),
+/// The engine name of the unconstrained native reference's rows (`native::optimised`),
 /// reported after [`NATIVE`] for the kernels that have one.
 pub const NATIVE_OPTIMISED: &str = "native-optimised";
 

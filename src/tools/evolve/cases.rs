@@ -212,7 +212,7 @@ pub fn opcode(name: &str) -> Option<pxvm::Opcode> {
 }
 
 /// Output lines against expected lines (see the module documentation).
-pub fn output_error(out: &[String], want: &[String]) -> f64 {
+fn output_error(out: &[String], want: &[String]) -> f64 {
     let mut e = 0.0;
     for (i, w) in want.iter().enumerate() {
         e += match out.get(i) {
@@ -228,7 +228,7 @@ pub fn output_error(out: &[String], want: &[String]) -> f64 {
 }
 
 /// Feed the SHA-256 of a list of cases into `h` (for a goal's record).
-pub fn hash_all(h: &mut Sha256, cases: &[Case]) {
+fn hash_all(h: &mut Sha256, cases: &[Case]) {
     h.update((cases.len() as u64).to_le_bytes());
     for c in cases {
         c.hash(h);
@@ -242,7 +242,7 @@ pub fn load(path: &Path) -> Result<Vec<Case>, CasesError> {
 }
 
 /// Parse JSON-lines cases; `file` names the source in errors.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Case>, CasesError> {
+pub(super) fn parse(text: &str, file: &str) -> Result<Vec<Case>, CasesError> {
     let mut cases = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();

@@ -135,6 +135,17 @@ fn random_imm(rng: &mut ChaCha8Rng, items: &[Item]) -> i32 {
     }
 }
 
+/// A kernel of `len` random instructions over `alphabet` (each drawn by [`random_insn`],
+/// so a jump may target an instruction before it).
+pub fn random_kernel(rng: &mut ChaCha8Rng, len: usize, alphabet: &Alphabet) -> Vec<u8> {
+    let mut items = Vec::with_capacity(len);
+    for _ in 0..len {
+        let insn = random_insn(rng, &items, alphabet);
+        items.push(Item::Insn(insn));
+    }
+    encode(&items)
+}
+
 /// A random instruction over the ISA (syscalls limited to the alphabet).
 pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) -> Insn {
     loop {

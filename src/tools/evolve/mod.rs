@@ -1,8 +1,8 @@
 //! Evolutionary search over kernels (`pxos evolve`): a population of genomes (kernels)
-//! is mutated with ISA-aware operators ([`genome`]), each variant runs with a fuel budget
-//! and is scored against a goal ([`goal`]; input/output cases: [`cases`]); tournaments or
-//! lexicase selection ([`select`]) pick parents, elites survive. [`problems`] is the
-//! shipped suite of program-synthesis problems.
+//! is mutated with ISA-aware operators (private `genome`; [`MutationRates`] weighs them),
+//! each variant runs with a fuel budget and is scored against a [`Goal`] (input/output
+//! cases: [`cases`]); tournaments or lexicase selection ([`Selection`]) pick parents, elites
+//! survive. [`problems`] is the shipped suite of program-synthesis problems.
 //!
 //! Determinism: every random choice comes from a ChaCha8 stream derived from the seed and
 //! the generation number, on one thread; only evaluation — a pure function of the genome —
@@ -14,28 +14,28 @@
 //! [`Checkpoint::validate`]) against the same bounds as the command line's options
 //! ([`MAX_POPULATION`], [`MAX_GENERATIONS`], ...), so a damaged or hostile checkpoint gives
 //! an error naming the field, never a panic or an allocation beyond the bounds. A
-//! checkpoint records its goal ([`goal::GoalRecord`]) so that a resumed run can refuse
+//! checkpoint records its goal ([`GoalRecord`]) so that a resumed run can refuse
 //! another.
 
 pub mod cases;
-pub mod genome;
-pub mod goal;
+mod genome;
+mod goal;
 pub mod islands;
 pub mod problems;
-pub mod select;
+mod select;
+
+pub use genome::{random_kernel, Alphabet, MutationRates};
+pub use goal::{Fitness, Goal, GoalError, GoalRecord, Picture, Reference};
+pub use select::Selection;
 
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::PxHost;
-use genome::{Alphabet, MutationRates};
-use goal::{Fitness, Goal, GoalRecord};
 use pxvm::Machine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use select::Selection;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-
 use std::time::Instant;
 
 /// The largest population (individuals per generation).

@@ -66,6 +66,7 @@ impl Canvas {
     }
 
     /// The pixel at (x, y), if it is on the canvas.
+    #[cfg(test)]
     pub fn pixel(&self, x: usize, y: usize) -> Option<Rgba> {
         if x >= self.width || y >= self.height {
             return None;

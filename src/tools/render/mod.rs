@@ -14,17 +14,18 @@
 //! ("pxOS", an optional title, the canvas size and counts), a console panel along the
 //! bottom with the latest console lines (warnings amber, errors red, SELF_MODIFY violet,
 //! numbers blue), and a 1-pixel frame. Rendering is deterministic, takes time bounded by
-//! the visible area (see [`scene::PIXEL_BUDGET`]) and memory bounded by the canvas and
+//! the visible area (a budget of 2^28 pixels) and memory bounded by the canvas and
 //! the input.
 //!
-//! Modules: [`script`] parses lines, [`scene`] sorts them into layers and paints them,
-//! [`canvas`] holds pixels, [`text`] draws the bitmap font, [`chrome`] draws the frame.
+//! Internals (private): `script` parses lines, `scene` sorts them into layers and paints
+//! them, `canvas` holds pixels, `text` draws the bitmap font, `chrome` draws the frame. The
+//! API is this module's functions ([`render`], [`render_png`], ...) and [`RenderOptions`].
 
-pub mod canvas;
-pub mod chrome;
-pub mod scene;
-pub mod script;
-pub mod text;
+mod canvas;
+mod chrome;
+mod scene;
+mod script;
+mod text;
 
 use canvas::Canvas;
 use scene::Scene;

@@ -38,9 +38,6 @@ pub enum Layer {
 }
 
 impl Layer {
-    /// Every layer, bottom first.
-    pub const ALL: [Layer; 4] = [Layer::Background, Layer::Ui, Layer::Vm, Layer::Overlay];
-
     /// The layer drawing commands go to before the first `SELECT`: the bottom one, so
     /// that unselected drawing never covers drawing on a selected layer.
     pub const DEFAULT: Layer = Layer::Background;

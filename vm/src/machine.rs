@@ -131,10 +131,8 @@ impl Machine {
     /// machine's store methods or `SyscallCtx::write_mem` — as the interpreters' do — or
     /// having been declared with [`Machine::mark_written`]. After an engine that writes
     /// memory through its own code (the JIT), use [`Machine::reset`].
-    pub fn reload(&mut self, kernel: &[u8]) -> Result<(), LoadError> {
-        if kernel.len() > MEM_SIZE {
-            return Err(LoadError::TooLarge { size: kernel.len() });
-        }
+    pub fn reload(&mut self, kernel: &[u8]) -> Result<(), KernelTooLarge> {
+        KernelTooLarge::check(kernel.len())?;
         if self.loaded > kernel.len() {
             self.mem[kernel.len()..self.loaded].fill(0);
         }

@@ -18,7 +18,6 @@
 //! waited on forever.
 
 use super::{sort, Config, Evolution, Individual};
-use crate::runtime::engines::EngineKind;
 use crate::tools::evolve::goal::Goal;
 use crate::util::{atomic, nofollow, sha256_hex, FsError};
 use serde::{Deserialize, Serialize};
@@ -91,11 +90,10 @@ impl<'g> Archipelago<'g> {
         count: usize,
         migration: Migration,
         goal: &'g Goal,
-        engine: EngineKind,
         seed_kernel: &[u8],
     ) -> Archipelago<'g> {
         let islands = (0..count.max(1))
-            .map(|i| Evolution::start(island_config(config, i), goal, engine, seed_kernel))
+            .map(|i| Evolution::start(island_config(config, i), goal, seed_kernel))
             .collect();
         Archipelago { islands, migration }
     }
@@ -290,6 +288,7 @@ pub fn run_island(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::engines::EngineKind;
 
     fn goal() -> Goal {
         Goal::Output(vec!["1".into(), "2".into(), "3".into()])
@@ -300,7 +299,7 @@ mod tests {
             seed: 11,
             population: 24,
             generations: 12,
-            engine: "interp".into(),
+            engine: EngineKind::Interp,
             ..Config::default()
         }
     }
@@ -317,15 +316,8 @@ mod tests {
     #[test]
     fn one_island_is_the_plain_run() {
         let goal = goal();
-        let mut plain = Evolution::start(config(), &goal, EngineKind::Interp, &seed_kernel());
-        let mut islands = Archipelago::start(
-            &config(),
-            1,
-            MIGRATION,
-            &goal,
-            EngineKind::Interp,
-            &seed_kernel(),
-        );
+        let mut plain = Evolution::start(config(), &goal, &seed_kernel());
+        let mut islands = Archipelago::start(&config(), 1, MIGRATION, &goal, &seed_kernel());
         for _ in 0..6 {
             plain.step();
             islands.step();
@@ -336,14 +328,7 @@ mod tests {
     #[test]
     fn migration_moves_the_best_along_the_ring() {
         let goal = goal();
-        let mut a = Archipelago::start(
-            &config(),
-            3,
-            MIGRATION,
-            &goal,
-            EngineKind::Interp,
-            &seed_kernel(),
-        );
+        let mut a = Archipelago::start(&config(), 3, MIGRATION, &goal, &seed_kernel());
         for _ in 0..2 {
             a.step();
         }
@@ -375,14 +360,7 @@ mod tests {
     fn islands_in_threads_through_a_folder_equal_the_archipelago() {
         let goal = goal();
         let generations = 9;
-        let mut a = Archipelago::start(
-            &config(),
-            3,
-            MIGRATION,
-            &goal,
-            EngineKind::Interp,
-            &seed_kernel(),
-        );
+        let mut a = Archipelago::start(&config(), 3, MIGRATION, &goal, &seed_kernel());
         for _ in 0..generations {
             a.step();
         }
@@ -395,12 +373,8 @@ mod tests {
                     s.spawn(move || {
                         let exchange =
                             FolderExchange::new(dir, key, i, 3, Duration::from_secs(60)).unwrap();
-                        let mut evolution = Evolution::start(
-                            island_config(&config(), i),
-                            goal,
-                            EngineKind::Interp,
-                            &seed_kernel(),
-                        );
+                        let mut evolution =
+                            Evolution::start(island_config(&config(), i), goal, &seed_kernel());
                         run_island(&mut evolution, MIGRATION, &exchange, generations, |_, _| {})
                             .unwrap();
                         evolution.state
@@ -421,12 +395,7 @@ mod tests {
         let key = run_key(&config(), &goal, 2, MIGRATION);
         let exchange =
             FolderExchange::new(dir.path(), &key, 1, 2, Duration::from_millis(100)).unwrap();
-        let mut evolution = Evolution::start(
-            island_config(&config(), 1),
-            &goal,
-            EngineKind::Interp,
-            &seed_kernel(),
-        );
+        let mut evolution = Evolution::start(island_config(&config(), 1), &goal, &seed_kernel());
         let err = run_island(&mut evolution, MIGRATION, &exchange, 5, |_, _| {}).unwrap_err();
         let text = err.to_string();
         assert!(

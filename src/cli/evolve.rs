@@ -181,6 +181,8 @@ pub struct EvolveArgs {
     /// Print the final report as one JSON object.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    islands: super::evolve_islands::IslandArgs,
 }
 
 /// `--mutation` and `--crossover` applied to `rates`.
@@ -290,6 +292,24 @@ fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
             let bytes = kernel::load(reference)?;
             Goal::faster_than(&bytes, fuel)
                 .with_context(|| format!("reference kernel {}", reference.display()))?
+        }
+    })
+}
+
+/// The kernel an experiment starts from: the file given, the store version given, or (for
+/// a problem) `HALT`.
+fn seed_kernel(args: &EvolveArgs, problem: bool) -> Result<Vec<u8>> {
+    Ok(match (&args.seed_kernel, &args.from_version) {
+        (Some(path), _) => kernel::load(path)?,
+        (None, None) if problem => problems::SEED_KERNEL.to_vec(),
+        (None, Some(name)) => {
+            let root = args.fs.as_ref().expect("clap requires --fs");
+            let store = Store::open(root)?;
+            let entry = store.get(name)?;
+            store.read_kernel(entry)?
+        }
+        (None, None) => {
+            bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
         }
     })
 }
@@ -499,6 +519,23 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Some(islands) = args.islands.islands {
+        let seed = seed_kernel(&args, problem.is_some())?;
+        let outputs = super::evolve_islands::Outputs {
+            log: args.log.as_deref(),
+            out: args.out.as_deref(),
+            json: args.json,
+        };
+        return super::evolve_islands::run(
+            &args.islands,
+            islands,
+            config,
+            &goal,
+            &seed,
+            threads,
+            outputs,
+        );
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
@@ -521,19 +558,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             Evolution::resume(state, &goal)
         }
         None => {
-            let seed = match (&args.seed_kernel, &args.from_version) {
-                (Some(path), _) => kernel::load(path)?,
-                (None, None) if problem.is_some() => problems::SEED_KERNEL.to_vec(),
-                (None, Some(name)) => {
-                    let root = args.fs.as_ref().expect("clap requires --fs");
-                    let store = Store::open(root)?;
-                    let entry = store.get(name)?;
-                    store.read_kernel(entry)?
-                }
-                (None, None) => {
-                    bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
-                }
-            };
+            let seed = seed_kernel(&args, problem.is_some())?;
             pool.install(|| Evolution::start(config, &goal, &seed))
         }
     };

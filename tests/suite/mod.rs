@@ -16,6 +16,7 @@ mod evolve_cases;
 pub mod filesys;
 mod harden;
 mod invariants;
+mod islands;
 mod kernels;
 mod pipeline;
 mod pipeline_crash;

@@ -220,3 +220,8 @@ records=$(wc -l <"$work/a")
 cmp "$work/a" "$work/b" || fail "the merged shards differ from the unsharded run: $(diff "$work/a" "$work/b" | head -5)"
 say "OK: $records records; the 4 shards run by Slurm, merged, equal the unsharded batch"
 say "shard sizes: $(wc -l "$PXOS_RESULTS"/shard-*.jsonl | head -4 | awk '{print $1}' | xargs)"
+
+# --- 6. more arrays -------------------------------------------------------------------
+# Another documented array (e.g. evolution islands, one per task) goes here the same way:
+# its scripts in docs/cluster/, shown verbatim in docs/CLUSTER.md, submitted with the
+# commands the docs show, checked against the one-process result, on this same cluster.

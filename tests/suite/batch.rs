@@ -445,20 +445,21 @@ fn repo_file(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
 }
 
-/// The command of a script that starts with `start`: its line and the lines it continues
-/// onto (`\`), with runs of blanks made one space.
+/// The command of a script whose line starts with `start` (after indentation): that line
+/// and the lines it continues onto (`\`), with runs of blanks made one space.
 fn command(script: &str, start: &str) -> String {
-    let from = script
-        .find(start)
-        .unwrap_or_else(|| panic!("no {start} in {script}"));
+    let mut lines = script
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(start));
     let mut text = String::new();
-    for line in script[from..].lines() {
+    for line in lines.by_ref() {
         text += line.trim_end_matches('\\');
         text.push(' ');
         if !line.ends_with('\\') {
             break;
         }
     }
+    assert!(!text.is_empty(), "no line starts with {start} in {script}");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

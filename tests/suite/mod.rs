@@ -19,6 +19,7 @@ mod invariants;
 mod kernels;
 mod pipeline;
 mod pipeline_crash;
+mod plot;
 mod render;
 mod store;
 mod store_cli;

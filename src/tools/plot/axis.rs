@@ -38,9 +38,10 @@ impl Axis {
     /// An axis for non-negative `values` (errors): from 0 to a little above the largest,
     /// symlog when they spread over more than two decades.
     pub fn for_errors(values: impl Iterator<Item = f64>) -> Axis {
-        let (mut max, mut min_positive) = (0.0f64, f64::INFINITY);
+        let (mut max, mut min, mut min_positive) = (0.0f64, f64::INFINITY, f64::INFINITY);
         for v in values {
             max = max.max(v);
+            min = min.min(v);
             if v > 0.0 {
                 min_positive = min_positive.min(v);
             }
@@ -51,8 +52,15 @@ impl Axis {
         if max / min_positive >= 100.0 && max >= 10.0 {
             // The top at 1.15 x the largest value, in log space.
             let top = 10f64.powf(symlog(max) * 1.04) - 1.0;
+            // From the decade below the smallest value (0 if it is below 10): errors that
+            // never got near 0 do not leave the panel's lower half empty.
+            let lo = if min >= 10.0 {
+                10f64.powf(min.log10().floor())
+            } else {
+                0.0
+            };
             Axis {
-                lo: 0.0,
+                lo,
                 hi: top.max(max * 1.05),
                 log: true,
                 integer: false,
@@ -74,8 +82,8 @@ impl Axis {
     pub fn ticks(&self, max: usize) -> Vec<f64> {
         let max = max.max(2);
         if self.log {
-            let mut ticks = vec![0.0];
-            let mut decade = 1.0;
+            let mut ticks = if self.lo <= 0.0 { vec![0.0] } else { Vec::new() };
+            let mut decade = self.lo.max(1.0);
             while decade <= self.hi {
                 ticks.push(decade);
                 decade *= 10.0;
@@ -123,6 +131,8 @@ pub fn label(v: f64) -> String {
         trim(format!("{:.1}", v / 1e6)) + "M"
     } else if a >= 1e4 {
         trim(format!("{:.1}", v / 1e3)) + "k"
+    } else if a >= 1000.0 && v % 1000.0 == 0.0 {
+        format!("{:.0}k", v / 1e3)
     } else if a >= 1000.0 && v.fract() == 0.0 {
         crate::util::thousands(a as u64).to_string()
     } else if v.fract() == 0.0 {
@@ -166,6 +176,9 @@ mod tests {
         assert!(e.log);
         assert_eq!(e.ticks(10), vec![0.0, 1.0, 10.0, 100.0, 1000.0]);
         assert!(!Axis::for_errors([2.0, 5.0].into_iter()).log);
+        let high = Axis::for_errors([12_000.0, 4e6].into_iter());
+        assert_eq!(high.lo, 10_000.0);
+        assert_eq!(high.ticks(10), vec![1e4, 1e5, 1e6]);
     }
 
     #[test]
@@ -173,6 +186,7 @@ mod tests {
         assert_eq!(label(0.0), "0");
         assert_eq!(label(1500.0), "1,500");
         assert_eq!(label(20_000.0), "20k");
+        assert_eq!(label(1000.0), "1k");
         assert_eq!(label(3_000_000.0), "3M");
         assert_eq!(label(0.25), "0.25");
         assert_eq!(label(0.1 + 0.2), "0.3");

@@ -10,7 +10,8 @@
 
 use super::axis::{label, Axis};
 use super::log::{Point, Run};
-use super::style::{self, FONT, GRID, INK, MUTED, PAPER};
+use super::style::{self, GRID, INK, MUTED, PAPER};
+use super::text::{self, Align, Text};
 use super::PlotError;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -151,31 +152,10 @@ fn diversity(p: &Point) -> Option<f64> {
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-fn font(size: u32) -> TextStyle<'static> {
-    (FONT, size).into_font().color(&INK)
-}
-
-fn bold(size: u32) -> TextStyle<'static> {
-    (FONT, size, FontStyle::Bold).into_font().color(&INK)
-}
-
-/// `text` shortened with a leading `…` until it fits `width` pixels.
-pub(super) fn fit(area: &Area, text: &str, style: &TextStyle, width: u32) -> String {
-    let fits = |t: &str| {
-        area.estimate_text_size(t, style)
-            .map_or(true, |(w, _)| w <= width)
-    };
-    if fits(text) {
-        return text.to_string();
-    }
-    let chars: Vec<char> = text.chars().collect();
-    for start in 1..chars.len() {
-        let t: String = std::iter::once('…').chain(chars[start..].iter().copied()).collect();
-        if fits(&t) {
-            return t;
-        }
-    }
-    "…".to_string()
+/// `text` at `area`'s (x, y).
+fn at(area: &Area, x: i32, y: i32, text: impl Into<String>, size: f32, color: RGBColor) -> Text {
+    let (bx, by) = area.get_base_pixel();
+    Text::new(bx + x, by + y, text, size, color)
 }
 
 /// A short legend sample of `line` at (x, y), 36 pixels long.
@@ -199,9 +179,9 @@ fn panel(
     runs: &[Run],
     series: &[(usize, fn(&Point) -> Option<f64>)],
     x_desc: bool,
+    texts: &mut Vec<Text>,
 ) -> Result<(), PlotError> {
-    area.draw_text(title, &bold(15), (64, 6))
-        .map_err(PlotError::draw)?;
+    texts.push(at(area, 64, 6, title, 15.0, INK).bold());
     let mut chart = ChartBuilder::on(area)
         .margin_top(30)
         .margin_right(20)
@@ -210,21 +190,33 @@ fn panel(
         .y_label_area_size(64)
         .build_cartesian_2d(x, y)
         .map_err(PlotError::draw)?;
-    let label_fmt = |v: &f64| label(*v);
-    let mut mesh = chart.configure_mesh();
-    mesh.x_labels(10)
-        .y_labels(if y.log { 12 } else { 6 })
-        .x_label_formatter(&label_fmt)
-        .y_label_formatter(&label_fmt)
+    let (x_ticks, y_ticks) = (10, if y.log { 12 } else { 6 });
+    let none = |_: &f64| String::new();
+    chart
+        .configure_mesh()
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
+        .x_label_formatter(&none)
+        .y_label_formatter(&none)
         .bold_line_style(GRID)
         .light_line_style(PAPER)
         .axis_style(MUTED)
-        .label_style(font(13).color(&MUTED))
-        .axis_desc_style(font(14).color(&MUTED));
-    if x_desc {
-        mesh.x_desc("generation");
+        .draw()
+        .map_err(PlotError::draw)?;
+    // The tick labels, where the mesh put its lines.
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    for v in x.ticks(x_ticks) {
+        let px = x.map(&v, (xs.start, xs.end - 1));
+        texts.push(Text::new(px, ys.end + 7, label(v), 13.0, MUTED).align(Align::Center));
     }
-    mesh.draw().map_err(PlotError::draw)?;
+    for v in y.ticks(y_ticks) {
+        let py = y.map(&v, (ys.end - 1, ys.start));
+        texts.push(Text::new(xs.start - 9, py - 8, label(v), 13.0, MUTED).align(Align::Right));
+    }
+    if x_desc {
+        let mid = (xs.start + xs.end) / 2;
+        texts.push(Text::new(mid, ys.end + 27, "generation", 14.0, MUTED).align(Align::Center));
+    }
     let columns = area.dim_in_pixel().0 as usize;
     for (i, run) in runs.iter().enumerate() {
         let styles = lines(i, runs.len());
@@ -259,13 +251,11 @@ fn last(run: &Run, value: fn(&Point) -> Option<f64>) -> Option<(u64, f64)> {
         .find_map(|p| value(p).map(|v| (p.generation, v)))
 }
 
-/// The legend column: the runs (one) or their colours (several), the line styles, and
+/// The legend column: the run (one) or the runs' colours (several), the line styles, and
 /// for one run its last values.
-fn legend(area: &Area, runs: &[Run], held: bool) -> Result<(), PlotError> {
-    let err = PlotError::draw;
-    let width = area.dim_in_pixel().0.saturating_sub(24);
+fn legend(area: &Area, runs: &[Run], held: bool, texts: &mut Vec<Text>) -> Result<(), PlotError> {
+    let width = area.dim_in_pixel().0 as i32 - 24;
     let mut y = 34;
-    let heading = |y: i32, text: &str| area.draw_text(text, &bold(15), (8, y)).map_err(err);
     let names: [(&str, usize); 5] = [
         ("best error", 0),
         ("mean error", 1),
@@ -275,24 +265,23 @@ fn legend(area: &Area, runs: &[Run], held: bool) -> Result<(), PlotError> {
     ];
     if runs.len() == 1 {
         let run = &runs[0];
-        heading(y, "Run")?;
+        texts.push(at(area, 8, y, "Run", 15.0, INK).bold());
         y += 24;
-        let name = fit(area, &run.name, &font(14), width);
-        area.draw_text(&name, &font(14), (8, y)).map_err(err)?;
+        texts.push(at(area, 8, y, text::fit(&run.name, 14.0, false, width, true), 14.0, INK));
         y += 36;
-        heading(y, "Lines")?;
+        texts.push(at(area, 8, y, "Lines", 15.0, INK).bold());
         y += 26;
         let styles = lines(0, 1);
         for (name, which) in names {
             if which == 2 && !held {
                 continue;
             }
-            sample(area, 8, y + 8, styles[which])?;
-            area.draw_text(name, &font(14), (54, y)).map_err(err)?;
+            sample(area, 8, y + 9, styles[which])?;
+            texts.push(at(area, 54, y, name, 14.0, INK));
             y += 24;
         }
         y += 16;
-        heading(y, "Last generation")?;
+        texts.push(at(area, 8, y, "Last generation", 15.0, INK).bold());
         y += 24;
         let mut facts = Vec::new();
         if let Some(p) = run.points.last() {
@@ -310,36 +299,34 @@ fn legend(area: &Area, runs: &[Run], held: bool) -> Result<(), PlotError> {
             }
         }
         for fact in facts {
-            let fact = fit(area, &fact, &font(14), width);
-            area.draw_text(&fact, &font(14).color(&MUTED), (8, y))
-                .map_err(err)?;
+            texts.push(at(area, 8, y, text::fit(&fact, 14.0, false, width, false), 14.0, MUTED));
             y += 21;
         }
         return Ok(());
     }
-    heading(y, "Runs")?;
+    texts.push(at(area, 8, y, "Runs", 15.0, INK).bold());
     y += 26;
     for (i, run) in runs.iter().enumerate() {
-        sample(area, 8, y + 8, lines(i, runs.len())[0])?;
-        let name = fit(area, &run.name, &font(14), width.saturating_sub(46));
-        area.draw_text(&name, &font(14), (54, y)).map_err(err)?;
+        sample(area, 8, y + 9, lines(i, runs.len())[0])?;
+        let name = text::fit(&run.name, 14.0, false, width - 46, true);
+        texts.push(at(area, 54, y, name, 14.0, INK));
         y += 24;
     }
     y += 16;
-    heading(y, "Lines")?;
+    texts.push(at(area, 8, y, "Lines (error panel)", 15.0, INK).bold());
     y += 26;
     let grey = style::PALETTE[7];
     let styles = lines(7, 2);
-    for (name, which) in names {
-        if which == 2 && !held {
+    for (name, which) in &names[..3] {
+        if *which == 2 && !held {
             continue;
         }
-        let mut line = styles[which];
-        if which == 1 {
+        let mut line = styles[*which];
+        if *which == 1 {
             line.color = style::lighter(grey, 0.55);
         }
-        sample(area, 8, y + 8, line)?;
-        area.draw_text(name, &font(14), (54, y)).map_err(err)?;
+        sample(area, 8, y + 9, line)?;
+        texts.push(at(area, 54, y, *name, 14.0, INK));
         y += 24;
     }
     Ok(())
@@ -404,6 +391,7 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
     }
     style::fonts()?;
     let mut buf = style::buffer(w, h, "the chart")?;
+    let mut texts = Vec::new();
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&PAPER).map_err(PlotError::draw)?;
@@ -413,15 +401,13 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
             (None, [run]) => format!("Evolution of {}", run.name),
             (None, _) => format!("Evolution: {} runs", runs.len()),
         };
-        let title = fit(&top, &title, &bold(22), w - 40);
-        top.draw_text(&title, &bold(22), (20, 12))
-            .map_err(PlotError::draw)?;
-        let sub = fit(&top, &summary(runs), &font(14), w - 40);
-        top.draw_text(&sub, &font(14).color(&MUTED), (20, 44))
-            .map_err(PlotError::draw)?;
+        let room = w as i32 - 40;
+        texts.push(at(&top, 20, 12, text::fit(&title, 22.0, true, room, false), 22.0, INK).bold());
+        let sub = text::fit(&summary(runs), 14.0, false, room, false);
+        texts.push(at(&top, 20, 44, sub, 14.0, MUTED));
         let (plots, side) = body.split_horizontally(w - LEGEND_W);
         let held = runs.iter().any(Run::has_test_error);
-        legend(&side, runs, held)?;
+        legend(&side, runs, held, &mut texts)?;
 
         let all = || runs.iter().flat_map(|r| r.points.iter());
         let (g0, g1) = all().fold((u64::MAX, 0), |(a, b), p| (a.min(p.generation), b.max(p.generation)));
@@ -438,7 +424,7 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
         let (upper, lower) = plots.split_vertically(ph / 2);
         let (middle, bottom) = lower.split_vertically(ph / 4);
         let error_title = if errors.log {
-            "Error (log scale: 0, 1, 10, 100, …)"
+            "Error (log scale)"
         } else {
             "Error"
         };
@@ -447,8 +433,17 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
             series.push((2, held_out));
         }
         series.push((0, best));
-        panel(&upper, error_title, x, errors, runs, &series, false)?;
-        panel(&middle, "Best kernel's size (bytes)", x, sizes, runs, &[(3, size)], false)?;
+        panel(&upper, error_title, x, errors, runs, &series, false, &mut texts)?;
+        panel(
+            &middle,
+            "Best kernel's size (bytes)",
+            x,
+            sizes,
+            runs,
+            &[(3, size)],
+            false,
+            &mut texts,
+        )?;
         panel(
             &bottom,
             "Diversity (distinct genomes / population)",
@@ -457,9 +452,11 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
             runs,
             &[(4, diversity)],
             true,
+            &mut texts,
         )?;
         root.present().map_err(PlotError::draw)?;
     }
+    text::draw_all(&mut buf, w, h, &texts)?;
     Ok(buf)
 }
 

@@ -15,6 +15,7 @@ pub mod chart;
 pub mod lineage;
 pub mod log;
 pub mod style;
+pub mod text;
 pub mod tree;
 mod axis;
 

@@ -7,8 +7,9 @@
 //! title, a summary and the key. Branches nest at most log2(n) columns deep, so the picture
 //! is as wide as its longest label and as tall as its number of nodes.
 
-use super::lineage::{colors, Collapsed, VersionStatus};
-use super::style::{self, FONT, INK, MUTED, PAPER};
+use super::lineage::{colors, Collapsed, NodeKind, VersionStatus};
+use super::style::{self, INK, MUTED, PAPER};
+use super::text::{self, Text};
 use super::PlotError;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -27,7 +28,7 @@ const TRUNK: i32 = 14;
 const PAD: i32 = 10;
 const MIN_WIDTH: i32 = 820;
 /// The widest label drawn, in pixels (longer ones are shortened).
-const MAX_LABEL_W: u32 = 900;
+const MAX_LABEL_W: i32 = 900;
 
 const EDGE: RGBColor = RGBColor(158, 158, 158);
 const CURRENT: RGBColor = RGBColor(21, 101, 192);
@@ -36,33 +37,6 @@ const PROMOTED: RGBColor = RGBColor(184, 134, 11);
 fn hex(c: &str) -> RGBColor {
     let v = u32::from_str_radix(c.trim_start_matches('#'), 16).unwrap_or(0);
     RGBColor((v >> 16) as u8, (v >> 8) as u8, v as u8)
-}
-
-fn font(size: u32) -> TextStyle<'static> {
-    (FONT, size).into_font().color(&INK)
-}
-
-fn bold(size: u32) -> TextStyle<'static> {
-    (FONT, size, FontStyle::Bold).into_font().color(&INK)
-}
-
-fn text_width(style: &TextStyle, text: &str) -> i32 {
-    style.font.box_size(text).map_or(0, |(w, _)| w as i32)
-}
-
-/// `text` shortened at its end with `…` until it is at most `width` pixels wide.
-fn fit_end(style: &TextStyle, text: &str, width: u32) -> String {
-    if text_width(style, text) <= width as i32 {
-        return text.to_string();
-    }
-    let chars: Vec<char> = text.chars().collect();
-    for end in (1..chars.len()).rev() {
-        let t: String = chars[..end].iter().copied().chain(std::iter::once('…')).collect();
-        if text_width(style, &t) <= width as i32 {
-            return t;
-        }
-    }
-    "…".to_string()
 }
 
 /// Where each node goes: (row, column), rows counting blank rows between separate trees.
@@ -108,10 +82,10 @@ struct Label {
 }
 
 fn label(c: &Collapsed, n: usize) -> Label {
-    let title = fit_end(&bold(14), &c.title(n), MAX_LABEL_W);
+    let title = text::fit(&c.title(n), 14.0, true, MAX_LABEL_W, false);
     let detail = c.detail(n);
-    let title_w = text_width(&bold(14), &title);
-    let box_w = PAD + title_w + 10 + text_width(&font(13), &detail) + PAD;
+    let title_w = text::width(&title, 14.0, true);
+    let box_w = PAD + title_w + 10 + text::width(&detail, 13.0, false) + PAD;
     let mark = c.mark(n);
     let mut tags = Vec::new();
     if mark.current {
@@ -176,11 +150,14 @@ fn framed(
 }
 
 /// The header: title, summary and the key of colours and marks.
-fn header(area: &Area, c: &Collapsed, title: &str, width: i32) -> Result<(), PlotError> {
-    let err = PlotError::draw;
-    let t = fit_end(&bold(20), title, (width - 2 * MARGIN) as u32);
-    area.draw_text(&t, &bold(20), (MARGIN, MARGIN)).map_err(err)?;
-    let chains = c.nodes.len() - c.nodes.iter().filter(|n| matches!(n.kind, super::lineage::NodeKind::Version(_))).count();
+fn header(area: &Area, c: &Collapsed, title: &str, width: i32, texts: &mut Vec<Text>) -> Result<(), PlotError> {
+    let room = width - 2 * MARGIN;
+    texts.push(Text::new(MARGIN, MARGIN, text::fit(title, 20.0, true, room, false), 20.0, INK).bold());
+    let chains = c
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Chain { .. }))
+        .count();
     let summary = format!(
         "{} versions in {} boxes; {} chain(s) of {}+ plain versions collapsed (… = the versions between)",
         crate::util::thousands(c.versions() as u64),
@@ -188,11 +165,13 @@ fn header(area: &Area, c: &Collapsed, title: &str, width: i32) -> Result<(), Plo
         chains,
         super::lineage::MIN_CHAIN
     );
-    let summary = fit_end(&font(13), &summary, (width - 2 * MARGIN) as u32);
-    area.draw_text(&summary, &font(13).color(&MUTED), (MARGIN, MARGIN + 32))
-        .map_err(err)?;
+    texts.push(Text::new(MARGIN, MARGIN + 32, text::fit(&summary, 13.0, false, room, false), 13.0, MUTED));
     let mut x = MARGIN;
     let y = MARGIN + 62;
+    let mut key = |x: &mut i32, name: &str| {
+        texts.push(Text::new(*x + 30, y, name, 13.0, INK));
+        *x += 30 + text::width(name, 13.0, false) + 22;
+    };
     for (name, status) in [
         ("good", Some(VersionStatus::Good)),
         ("probation", Some(VersionStatus::Probation)),
@@ -202,14 +181,11 @@ fn header(area: &Area, c: &Collapsed, title: &str, width: i32) -> Result<(), Plo
     ] {
         let (fill, border) = colors(status);
         framed(area, (x, y, 22, 16), hex(fill), hex(border), status.is_none(), 1)?;
-        area.draw_text(name, &font(13), (x + 30, y)).map_err(err)?;
-        x += 30 + text_width(&font(13), name) + 22;
+        key(&mut x, name);
     }
     framed(area, (x, y, 22, 16), PAPER, CURRENT, false, 3)?;
-    area.draw_text("current", &font(13), (x + 30, y)).map_err(err)?;
-    x += 30 + text_width(&font(13), "current") + 22;
-    area.draw_text("★ promoted", &bold(13).color(&PROMOTED), (x, y))
-        .map_err(err)?;
+    key(&mut x, "current");
+    texts.push(Text::new(x, y, "★ promoted", 13.0, PROMOTED).bold());
     Ok(())
 }
 
@@ -232,7 +208,7 @@ pub fn lineage_png(c: &Collapsed, title: &str) -> Result<Vec<u8>, PlotError> {
         .iter()
         .zip(&place)
         .map(|(l, &(_, col))| {
-            let tags: i32 = l.tags.iter().map(|(t, _)| 12 + text_width(&bold(13), t)).sum();
+            let tags: i32 = l.tags.iter().map(|(t, _)| 12 + text::width(t, 13.0, true)).sum();
             x_of(col) + l.box_w + tags
         })
         .max()
@@ -241,10 +217,11 @@ pub fn lineage_png(c: &Collapsed, title: &str) -> Result<Vec<u8>, PlotError> {
     let height = MARGIN + HEADER_H + rows * ROW_H + MARGIN;
     let (w, h) = (width as u32, height as u32);
     let mut buf = style::buffer(w, h, "the lineage picture")?;
+    let mut texts = Vec::new();
     {
         let area = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         area.fill(&PAPER).map_err(PlotError::draw)?;
-        header(&area, c, title, width)?;
+        header(&area, c, title, width, &mut texts)?;
         // Edges first, boxes over them.
         for (n, node) in c.nodes.iter().enumerate() {
             let Some(p) = node.parent else {
@@ -280,22 +257,16 @@ pub fn lineage_png(c: &Collapsed, title: &str) -> Result<Vec<u8>, PlotError> {
                 if current { 3 } else { 1 },
             )?;
             let ink = if status.is_none() { MUTED } else { INK };
-            area.draw_text(&l.title, &bold(14).color(&ink), (x + PAD, y + 5))
-                .map_err(PlotError::draw)?;
-            area.draw_text(
-                &l.detail,
-                &font(13).color(&MUTED),
-                (x + PAD + l.title_w + 10, y + 6),
-            )
-            .map_err(PlotError::draw)?;
+            texts.push(Text::new(x + PAD, y + 5, l.title.clone(), 14.0, ink).bold());
+            texts.push(Text::new(x + PAD + l.title_w + 10, y + 6, l.detail.clone(), 13.0, MUTED));
             let mut tx = x + l.box_w + 12;
             for (tag, color) in &l.tags {
-                area.draw_text(tag, &bold(13).color(color), (tx, y + 6))
-                    .map_err(PlotError::draw)?;
-                tx += text_width(&bold(13), tag) + 12;
+                texts.push(Text::new(tx, y + 6, tag.clone(), 13.0, *color).bold());
+                tx += text::width(tag, 13.0, true) + 12;
             }
         }
         area.present().map_err(PlotError::draw)?;
     }
+    text::draw_all(&mut buf, w, h, &texts)?;
     style::png(w, h, &buf)
 }

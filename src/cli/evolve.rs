@@ -512,7 +512,11 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     }
     super::plot::check_evolve_plot(
         args.plot.as_deref(),
-        &[("--log", args.log.as_deref()), ("--out", args.out.as_deref()), ("--checkpoint", args.checkpoint.as_deref())],
+        &[
+            ("--log", args.log.as_deref()),
+            ("--out", args.out.as_deref()),
+            ("--checkpoint", args.checkpoint.as_deref()),
+        ],
     )?;
     let saved = match (&args.checkpoint, args.resume) {
         (Some(path), true) => Some(load_checkpoint(path)?),

@@ -38,8 +38,10 @@ pub struct PlotArgs {
 /// share a file name.
 fn names(logs: &[PathBuf]) -> Vec<String> {
     let file_name = |p: &PathBuf| {
-        p.file_name()
-            .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     };
     let mut seen = HashSet::new();
     let repeated: HashSet<String> = logs
@@ -123,9 +125,10 @@ pub fn after_evolve(
 ) -> Result<()> {
     let run = match log {
         Some(path) if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) => {
-            let name = path
-                .file_name()
-                .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
             plot::read_log(path, &name)?.pop()
         }
         _ => Some(Run::from_lines("pxos evolve", lines)),
@@ -177,8 +180,7 @@ pub fn lineage_of(db: &Db) -> Lineage {
                 mark: Mark {
                     current: db.current_id == Some(e.id),
                     promoted: promoted.contains(&e.id)
-                        || e
-                            .origin
+                        || e.origin
                             .as_deref()
                             .is_some_and(|o| o.starts_with("pxos evolve --promote")),
                 },

@@ -90,7 +90,11 @@ fn lines(i: usize, n: usize) -> [Line; 5] {
 
 /// The series of one run as runs of consecutive drawable points (a missing value breaks
 /// the curve), thinned to at most about `columns` x 2 points.
-fn segments(points: &[Point], value: fn(&Point) -> Option<f64>, columns: usize) -> Vec<Vec<(f64, f64)>> {
+fn segments(
+    points: &[Point],
+    value: fn(&Point) -> Option<f64>,
+    columns: usize,
+) -> Vec<Vec<(f64, f64)>> {
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut open = false;
     for p in points {
@@ -162,7 +166,12 @@ fn at(area: &Area, x: i32, y: i32, text: impl Into<String>, size: f32, color: RG
 fn sample(area: &Area, x: i32, y: i32, line: Line) -> Result<(), PlotError> {
     let style = ShapeStyle::from(line.color).stroke_width(line.width);
     if line.dashed {
-        area.draw(&DashedPathElement::new(vec![(x, y), (x + 36, y)], 7, 4, style))
+        area.draw(&DashedPathElement::new(
+            vec![(x, y), (x + 36, y)],
+            7,
+            4,
+            style,
+        ))
     } else {
         area.draw(&PathElement::new(vec![(x, y), (x + 36, y)], style))
     }
@@ -267,7 +276,14 @@ fn legend(area: &Area, runs: &[Run], held: bool, texts: &mut Vec<Text>) -> Resul
         let run = &runs[0];
         texts.push(at(area, 8, y, "Run", 15.0, INK).bold());
         y += 24;
-        texts.push(at(area, 8, y, text::fit(&run.name, 14.0, false, width, true), 14.0, INK));
+        texts.push(at(
+            area,
+            8,
+            y,
+            text::fit(&run.name, 14.0, false, width, true),
+            14.0,
+            INK,
+        ));
         y += 36;
         texts.push(at(area, 8, y, "Lines", 15.0, INK).bold());
         y += 26;
@@ -299,7 +315,14 @@ fn legend(area: &Area, runs: &[Run], held: bool, texts: &mut Vec<Text>) -> Resul
             }
         }
         for fact in facts {
-            texts.push(at(area, 8, y, text::fit(&fact, 14.0, false, width, false), 14.0, MUTED));
+            texts.push(at(
+                area,
+                8,
+                y,
+                text::fit(&fact, 14.0, false, width, false),
+                14.0,
+                MUTED,
+            ));
             y += 21;
         }
         return Ok(());
@@ -342,11 +365,7 @@ fn summary(runs: &[Run]) -> String {
     };
     if let [run] = runs {
         let (a, b) = gens(run);
-        let mut s = format!(
-            "generations {}–{}",
-            label(a as f64),
-            label(b as f64)
-        );
+        let mut s = format!("generations {}–{}", label(a as f64), label(b as f64));
         let first = run.points.iter().find_map(|p| p.best_error);
         if let (Some(f), Some((_, l))) = (first, last(run, best)) {
             s += &format!(" · best error {} → {}", label(f), label(l));
@@ -402,7 +421,17 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
             (None, _) => format!("Evolution: {} runs", runs.len()),
         };
         let room = w as i32 - 40;
-        texts.push(at(&top, 20, 12, text::fit(&title, 22.0, true, room, false), 22.0, INK).bold());
+        texts.push(
+            at(
+                &top,
+                20,
+                12,
+                text::fit(&title, 22.0, true, room, false),
+                22.0,
+                INK,
+            )
+            .bold(),
+        );
         let sub = text::fit(&summary(runs), 14.0, false, room, false);
         texts.push(at(&top, 20, 44, sub, 14.0, MUTED));
         let (plots, side) = body.split_horizontally(w - LEGEND_W);
@@ -410,10 +439,13 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
         legend(&side, runs, held, &mut texts)?;
 
         let all = || runs.iter().flat_map(|r| r.points.iter());
-        let (g0, g1) = all().fold((u64::MAX, 0), |(a, b), p| (a.min(p.generation), b.max(p.generation)));
+        let (g0, g1) = all().fold((u64::MAX, 0), |(a, b), p| {
+            (a.min(p.generation), b.max(p.generation))
+        });
         let x = Axis::linear(g0 as f64, g1 as f64, true);
         let errors = Axis::for_errors(
-            all().flat_map(|p| [p.best_error, p.mean_error, p.test_error])
+            all()
+                .flat_map(|p| [p.best_error, p.mean_error, p.test_error])
                 .flatten(),
         );
         let max_size = all().filter_map(|p| p.size).fold(0.0, f64::max);
@@ -433,7 +465,16 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
             series.push((2, held_out));
         }
         series.push((0, best));
-        panel(&upper, error_title, x, errors, runs, &series, false, &mut texts)?;
+        panel(
+            &upper,
+            error_title,
+            x,
+            errors,
+            runs,
+            &series,
+            false,
+            &mut texts,
+        )?;
         panel(
             &middle,
             "Best kernel's size (bytes)",
@@ -488,7 +529,16 @@ mod tests {
             best_error: e,
             ..Point::default()
         };
-        let segs = segments(&[p(1, Some(3.0)), p(2, None), p(3, Some(2.0)), p(4, Some(1.0))], best, 100);
+        let segs = segments(
+            &[
+                p(1, Some(3.0)),
+                p(2, None),
+                p(3, Some(2.0)),
+                p(4, Some(1.0)),
+            ],
+            best,
+            100,
+        );
         assert_eq!(segs, vec![vec![(1.0, 3.0)], vec![(3.0, 2.0), (4.0, 1.0)]]);
     }
 }

@@ -345,7 +345,9 @@ mod tests {
                 next += 1;
             }
         }
-        versions[n as usize - 1 + ((n - 1) / every) as usize].mark.current = true;
+        versions[n as usize - 1 + ((n - 1) / every) as usize]
+            .mark
+            .current = true;
         Lineage { versions }
     }
 
@@ -357,8 +359,18 @@ mod tests {
         let mut sorted = titles.clone();
         sorted.sort();
         let mut expected = [
-            "v1", "v2 … v49", "v50", "v201", "v51 … v99", "v100", "v202", "v101 … v149",
-            "v150", "v203", "v151 … v199", "v200",
+            "v1",
+            "v2 … v49",
+            "v50",
+            "v201",
+            "v51 … v99",
+            "v100",
+            "v202",
+            "v101 … v149",
+            "v150",
+            "v203",
+            "v151 … v199",
+            "v200",
         ];
         expected.sort();
         assert_eq!(sorted, expected);

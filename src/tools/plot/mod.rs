@@ -11,13 +11,13 @@
 //! statuses, marks) and passes it in. Pictures are returned as PNG bytes; writing them
 //! is the caller's (through `util::userfile::write_output`, so nothing is half-written).
 
+mod axis;
 pub mod chart;
 pub mod lineage;
 pub mod log;
 pub mod style;
 pub mod text;
 pub mod tree;
-mod axis;
 
 pub use chart::{fitness_png, ChartOptions};
 pub use lineage::{Collapsed, Lineage, Mark, Version, VersionStatus};
@@ -39,7 +39,9 @@ pub enum PlotError {
         reason: String,
     },
     /// A log without a single generation.
-    #[error("{path} holds no generation: it is empty (an experiment logs a line after each generation)")]
+    #[error(
+        "{path} holds no generation: it is empty (an experiment logs a line after each generation)"
+    )]
     Empty { path: String },
     /// Nothing to draw at all.
     #[error("nothing to draw: {0}")]

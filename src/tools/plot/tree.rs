@@ -113,7 +113,12 @@ fn y_of(row: i32) -> i32 {
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-fn line(area: &Area, points: Vec<(i32, i32)>, color: RGBColor, width: u32) -> Result<(), PlotError> {
+fn line(
+    area: &Area,
+    points: Vec<(i32, i32)>,
+    color: RGBColor,
+    width: u32,
+) -> Result<(), PlotError> {
     area.draw(&PathElement::new(
         points,
         ShapeStyle::from(color).stroke_width(width),
@@ -136,7 +141,12 @@ fn framed(
     if dashed {
         let corners = vec![(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)];
         return area
-            .draw(&DashedPathElement::new(corners, 5, 3, ShapeStyle::from(border)))
+            .draw(&DashedPathElement::new(
+                corners,
+                5,
+                3,
+                ShapeStyle::from(border),
+            ))
             .map_err(err);
     }
     for k in 0..thick.max(1) {
@@ -150,9 +160,24 @@ fn framed(
 }
 
 /// The header: title, summary and the key of colours and marks.
-fn header(area: &Area, c: &Collapsed, title: &str, width: i32, texts: &mut Vec<Text>) -> Result<(), PlotError> {
+fn header(
+    area: &Area,
+    c: &Collapsed,
+    title: &str,
+    width: i32,
+    texts: &mut Vec<Text>,
+) -> Result<(), PlotError> {
     let room = width - 2 * MARGIN;
-    texts.push(Text::new(MARGIN, MARGIN, text::fit(title, 20.0, true, room, false), 20.0, INK).bold());
+    texts.push(
+        Text::new(
+            MARGIN,
+            MARGIN,
+            text::fit(title, 20.0, true, room, false),
+            20.0,
+            INK,
+        )
+        .bold(),
+    );
     let chains = c
         .nodes
         .iter()
@@ -165,7 +190,13 @@ fn header(area: &Area, c: &Collapsed, title: &str, width: i32, texts: &mut Vec<T
         chains,
         super::lineage::MIN_CHAIN
     );
-    texts.push(Text::new(MARGIN, MARGIN + 32, text::fit(&summary, 13.0, false, room, false), 13.0, MUTED));
+    texts.push(Text::new(
+        MARGIN,
+        MARGIN + 32,
+        text::fit(&summary, 13.0, false, room, false),
+        13.0,
+        MUTED,
+    ));
     let mut x = MARGIN;
     let y = MARGIN + 62;
     let mut key = |x: &mut i32, name: &str| {
@@ -180,7 +211,14 @@ fn header(area: &Area, c: &Collapsed, title: &str, width: i32, texts: &mut Vec<T
         ("collapsed chain", None),
     ] {
         let (fill, border) = colors(status);
-        framed(area, (x, y, 22, 16), hex(fill), hex(border), status.is_none(), 1)?;
+        framed(
+            area,
+            (x, y, 22, 16),
+            hex(fill),
+            hex(border),
+            status.is_none(),
+            1,
+        )?;
         key(&mut x, name);
     }
     framed(area, (x, y, 22, 16), PAPER, CURRENT, false, 3)?;
@@ -208,7 +246,11 @@ pub fn lineage_png(c: &Collapsed, title: &str) -> Result<Vec<u8>, PlotError> {
         .iter()
         .zip(&place)
         .map(|(l, &(_, col))| {
-            let tags: i32 = l.tags.iter().map(|(t, _)| 12 + text::width(t, 13.0, true)).sum();
+            let tags: i32 = l
+                .tags
+                .iter()
+                .map(|(t, _)| 12 + text::width(t, 13.0, true))
+                .sum();
             x_of(col) + l.box_w + tags
         })
         .max()
@@ -231,7 +273,12 @@ pub fn lineage_png(c: &Collapsed, title: &str) -> Result<Vec<u8>, PlotError> {
             let trunk = x_of(pc) + TRUNK;
             let from = y_of(pr) + BOX_H / 2;
             if nc == pc {
-                line(&area, vec![(trunk, from), (trunk, y_of(nr) - BOX_H / 2)], EDGE, 2)?;
+                line(
+                    &area,
+                    vec![(trunk, from), (trunk, y_of(nr) - BOX_H / 2)],
+                    EDGE,
+                    2,
+                )?;
             } else {
                 line(
                     &area,
@@ -257,11 +304,17 @@ pub fn lineage_png(c: &Collapsed, title: &str) -> Result<Vec<u8>, PlotError> {
                 if current { 3 } else { 1 },
             )?;
             let ink = if status.is_none() { MUTED } else { INK };
-            texts.push(Text::new(x + PAD, y + 5, l.title.clone(), 14.0, ink).bold());
-            texts.push(Text::new(x + PAD + l.title_w + 10, y + 6, l.detail.clone(), 13.0, MUTED));
+            texts.push(Text::new(x + PAD, y + 6, l.title.clone(), 14.0, ink).bold());
+            texts.push(Text::new(
+                x + PAD + l.title_w + 10,
+                y + 7,
+                l.detail.clone(),
+                13.0,
+                MUTED,
+            ));
             let mut tx = x + l.box_w + 12;
             for (tag, color) in &l.tags {
-                texts.push(Text::new(tx, y + 6, tag.clone(), 13.0, *color).bold());
+                texts.push(Text::new(tx, y + 7, tag.clone(), 13.0, *color).bold());
                 tx += text::width(tag, 13.0, true) + 12;
             }
         }

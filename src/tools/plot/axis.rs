@@ -202,7 +202,8 @@ mod tests {
 
     #[test]
     fn symlog_maps_zero_to_the_bottom() {
-        let e = Axis::for_errors([0.0, 10_000.0].into_iter());
+        let e = Axis::for_errors([0.0, 3.0, 10_000.0].into_iter());
+        assert!(e.log);
         assert_eq!(e.map(&0.0, (400, 0)), 400);
         assert!(e.map(&10_000.0, (400, 0)) > 0);
         let y = |v: f64| e.map(&v, (400, 0));

@@ -138,6 +138,9 @@ fn thin(points: Vec<(f64, f64)>, columns: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// One series' value at a point.
+type Value = fn(&Point) -> Option<f64>;
+
 fn best(p: &Point) -> Option<f64> {
     p.best_error
 }
@@ -186,7 +189,7 @@ fn panel(
     x: Axis,
     y: Axis,
     runs: &[Run],
-    series: &[(usize, fn(&Point) -> Option<f64>)],
+    series: &[(usize, Value)],
     x_desc: bool,
     texts: &mut Vec<Text>,
 ) -> Result<(), PlotError> {
@@ -253,7 +256,7 @@ fn panel(
 }
 
 /// The last value of a series in a run.
-fn last(run: &Run, value: fn(&Point) -> Option<f64>) -> Option<(u64, f64)> {
+fn last(run: &Run, value: Value) -> Option<(u64, f64)> {
     run.points
         .iter()
         .rev()
@@ -460,7 +463,7 @@ pub fn fitness_rgb(runs: &[Run], options: &ChartOptions) -> Result<Vec<u8>, Plot
         } else {
             "Error"
         };
-        let mut series: Vec<(usize, fn(&Point) -> Option<f64>)> = vec![(1, mean)];
+        let mut series: Vec<(usize, Value)> = vec![(1, mean)];
         if held {
             series.push((2, held_out));
         }

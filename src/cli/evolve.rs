@@ -119,7 +119,7 @@ pub struct EvolveArgs {
     problem: Option<String>,
     /// Run every problem of the suite over --seeds seeds with lexicase and tournament
     /// selection and report the success rates and median generations to success.
-    #[arg(long, conflicts_with_all = ["goal", "seed_kernel", "checkpoint", "fs", "out", "log"])]
+    #[arg(long, conflicts_with_all = ["goal", "seed_kernel", "checkpoint", "fs", "out", "log", "plot"])]
     problem_suite: bool,
     /// For --problem-suite: seeds per problem and selection, 1 to 1,000 [default: 10].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000), requires = "problem_suite")]
@@ -168,6 +168,10 @@ pub struct EvolveArgs {
     /// Append one JSON line per generation to FILE.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// At the end, draw the run's chart (error, size, diversity per generation) as a PNG
+    /// (as `pxos plot` draws a log; from --log if given, so a resumed run is whole).
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
     /// Save the experiment's state to FILE after every generation.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
@@ -456,11 +460,20 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         ("--out", &args.out),
         ("--log", &args.log),
         ("--checkpoint", &args.checkpoint),
+        ("--plot", &args.plot),
     ] {
         if let Some(path) = path {
             userfile::check_output(path).context(option)?;
         }
     }
+    super::plot::check_evolve_plot(
+        args.plot.as_deref(),
+        &[
+            ("--log", args.log.as_deref()),
+            ("--out", args.out.as_deref()),
+            ("--checkpoint", args.checkpoint.as_deref()),
+        ],
+    )?;
     let saved = match (&args.checkpoint, args.resume) {
         (Some(path), true) => Some(load_checkpoint(path)?),
         _ => None,
@@ -591,6 +604,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let mut solved = problem.is_some()
         && evo.best().fitness.error == 0.0
         && evo.evaluator.test_error(&evo.best().genome) == Some(0.0);
+    let mut plotted = Vec::new();
     while !solved && evo.state.generation < evo.state.config.generations {
         let (line, improved) = pool.install(|| evo.step());
         solved = problem.is_some() && line.best_error == 0.0 && line.test_error == Some(0.0);
@@ -603,6 +617,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             line.best_error, line.best_cycles, line.best_size, line.evaluations_per_second
         ));
         bar.inc(1);
+        if args.plot.is_some() {
+            plotted.push(line.clone());
+        }
         if let (Some(f), Some(path)) = (&mut log, &args.log) {
             writeln!(f, "{}", serde_json::to_string(&line)?)
                 .with_context(|| format!("cannot write {}", path.display()))?;
@@ -616,6 +633,14 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let test_error = evo.evaluator.test_error(&best.genome);
     if let Some(out) = &args.out {
         userfile::write_output(out, &best.genome)?;
+    }
+    if let Some(png) = &args.plot {
+        let what = match &args.problem {
+            Some(name) => format!("--problem {name}"),
+            None => format!("--goal {}", goal.name()),
+        };
+        let title = format!("pxos evolve {what} --seed {}", evo.state.config.seed);
+        super::plot::after_evolve(png, args.log.as_deref(), &plotted, title)?;
     }
     let lineage: Vec<_> = evo
         .state

@@ -15,6 +15,7 @@ mod evolve_suite;
 mod fuzz;
 mod manage;
 mod pipeline;
+mod plot;
 mod run;
 mod versions;
 
@@ -50,6 +51,9 @@ enum Command {
     Merge(batch::MergeArgs),
     /// Evolve kernels toward a goal (output lines, a picture, or speed).
     Evolve(Box<evolve::EvolveArgs>),
+    /// Draw the fitness chart of `pxos evolve --log` files as a PNG (error, size and
+    /// diversity per generation; several logs on one chart).
+    Plot(plot::PlotArgs),
     /// Boot the store's current kernel; take its replacement requests, generation after
     /// generation, rolling back a new version that fails.
     Boot(boot::BootArgs),
@@ -168,6 +172,7 @@ pub fn main() -> ExitCode {
         Command::Batch(args) => batch::batch(args),
         Command::Merge(args) => batch::merge(args),
         Command::Evolve(args) => evolve::evolve(*args),
+        Command::Plot(args) => plot::plot(args),
         Command::Boot(args) => boot::boot(args),
         Command::Versions(args) => versions::versions(args),
         Command::Register(args) => manage::register(args),

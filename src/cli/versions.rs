@@ -4,7 +4,7 @@
 //! (every lookup goes through one [`Index`]).
 
 use super::manage::{print_warnings, StoreArg};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use pxos::store::{Db, Entry, Index, Store};
 use std::collections::{HashMap, HashSet};
@@ -25,10 +25,24 @@ pub struct VersionsArgs {
 #[derive(Debug, Subcommand)]
 enum View {
     /// The lineage as a tree: a chain of versions in one column, branches indented.
-    Tree,
+    Tree(TreeArgs),
+}
+
+/// `pxos versions tree` as a picture (long chains collapsed into one box).
+#[derive(Debug, Args)]
+struct TreeArgs {
+    /// Print the lineage as Graphviz text (`| dot -Tsvg`), long chains collapsed.
+    #[arg(long, conflicts_with = "png")]
+    dot: bool,
+    /// Draw the lineage as a PNG picture, long chains collapsed.
+    #[arg(long, value_name = "PNG")]
+    png: Option<std::path::PathBuf>,
 }
 
 pub fn versions(args: VersionsArgs) -> Result<ExitCode> {
+    if let Some(View::Tree(TreeArgs { png: Some(out), .. })) = &args.view {
+        pxos::util::userfile::check_output(out).context("--png")?;
+    }
     let store = Store::open(&args.store.fs)?;
     print_warnings(&store);
     let db = store.db();
@@ -37,7 +51,10 @@ pub fn versions(args: VersionsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match args.view {
-        Some(View::Tree) => print!("{}", tree(db)),
+        Some(View::Tree(TreeArgs { dot, png })) if dot || png.is_some() => {
+            super::plot::lineage_picture(db, &args.store.fs, dot, png.as_deref())?
+        }
+        Some(View::Tree(_)) => print!("{}", tree(db)),
         None => print!("{}{}", table(db), candidates(db)),
     }
     Ok(ExitCode::SUCCESS)

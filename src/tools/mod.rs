@@ -1,6 +1,6 @@
 //! The products built on the runtime: drawing a run's output ([`render`]), evolving kernels
-//! ([`evolve`]), batch runs over many kernels ([`batch`]) and the benchmark suite
-//! ([`bench`]).
+//! ([`evolve`]), batch runs over many kernels ([`batch`]), the benchmark suite
+//! ([`bench`]) and pictures of experiments and lineages ([`plot`]).
 //!
 //! **Architecture Invariant:** tools use the runtime, `check` and `util`, never the store
 //! or the lifecycle; a tool may use another tool's public API (evolution draws with
@@ -9,4 +9,5 @@
 pub mod batch;
 pub mod bench;
 pub mod evolve;
+pub mod plot;
 pub mod render;

@@ -20,6 +20,7 @@ mod islands;
 mod kernels;
 mod pipeline;
 mod pipeline_crash;
+mod plot;
 mod render;
 mod store;
 mod store_cli;

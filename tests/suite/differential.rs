@@ -2,14 +2,14 @@
 //! array walks, self-patching code, syscalls, bad registers, unknown opcodes, wild jumps,
 //! budgets ending mid-block — each run on every engine through `check`.
 
-use super::util::check;
+use pxos::check::difftest::check;
 
 #[test]
 fn two_thousand_generated_programs_agree_on_every_engine() {
     let mut exits = std::collections::BTreeMap::new();
     let mut self_modified = 0;
     for seed in 0..2_000 {
-        let scenario = pxos::check::generator::scenario(seed);
+        let scenario = pxvm::testkit::scenario(seed);
         let o = check(&scenario);
         *exits.entry(o.report.exit).or_insert(0) += 1;
         self_modified += usize::from(o.memory[..scenario.kernel.len()] != scenario.kernel[..]);

@@ -7,7 +7,8 @@
 //! - [`runtime`]: the host and its syscalls, loading kernels, the engines, running a kernel
 //!   and reporting every observable of the run;
 //! - [`check`]: the differential harness that runs one scenario on every engine against
-//!   the reference, the random program generator and the fuzzer;
+//!   the reference with the real host, and the fuzzer (both on `pxvm::testkit`, the
+//!   testing kit: builder, recording host, program generator, `agree`);
 //! - [`store`]: the version store (versions, lineage, candidates, verify and repair);
 //! - [`tools`]: the products built on the runtime: rendering, evolution, batch runs,
 //!   benchmarks;

@@ -1,42 +1,22 @@
 //! Differential execution: run one scenario (a kernel, its starting files and a fuel
 //! budget) on every engine and compare everything observable — exit, pc, cycles,
 //! registers, all 65,536 bytes of memory, the output lines, the files the run left and the
-//! pending replacement kernel. Every execution test in the project goes through
-//! [`run_everywhere`], so adding an engine adds it to every test.
+//! pending replacement kernel. It is the testing kit's one harness
+//! ([`pxvm::testkit::agree`]) with the real host, `PxHost`, and the scenario's guest files;
+//! every execution test of the root crate goes through [`run_everywhere`] (or [`check`]),
+//! so adding an engine adds it to every test. It also bisects a divergence to the first
+//! instruction that shows it ([`first_divergence`]).
 
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::files::MemFiles;
 use crate::runtime::host::PxHost;
-use crate::runtime::run::{run_kernel, RunReport};
+use crate::runtime::run::RunReport;
+use crate::util::sha256_hex;
+pub use pxvm::testkit::Scenario;
+use pxvm::testkit::{self, Diff, Observe, Run};
 use pxvm::KernelTooLarge;
-use pxvm::{Engine, MEM_SIZE};
+use pxvm::{Engine, Machine};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
-/// A kernel to run, with the guest files present at boot and the fuel budget.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scenario {
-    pub kernel: Vec<u8>,
-    pub files: BTreeMap<String, Vec<u8>>,
-    pub fuel: u64,
-}
-
-impl Scenario {
-    /// `kernel` with no files and the given fuel.
-    pub fn new(kernel: Vec<u8>, fuel: u64) -> Scenario {
-        Scenario {
-            kernel,
-            files: BTreeMap::new(),
-            fuel,
-        }
-    }
-
-    /// Add a guest file present at boot.
-    pub fn with_file(mut self, path: &str, data: Vec<u8>) -> Scenario {
-        self.files.insert(path.to_string(), data);
-        self
-    }
-}
 
 /// Everything one engine's run of a scenario left behind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,34 +26,68 @@ pub struct Observed {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
+impl Observed {
+    /// What `run` left, as reported.
+    pub fn of(run: &Run<PxHost>) -> Observed {
+        Observed {
+            report: RunReport::new(run.engine, run.exit, &run.machine, &run.host),
+            memory: run.machine.mem.to_vec(),
+            files: run.host.files().snapshot().unwrap_or_default(),
+        }
+    }
+}
+
+/// `PxHost`'s observables: the output lines, the pending replacement kernel and, where
+/// the file store can list them, the files.
+impl Observe for PxHost {
+    fn compare(&self, other: &Self, diff: &mut Diff) {
+        let pending = |h: &PxHost| {
+            h.pending
+                .as_ref()
+                .map(|p| (p.path.clone(), p.bytes.len(), sha256_hex(&p.bytes)))
+        };
+        diff.value("pending_kernel", &pending(self), &pending(other));
+        diff.lines("sysout", &self.sysout, &other.sysout);
+        let (a, b) = (self.files().snapshot(), other.files().snapshot());
+        if a != b {
+            let names = |f: &Option<BTreeMap<String, Vec<u8>>>| {
+                format!("{:?}", f.iter().flat_map(|f| f.keys()).collect::<Vec<_>>())
+            };
+            diff.differs("files", names(&a), names(&b));
+        }
+    }
+}
+
+/// The machine and host a scenario boots: its kernel at 0, its files in memory.
+fn start(scenario: &Scenario) -> Result<impl Fn() -> (Machine, PxHost) + '_, KernelTooLarge> {
+    let machine = Machine::new(&scenario.kernel)?;
+    Ok(move || {
+        let mut files = MemFiles::new();
+        for (path, data) in &scenario.files {
+            files.insert(path, data.clone());
+        }
+        (machine.clone(), PxHost::new(Box::new(files)))
+    })
+}
+
+/// `scenario` run on `engine`.
+fn run_on(engine: &mut dyn Engine, scenario: &Scenario) -> Result<Run<PxHost>, KernelTooLarge> {
+    let (machine, host) = start(scenario)?();
+    Ok(Run::on(engine, machine, host, scenario.fuel))
+}
+
 /// Run `scenario` on one engine.
 pub fn run_one(kind: EngineKind, scenario: &Scenario) -> Result<Observed, KernelTooLarge> {
-    run_on(kind.build().as_mut(), scenario)
+    Ok(Observed::of(&run_on(kind.build().as_mut(), scenario)?))
 }
 
 /// Run `scenario` on the reference stepper (`pxvm::interp::run_reference`), the definition
 /// of pxVM that every engine is compared with.
 pub fn run_reference(scenario: &Scenario) -> Result<Observed, KernelTooLarge> {
-    run_on(&mut pxvm::interp::Reference, scenario)
-}
-
-fn run_on(engine: &mut dyn Engine, scenario: &Scenario) -> Result<Observed, KernelTooLarge> {
-    let name = engine.name();
-    let mut files = MemFiles::new();
-    for (path, data) in &scenario.files {
-        files.insert(path, data.clone());
-    }
-    let outcome = run_kernel(
-        &scenario.kernel,
-        engine,
-        PxHost::new(Box::new(files)),
-        scenario.fuel,
-    )?;
-    Ok(Observed {
-        report: outcome.report(name),
-        memory: outcome.machine.mem.to_vec(),
-        files: outcome.host.files().snapshot().unwrap_or_default(),
-    })
+    Ok(Observed::of(&run_on(
+        &mut pxvm::interp::Reference,
+        scenario,
+    )?))
 }
 
 /// Why [`run_everywhere`] failed.
@@ -85,76 +99,26 @@ pub enum DiffError {
     Divergence(String),
 }
 
-/// Run `scenario` on the reference stepper and on every engine; return the reference's
-/// observation if all agree, or a report naming each difference.
+/// Run `scenario` on the reference stepper and on every engine ([`testkit::agree`] with
+/// `PxHost`); return the reference's observation if all agree, or a report naming each
+/// difference.
 pub fn run_everywhere(scenario: &Scenario) -> Result<Observed, DiffError> {
-    let reference = run_reference(scenario)?;
-    for &kind in EngineKind::ALL {
-        let other = run_one(kind, scenario)?;
-        if let Some(diff) = describe_difference(&reference, &other) {
-            return Err(DiffError::Divergence(diff));
-        }
-    }
-    Ok(reference)
+    let mut engines: Vec<_> = EngineKind::ALL.iter().map(|k| k.build()).collect();
+    let run = testkit::agree(&mut engines, start(scenario)?, scenario.fuel)
+        .map_err(|d| DiffError::Divergence(d.report))?;
+    Ok(Observed::of(&run))
 }
 
-/// A description of every observable on which `a` and `b` differ, or `None`.
-pub fn describe_difference(a: &Observed, b: &Observed) -> Option<String> {
-    let (ra, rb) = (&a.report, &b.report);
-    let (na, nb) = (&ra.engine, &rb.engine);
-    let mut out = String::new();
-    let mut field = |name: &str, x: String, y: String| {
-        if x != y {
-            let _ = writeln!(out, "{name}: {na}={x} {nb}={y}");
-        }
-    };
-    field("exit", ra.exit.to_string(), rb.exit.to_string());
-    field("pc", ra.pc.to_string(), rb.pc.to_string());
-    field("cycles", ra.cycles.to_string(), rb.cycles.to_string());
-    field("regs", format!("{:?}", ra.regs), format!("{:?}", rb.regs));
-    field(
-        "pending_kernel",
-        format!("{:?}", ra.pending_kernel),
-        format!("{:?}", rb.pending_kernel),
-    );
-    // Whole-slice comparison first: it is the common case and much faster than indexing.
-    let first_memory_difference = if a.memory == b.memory {
-        None
-    } else {
-        (0..MEM_SIZE.min(a.memory.len()).min(b.memory.len())).find(|&i| a.memory[i] != b.memory[i])
-    };
-    if let Some(i) = first_memory_difference {
-        let _ = writeln!(
-            out,
-            "memory: first difference at {i:#06x}: {na}={:#04x} {nb}={:#04x}",
-            a.memory[i], b.memory[i]
-        );
+/// [`run_everywhere`] for tests: the reference's observation.
+///
+/// # Panics
+/// If the kernel does not load or an engine diverges, with the report.
+#[track_caller]
+pub fn check(scenario: &Scenario) -> Observed {
+    match run_everywhere(scenario) {
+        Ok(observed) => observed,
+        Err(err) => panic!("engines disagree on {scenario:?}:\n{err}"),
     }
-    if ra.sysout != rb.sysout {
-        let i = ra
-            .sysout
-            .iter()
-            .zip(&rb.sysout)
-            .position(|(x, y)| x != y)
-            .unwrap_or(ra.sysout.len().min(rb.sysout.len()));
-        let _ = writeln!(
-            out,
-            "sysout: first difference at line {i}: {na}={:?} {nb}={:?} ({} vs {} lines)",
-            ra.sysout.get(i),
-            rb.sysout.get(i),
-            ra.sysout.len(),
-            rb.sysout.len()
-        );
-    }
-    if a.files != b.files {
-        let _ = writeln!(
-            out,
-            "files: {na} has {:?}, {nb} has {:?}",
-            a.files.keys().collect::<Vec<_>>(),
-            b.files.keys().collect::<Vec<_>>()
-        );
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 /// Where two engines first disagree, found by [`first_divergence`].
@@ -185,16 +149,16 @@ pub fn first_divergence_with(
     make: &dyn Fn() -> Box<dyn Engine>,
     scenario: &Scenario,
 ) -> Result<Option<DivergencePoint>, KernelTooLarge> {
-    let differs = |fuel: u64| -> Result<Option<(Observed, String)>, KernelTooLarge> {
+    let differs = |fuel: u64| -> Result<Option<String>, KernelTooLarge> {
         let s = Scenario {
             fuel,
             ..scenario.clone()
         };
-        let reference = run_reference(&s)?;
+        let reference = run_on(&mut pxvm::interp::Reference, &s)?;
         let other = run_on(make().as_mut(), &s)?;
-        Ok(describe_difference(&reference, &other).map(|d| (reference, d)))
+        Ok(testkit::difference(&reference, &other))
     };
-    let Some((_, mut difference)) = differs(scenario.fuel)? else {
+    let Some(mut difference) = differs(scenario.fuel)? else {
         return Ok(None);
     };
     // Invariant: budget `hi` diverges, budget `lo - 1` does not (budget 0 may diverge
@@ -203,7 +167,7 @@ pub fn first_divergence_with(
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
         match differs(mid)? {
-            Some((_, d)) => {
+            Some(d) => {
                 hi = mid;
                 difference = d;
             }
@@ -233,37 +197,15 @@ pub fn first_divergence_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pxvm::{Exit, Host, Machine};
-
-    /// An engine with a planted bug: after 25 instructions it sets R3 to 99.
-    struct Buggy;
-
-    impl Engine for Buggy {
-        fn name(&self) -> &'static str {
-            "buggy"
-        }
-
-        fn run(&mut self, m: &mut Machine, host: &mut dyn Host, fuel: u64) -> Exit {
-            let exit = pxvm::interp::run(m, host, fuel.min(25));
-            if m.cycles < 25 || exit != Exit::Fuel {
-                return exit;
-            }
-            m.regs[3] = 99;
-            pxvm::interp::run(m, host, fuel - 25)
-        }
-    }
+    use pxvm::testkit::code::{imm32, jmp, program, rrr};
+    use pxvm::testkit::Planted;
 
     #[test]
     fn bisection_names_the_first_diverging_instruction() {
         // IMM32 R1, 1 ; loop: ADD R0, R0, R1 ; JMP loop
-        let code = [
-            pxvm::Insn::new(pxvm::Opcode::IMM32, [1, 0, 0], 1).encode(),
-            pxvm::Insn::new(pxvm::Opcode::ADD, [0, 0, 1], 0).encode(),
-            pxvm::Insn::new(pxvm::Opcode::JMP, [0; 3], 6).encode(),
-        ]
-        .concat();
+        let code = program(&[imm32(1, 1), rrr(pxvm::Opcode::ADD, 0, 0, 1), jmp(6)]);
         let scenario = Scenario::new(code, 1_000);
-        let point = first_divergence_with(&|| Box::new(Buggy), &scenario)
+        let point = first_divergence_with(&|| Box::new(Planted { after: 25 }), &scenario)
             .unwrap()
             .expect("diverges");
         assert_eq!(point.cycles, 24, "the 25th instruction diverges");

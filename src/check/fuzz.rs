@@ -1,4 +1,4 @@
-//! Differential fuzzing: run generated programs ([`crate::check::generator`]) on every engine, and when
+//! Differential fuzzing: run generated programs ([`pxvm::testkit::scenario`]) on every engine, and when
 //! engines disagree, shrink the program to a small one that still shows the disagreement.
 //! `pxos fuzz` is a loop around [`check_seed`] and [`minimise`].
 
@@ -28,7 +28,7 @@ pub fn divergence(scenario: &Scenario) -> Option<String> {
 
 /// Generate the program for `seed` and check it on every engine.
 pub fn check_seed(seed: u64) -> Option<Finding> {
-    let original = crate::check::generator::scenario(seed);
+    let original = pxvm::testkit::scenario(seed);
     divergence(&original)?;
     let minimised = minimise(&original, 2_000);
     let report = divergence(&minimised).unwrap_or_default();
@@ -142,12 +142,13 @@ mod tests {
                 && crate::check::difftest::run_reference(s)
                     .is_ok_and(|o| o.report.sysout.iter().any(|l| l.contains("0x80")))
         };
-        let mut kernel = Vec::new();
+        let mut kernel = pxvm::testkit::Code::new();
         for v in 0..20 {
-            kernel.extend(pxvm::Insn::new(pxvm::Opcode::IMM32, [1, 0, 0], v).encode());
+            kernel.imm(1, v);
         }
-        kernel.push(0x80);
-        kernel.extend(pxvm::Insn::new(pxvm::Opcode::IMM32, [2, 0, 0], 7).encode());
+        kernel.put(&[0x80]);
+        kernel.imm(2, 7);
+        let kernel = kernel.finish();
         let scenario = Scenario::new(kernel, 1_000)
             .with_file("file_1", vec![1])
             .with_file("file_2", vec![2]);

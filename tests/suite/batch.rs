@@ -14,7 +14,7 @@ use std::path::Path;
 /// and one broken file.
 fn corpus(dir: &Path) {
     for seed in 0..40 {
-        let s = pxos::check::generator::scenario(seed);
+        let s = pxvm::testkit::scenario(seed);
         std::fs::write(dir.join(format!("gen{seed:02}.bin")), &s.kernel).unwrap();
     }
     std::fs::write(dir.join("broken.asm"), "IMM32 R1,\n").unwrap();

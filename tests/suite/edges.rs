@@ -1,13 +1,14 @@
 //! Every edge of the original pxVM's "imperfect computing" semantics, one test each,
 //! with programs built byte by byte (no assembler involved).
 
-use super::util::*;
+use pxos::check::difftest::{check, Scenario};
+use pxvm::testkit::code::*;
 use pxvm::Exit;
 use pxvm::Opcode::*;
 
 #[test]
 fn halt_is_not_counted_and_leaves_pc_after_it() {
-    let o = run(&prog(&[vec![0x01, 0x01], halt()]), 100);
+    let o = check(&Scenario::new(program(&[vec![0x01, 0x01], halt()]), 100));
     assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.cycles, 2);
     assert_eq!(o.report.pc, 3);
@@ -15,12 +16,12 @@ fn halt_is_not_counted_and_leaves_pc_after_it() {
 
 #[test]
 fn fuel_stops_before_a_halt() {
-    let code = prog(&[vec![0x01, 0x01], halt()]);
-    let o = run(&code, 2);
+    let code = program(&[vec![0x01, 0x01], halt()]);
+    let o = check(&Scenario::new(code.clone(), 2));
     assert_eq!(o.report.exit, Exit::Fuel);
     assert_eq!(o.report.cycles, 2);
     assert_eq!(o.report.pc, 2);
-    let o = run(&code, 0);
+    let o = check(&Scenario::new(code.clone(), 0));
     assert_eq!(
         (o.report.exit, o.report.cycles, o.report.pc),
         (Exit::Fuel, 0, 0)
@@ -30,8 +31,8 @@ fn fuel_stops_before_a_halt() {
 #[test]
 fn fuel_stops_mid_loop_with_exact_state() {
     // R0 counts up forever: IMM32 R1,1 ; loop: ADD R0,R0,R1 ; JMP loop
-    let code = prog(&[imm32(1, 1), rrr(ADD, 0, 0, 1), jmp(6)]);
-    let o = run(&code, 1001);
+    let code = program(&[imm32(1, 1), rrr(ADD, 0, 0, 1), jmp(6)]);
+    let o = check(&Scenario::new(code.clone(), 1001));
     assert_eq!(o.report.exit, Exit::Fuel);
     assert_eq!(o.report.cycles, 1001);
     assert_eq!(o.report.regs[0], 500);
@@ -40,7 +41,7 @@ fn fuel_stops_mid_loop_with_exact_state() {
 
 #[test]
 fn invalid_registers_make_the_instruction_a_counted_no_op() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, 5),
         imm32(8, 7),
         rrr(ADD, 0, 1, 9),
@@ -52,7 +53,7 @@ fn invalid_registers_make_the_instruction_a_counted_no_op() {
         imm8(255, 3),
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.cycles, 9);
     assert_eq!(o.report.regs, [0, 5, 0, 0, 0, 0, 0, 0]);
@@ -61,7 +62,7 @@ fn invalid_registers_make_the_instruction_a_counted_no_op() {
 
 #[test]
 fn jumps_outside_memory_fall_through() {
-    let code = prog(&[
+    let code = program(&[
         jmp(65536),
         jmp(-1),
         imm32(1, 0),
@@ -72,7 +73,7 @@ fn jumps_outside_memory_fall_through() {
         imm32(4, 9),
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[4], 9);
     assert_eq!(o.report.cycles, 8);
@@ -81,14 +82,14 @@ fn jumps_outside_memory_fall_through() {
 #[test]
 fn jump_to_last_byte_then_fetch_fault() {
     // Put an IMM32 opcode at 65535: its operands run off the end of memory.
-    let code = prog(&[
+    let code = program(&[
         imm32(1, 0x11),
         ins(STORE, [1, 0, 0], 65532), // bytes 65532..65535 = 11 00 00 00 ; byte 65532 = 0x11
         imm32(2, 0x1100_0000),
         ins(STORE, [2, 0, 0], 65532), // byte 65535 = 0x11
         jmp(65535),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.exit, Exit::Error);
     assert_eq!(o.report.pc, 65536);
     assert_eq!(
@@ -106,7 +107,7 @@ fn running_off_the_end_through_nops() {
     let mut code = vec![0x01; 65536];
     code[0] = 0x40; // JMP 65530
     code[1..5].copy_from_slice(&65530i32.to_le_bytes());
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.exit, Exit::Error);
     assert_eq!(o.report.pc, 65536);
     assert_eq!(o.report.cycles, 7);
@@ -114,7 +115,7 @@ fn running_off_the_end_through_nops() {
 
 #[test]
 fn loads_and_stores_respect_the_bounds() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, -1),
         ins(STORE, [1, 0, 0], 65532),
         ins(STORE, [1, 0, 0], 65533),
@@ -124,14 +125,14 @@ fn loads_and_stores_respect_the_bounds() {
         ins(LOAD, [4, 0, 0], -1),
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.regs[2..5], [-1, 0, 0]);
     assert_eq!(o.memory[65532..], [0xFF; 4]);
 }
 
 #[test]
 fn byte_and_based_accesses() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, 0x1000),
         imm32(2, 0x1234_56F8),
         rri(STW, 1, 2, 4),
@@ -142,7 +143,7 @@ fn byte_and_based_accesses() {
         rri(STB, 1, 2, 0x10000), // ignored
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.regs[3], 0xF8);
     assert_eq!(o.report.regs[4], 0x1234_56F8);
     assert_eq!(o.report.regs[5], 0);
@@ -152,21 +153,21 @@ fn byte_and_based_accesses() {
 #[test]
 fn stores_rewrite_code_that_runs_later() {
     // The STORE turns the following NOPs into IMM8 R0, 42.
-    let code = prog(&[
+    let code = program(&[
         imm32(1, i32::from_le_bytes([0x10, 0x00, 42, 0x00])),
         ins(STORE, [1, 0, 0], 12),
         vec![0x01, 0x01, 0x01],
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.regs[0], 42);
     assert_eq!(o.report.cycles, 3);
 }
 
 #[test]
 fn unknown_opcodes_warn_count_and_continue() {
-    let code = prog(&[vec![0x80, 0xFF, 0x02], imm32(1, 1), halt()]);
-    let o = run(&code, 100);
+    let code = program(&[vec![0x80, 0xFF, 0x02], imm32(1, 1), halt()]);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(
         o.report.sysout,
         [
@@ -181,7 +182,7 @@ fn unknown_opcodes_warn_count_and_continue() {
 
 #[test]
 fn add_and_sub_wrap() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, i32::MAX),
         imm32(2, 1),
         rrr(ADD, 3, 1, 2),
@@ -190,7 +191,7 @@ fn add_and_sub_wrap() {
         imm8(6, 255),
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.regs[3], i32::MIN);
     assert_eq!(o.report.regs[5], i32::MAX);
     assert_eq!(o.report.regs[6], 255);
@@ -198,7 +199,7 @@ fn add_and_sub_wrap() {
 
 #[test]
 fn arithmetic_extensions() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, -7),
         imm32(2, 2),
         rrr(DIV, 3, 1, 2),
@@ -208,21 +209,21 @@ fn arithmetic_extensions() {
         rri(SARI, 7, 1, 33),
         halt(),
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.regs[3..], [-3, -1, 0, 1, -4]);
 }
 
 #[test]
 fn call_and_ret() {
     // 0: IMM32 R7, 0x10000 ; 6: CALL 12 ; 11: HALT ; 12: IMM32 R0, 5 ; 18: RET
-    let code = prog(&[
+    let code = program(&[
         imm32(7, 0x10000),
         ins(CALL, [0; 3], 12),
         halt(),
         imm32(0, 5),
         vec![0x46],
     ]);
-    let o = run(&code, 100);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[0], 5);
     assert_eq!(o.report.regs[7], 0x10000);
@@ -232,13 +233,13 @@ fn call_and_ret() {
 
 #[test]
 fn call_out_of_range_is_a_no_op() {
-    let code = prog(&[
+    let code = program(&[
         imm32(7, 100),
         ins(CALL, [0; 3], -8),
         ins(CALL, [0; 3], 65536),
         halt(),
     ]);
-    let o = run(&code, 50);
+    let o = check(&Scenario::new(code.clone(), 50));
     assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[7], 100, "R7 untouched");
     assert_eq!(o.report.cycles, 3);
@@ -246,22 +247,22 @@ fn call_out_of_range_is_a_no_op() {
 
 #[test]
 fn ret_to_an_address_outside_memory_falls_through() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, -1),
         ins(STORE, [1, 0, 0], 100),
         imm32(7, 100),
         vec![0x46], // RET: loads -1, falls through
         halt(),
     ]);
-    let o = run(&code, 50);
+    let o = check(&Scenario::new(code.clone(), 50));
     assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[7], 104, "RET pops even when it does not jump");
 }
 
 #[test]
 fn ret_with_the_stack_outside_memory_loads_zero_and_jumps_there() {
-    let code = prog(&[imm32(7, -2), vec![0x46], halt()]);
-    let o = run(&code, 4);
+    let code = program(&[imm32(7, -2), vec![0x46], halt()]);
+    let o = check(&Scenario::new(code.clone(), 4));
     assert_eq!(o.report.exit, Exit::Fuel);
     assert_eq!(
         o.report.pc, 0,

@@ -7,13 +7,13 @@
 use super::cli_util::mkfifo;
 use super::filesys::{call, results};
 use super::store_util::{self, arg, asm, open, pxos, stderr};
-use super::util::*;
-use pxos::check::difftest::{describe_difference, Observed};
+use pxos::check::difftest::Observed;
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::host::files::DirFiles;
 use pxos::runtime::host::PxHost;
-use pxos::runtime::run::run_kernel;
 use pxos::store::{Store, StoreError};
+use pxvm::testkit::code::*;
+use pxvm::testkit::{assert_same, boot, Run};
 use pxvm::Opcode::STORE;
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -34,28 +34,20 @@ fn run_on_folders(code: &[u8], setup: &dyn Fn(&Path), after: &dyn Fn(&Path)) -> 
         fs::create_dir(outer.path().join("fs")).unwrap();
         setup(outer.path());
         let files = DirFiles::open(&outer.path().join("fs")).unwrap();
-        let name = engine.name();
-        let out = run_kernel(code, engine, PxHost::new(Box::new(files)), 10_000).unwrap();
+        let run = Run::on(engine, boot(code), PxHost::new(Box::new(files)), 10_000);
         after(outer.path());
-        Observed {
-            report: out.report(name),
-            memory: out.machine.mem.to_vec(),
-            files: Default::default(),
-        }
+        run
     };
     let reference = run(&mut pxvm::interp::Reference);
     for &kind in EngineKind::ALL {
-        let other = run(kind.build().as_mut());
-        if let Some(diff) = describe_difference(&reference, &other) {
-            panic!("engines disagree:\n{diff}");
-        }
+        assert_same(&reference, &run(kind.build().as_mut()), "engines disagree");
     }
-    reference
+    Observed::of(&reference)
 }
 
 #[test]
 fn guest_files_do_not_follow_links_or_open_fifos() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, 0x5844_4142), // "BADX"
         ins(STORE, [1, 0, 0], 0x2000),
         call(OPEN, 7, 1, 0, 0), // file_7 -> ../out/victim.txt: not a file -> 0
@@ -104,7 +96,7 @@ fn guest_files_do_not_follow_links_or_open_fifos() {
 #[test]
 fn a_link_in_the_middle_of_a_guest_path_is_not_followed() {
     // build/ is a real folder, but build/kernel_v2.bin is a link out of the store.
-    let code = prog(&[call(OPEN, 301, 0, 0, 0), call(OPEN, 301, 2, 0, 1), halt()]);
+    let code = program(&[call(OPEN, 301, 0, 0, 0), call(OPEN, 301, 2, 0, 1), halt()]);
     let setup = |outer: &Path| {
         fs::create_dir(outer.join("fs/build")).unwrap();
         fs::write(outer.join("k.bin"), b"outside").unwrap();

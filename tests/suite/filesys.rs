@@ -1,8 +1,8 @@
 //! The file syscalls (FS_OPEN, FS_CLOSE, FS_READ, FS_WRITE): handles, modes, positions
 //! and buffers, as the reference page describes them.
 
-use super::util::*;
-use pxos::check::difftest::Scenario;
+use pxos::check::difftest::{check, Scenario};
+use pxvm::testkit::code::*;
 use pxvm::Opcode::STORE;
 
 const OPEN: u8 = 20;
@@ -15,7 +15,7 @@ const RESULTS: i32 = 0x8000;
 
 /// Call `num` with R1..R3 set, then save R0 in result slot `slot`.
 pub(super) fn call(num: u8, r1: i32, r2: i32, r3: i32, slot: i32) -> Vec<u8> {
-    prog(&[
+    program(&[
         imm32(1, r1),
         imm32(2, r2),
         imm32(3, r3),
@@ -36,7 +36,7 @@ pub(super) fn results(memory: &[u8], n: usize) -> Vec<i32> {
 
 #[test]
 fn open_modes_and_handle_numbering() {
-    let code = prog(&[
+    let code = program(&[
         call(OPEN, 5, 0, 0, 0),  // read, missing: 0 (takes no handle)
         call(OPEN, 5, 1, 0, 1),  // write, missing: 0
         call(OPEN, 5, 7, 0, 2),  // other mode: succeeds unchecked -> handle 1
@@ -47,14 +47,14 @@ fn open_modes_and_handle_numbering() {
         call(OPEN, 5, -1, 0, 7), // negative mode: unchecked -> handle 4
         halt(),
     ]);
-    let o = run(&code, 1000);
+    let o = check(&Scenario::new(code.clone(), 1000));
     assert_eq!(results(&o.memory, 8), [0, 0, 1, 2, 1, 0, 3, 4]);
     assert_eq!(o.files.get("file_5").map(Vec::len), Some(0));
 }
 
 #[test]
 fn write_then_read_back_through_positions() {
-    let code = prog(&[
+    let code = program(&[
         imm32(1, 0x6463_6261), // "abcd"
         ins(STORE, [1, 0, 0], 0x2000),
         call(OPEN, 9, 2, 0, 0),            // handle 1
@@ -67,7 +67,7 @@ fn write_then_read_back_through_positions() {
         call(WRITE, 1, 0x2000, 2, 7),      // handle 1 continues at 4: "abcdab"
         halt(),
     ]);
-    let o = run(&code, 1000);
+    let o = check(&Scenario::new(code.clone(), 1000));
     assert_eq!(results(&o.memory, 8), [1, 4, 0, 2, 3, 1, 0, 2]);
     assert_eq!(o.files["file_9"], b"abcdab");
     assert_eq!(&o.memory[0x3000..0x3004], b"abcd");
@@ -75,7 +75,7 @@ fn write_then_read_back_through_positions() {
 
 #[test]
 fn buffers_outside_memory_return_zero_and_keep_the_position() {
-    let code = prog(&[
+    let code = program(&[
         call(OPEN, 1, 0, 0, 0),      // handle 1
         call(READ, 1, 65534, 4, 1),  // 4 bytes do not fit at 65534 -> 0
         call(READ, 1, -1, 4, 2),     // negative address -> 0
@@ -94,7 +94,7 @@ fn buffers_outside_memory_return_zero_and_keep_the_position() {
 #[test]
 fn short_read_near_the_end_of_memory_counts_bytes_actually_read() {
     // Only 2 bytes remain in the file, and 2 bytes fit at 65534: the read succeeds.
-    let code = prog(&[call(OPEN, 1, 0, 0, 0), call(READ, 1, 65534, 100, 1), halt()]);
+    let code = program(&[call(OPEN, 1, 0, 0, 0), call(READ, 1, 65534, 100, 1), halt()]);
     let o = check(&Scenario::new(code, 1000).with_file("file_1", b"hi".to_vec()));
     assert_eq!(results(&o.memory, 2), [1, 2]);
     assert_eq!(&o.memory[65534..], b"hi");
@@ -102,7 +102,7 @@ fn short_read_near_the_end_of_memory_counts_bytes_actually_read() {
 
 #[test]
 fn writes_to_a_missing_file_fail_and_bad_handles_fail() {
-    let code = prog(&[
+    let code = program(&[
         call(OPEN, 4, 3, 0, 0),   // mode 3: handle 1, file missing
         call(WRITE, 1, 0, 4, 1),  // -> 0
         call(READ, 1, 0, 4, 2),   // -> 0
@@ -110,7 +110,7 @@ fn writes_to_a_missing_file_fail_and_bad_handles_fail() {
         call(CLOSE, 99, 0, 0, 4), // -> 0
         halt(),
     ]);
-    let o = run(&code, 1000);
+    let o = check(&Scenario::new(code.clone(), 1000));
     assert_eq!(results(&o.memory, 5), [1, 0, 0, 0, 0]);
     assert!(!o.files.contains_key("file_4"));
 }
@@ -118,9 +118,9 @@ fn writes_to_a_missing_file_fail_and_bad_handles_fail() {
 #[test]
 fn reading_into_code_rewrites_it() {
     // FS_READ overwrites the NOPs after the syscall with IMM8 R0, 42.
-    let head = prog(&[call(OPEN, 1, 0, 0, 0), imm32(1, 1), imm32(3, 3)]);
+    let head = program(&[call(OPEN, 1, 0, 0, 0), imm32(1, 1), imm32(3, 3)]);
     let read_at = head.len() + 6 + 2; // after IMM32 R2 and the SYSCALL
-    let code = prog(&[
+    let code = program(&[
         head,
         imm32(2, read_at as i32),
         sys(READ),
@@ -133,8 +133,8 @@ fn reading_into_code_rewrites_it() {
 
 #[test]
 fn build_file_ids_name_build_paths() {
-    let code = prog(&[call(OPEN, 303, 2, 0, 0), call(OPEN, 300, 2, 0, 1), halt()]);
-    let o = run(&code, 1000);
+    let code = program(&[call(OPEN, 303, 2, 0, 0), call(OPEN, 300, 2, 0, 1), halt()]);
+    let o = check(&Scenario::new(code.clone(), 1000));
     assert!(o.files.contains_key("build/assembler.bin"));
     assert!(o.files.contains_key("build/kernel_v2.asm"));
 }
@@ -143,7 +143,7 @@ fn build_file_ids_name_build_paths() {
 fn the_open_mode_is_not_enforced_afterwards() {
     // A handle opened for reading writes, and one opened for writing reads, through one
     // position per handle.
-    let code = prog(&[
+    let code = program(&[
         imm32(1, 0x4443_4241), // "ABCD"
         ins(STORE, [1, 0, 0], 0x2000),
         call(OPEN, 6, 0, 0, 0),       // read mode -> handle 1

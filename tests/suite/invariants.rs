@@ -1,57 +1,40 @@
-//! Property tests of the interpreter's invariants on random programs: fuel is exact, the
-//! pc stays in range, a run split in two equals the run in one piece, and every engine
-//! agrees (through `check`).
+//! Invariants of every run on random programs (the testing kit's [`soup`] over the whole
+//! ISA): fuel is exact, the pc stays in range, a run split in two equals the run in one
+//! piece, and every engine agrees (through `check`).
 
-use super::util::check;
-use proptest::prelude::*;
-use pxos::check::difftest::Scenario;
+use pxos::check::difftest::{check, Scenario};
 use pxos::runtime::host::PxHost;
-use pxvm::{interp, isa::ALL_OPCODES, Exit, Insn, Machine};
+use pxvm::testkit::{soup, Rng};
+use pxvm::{interp, Exit, Machine};
 
-/// A random instruction over the whole ISA, with registers mostly valid and jump targets
-/// mostly inside a small program; or a random byte.
-fn item() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        8 => (
-            proptest::sample::select(ALL_OPCODES),
-            prop::array::uniform3(prop_oneof![9 => 0u8..8, 1 => any::<u8>()]),
-            prop_oneof![4 => -8i32..80, 1 => any::<i32>(), 1 => 65530i32..65540],
-        )
-            .prop_map(|(op, regs, imm)| {
-                let imm = match op.layout() {
-                    pxvm::Layout::U8 | pxvm::Layout::RegU8 => imm & 0xFF,
-                    _ => imm,
-                };
-                // Keep SYSCALLs to the services with no lasting side effects.
-                let imm = if op == pxvm::Opcode::SYSCALL { [1, 2, 3, 4, 10, 20, 21, 22, 23, 99, 201][(imm as usize) % 11] } else { imm };
-                Insn::new(op, regs, imm).encode()
-            }),
-        1 => any::<u8>().prop_map(|b| vec![b]),
-    ]
-}
+/// The syscalls with no lasting side effects (no files written, no kernel requested).
+const SYSCALLS: &[u8] = &[1, 2, 3, 4, 10, 20, 21, 22, 23, 99, 201];
 
-fn program() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(item(), 1..40).prop_map(|items| items.concat())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
-    #[test]
-    fn fuel_and_pc_invariants(code in program(), fuel in 0u64..400) {
+#[test]
+fn fuel_and_pc_invariants() {
+    let mut rng = Rng::new(0x1F_0E1);
+    for case in 0..256 {
+        let code = soup(&mut rng, 40, SYSCALLS);
+        let fuel = rng.below(400);
         let o = check(&Scenario::new(code, fuel));
         let r = &o.report;
-        prop_assert!(r.cycles <= fuel);
-        prop_assert!(r.pc <= 65_536);
+        let what = format!("case {case}, fuel {fuel}: {r:?}");
+        assert!(r.cycles <= fuel, "{what}");
+        assert!(r.pc <= 65_536, "{what}");
         match r.exit {
-            Exit::Fuel => prop_assert_eq!(r.cycles, fuel),
-            Exit::Error => prop_assert_eq!(r.pc, 65_536),
-            Exit::Halt => prop_assert!(r.pc >= 1),
+            pxvm::Exit::Fuel => assert_eq!(r.cycles, fuel, "{what}"),
+            pxvm::Exit::Error => assert_eq!(r.pc, 65_536, "{what}"),
+            pxvm::Exit::Halt => assert!(r.pc >= 1, "{what}"),
         }
     }
+}
 
-    #[test]
-    fn a_run_split_in_two_equals_one_run(code in program(), first in 0u64..200, second in 0u64..200) {
+#[test]
+fn a_run_split_in_two_equals_one_run() {
+    let mut rng = Rng::new(0x5B_117);
+    for case in 0..256 {
+        let code = soup(&mut rng, 40, SYSCALLS);
+        let (first, second) = (rng.below(200), rng.below(200));
         let mut whole = Machine::new(&code).unwrap();
         let mut whole_host = PxHost::default();
         let whole_exit = interp::run(&mut whole, &mut whole_host, first + second);
@@ -62,8 +45,9 @@ proptest! {
         if exit == Exit::Fuel {
             exit = interp::run(&mut split, &mut split_host, second);
         }
-        prop_assert_eq!(exit, whole_exit);
-        prop_assert_eq!(&split, &whole);
-        prop_assert_eq!(&split_host.sysout, &whole_host.sysout);
+        let what = format!("case {case}: {first} + {second}");
+        assert_eq!(exit, whole_exit, "{what}");
+        assert_eq!(split, whole, "{what}");
+        assert_eq!(split_host.sysout, whole_host.sysout, "{what}");
     }
 }

@@ -2,7 +2,7 @@
 //! giving the exit, cycles, pc, output lines (and optionally registers and fuel); each is
 //! assembled and run on every engine through `check`.
 
-use super::util::check;
+use pxos::check::difftest::check;
 use pxos::check::difftest::Scenario;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

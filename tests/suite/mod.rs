@@ -28,5 +28,4 @@ mod store_damage;
 mod store_scale;
 pub mod store_util;
 mod syscalls;
-pub mod util;
 mod version_syscalls;

@@ -1,21 +1,23 @@
 //! The drawing, number and self-modification syscalls: exact output lines and results.
 
-use super::util::*;
-use pxos::check::difftest::Scenario;
+use pxos::check::difftest::{check, Scenario};
+use pxvm::testkit::code::*;
 
 fn call_with(regs: &[(u8, i32)], num: u8) -> Vec<u8> {
     let mut parts: Vec<Vec<u8>> = regs.iter().map(|&(r, v)| imm32(r, v)).collect();
     parts.push(sys(num));
-    prog(&parts)
+    program(&parts)
 }
 
 fn lines(code: Vec<u8>) -> Vec<String> {
-    run(&prog(&[code, halt()]), 1000).report.sysout
+    check(&Scenario::new(program(&[code, halt()]), 1000))
+        .report
+        .sysout
 }
 
 #[test]
 fn print_known_and_unknown_messages() {
-    let out = lines(prog(&[
+    let out = lines(program(&[
         call_with(&[(1, 1)], 1),
         call_with(&[(1, 6)], 1),
         call_with(&[(1, 7)], 1),
@@ -34,7 +36,7 @@ fn print_known_and_unknown_messages() {
 
 #[test]
 fn rect_with_known_and_unknown_colors() {
-    let out = lines(prog(&[
+    let out = lines(program(&[
         call_with(&[(1, 50), (2, 50), (3, 100), (4, 100), (5, 1)], 2),
         call_with(&[(1, -3), (2, 0), (3, 1), (4, 2), (5, 9)], 2),
     ]));
@@ -50,7 +52,7 @@ fn rect_with_known_and_unknown_colors() {
 
 #[test]
 fn text_defaults_to_white_and_names_unknown_messages() {
-    let out = lines(prog(&[
+    let out = lines(program(&[
         call_with(&[(1, 10), (2, 20), (3, 5), (4, 2)], 3),
         call_with(&[(1, 1), (2, 2), (3, 0), (4, 99)], 3),
     ]));
@@ -65,7 +67,7 @@ fn text_defaults_to_white_and_names_unknown_messages() {
 
 #[test]
 fn layer_use_names_layers_and_ignores_unknown_ones() {
-    let out = lines(prog(&[
+    let out = lines(program(&[
         call_with(&[(1, 1)], 4),
         call_with(&[(1, 4)], 4),
         call_with(&[(1, 5)], 4),
@@ -76,19 +78,19 @@ fn layer_use_names_layers_and_ignores_unknown_ones() {
 
 #[test]
 fn unknown_syscalls_warn_and_zero_r0() {
-    let code = prog(&[imm32(0, 77), sys(200), halt()]);
-    let o = run(&code, 100);
+    let code = program(&[imm32(0, 77), sys(200), halt()]);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.sysout, ["# WARNING: unknown syscall 200"]);
     assert_eq!(o.report.regs[0], 0);
     for n in 200..=255u8 {
-        let o = run(&prog(&[sys(n), halt()]), 10);
+        let o = check(&Scenario::new(program(&[sys(n), halt()]), 10));
         assert_eq!(o.report.sysout, [format!("# WARNING: unknown syscall {n}")]);
     }
 }
 
 #[test]
 fn print_int_appends_decimal_lines() {
-    let out = lines(prog(&[
+    let out = lines(program(&[
         call_with(&[(1, 55)], 10),
         call_with(&[(1, i32::MIN)], 10),
     ]));
@@ -98,7 +100,7 @@ fn print_int_appends_decimal_lines() {
 #[test]
 fn self_modify_success_leaves_a_pending_kernel() {
     let new_kernel = vec![0x01, 0x00];
-    let code = prog(&[imm32(1, 301), sys(99), halt()]);
+    let code = program(&[imm32(1, 301), sys(99), halt()]);
     let o = check(&Scenario::new(code, 100).with_file("build/kernel_v2.bin", new_kernel.clone()));
     assert_eq!(o.report.regs[0], 1);
     assert_eq!(
@@ -122,8 +124,8 @@ fn self_modify_success_leaves_a_pending_kernel() {
 #[test]
 fn self_modify_failures() {
     // Missing file, then an empty file: R0 = 0, an error line, nothing pending.
-    let code = prog(&[imm32(0, 5), imm32(1, 7), sys(99), halt()]);
-    let o = run(&code, 100);
+    let code = program(&[imm32(0, 5), imm32(1, 7), sys(99), halt()]);
+    let o = check(&Scenario::new(code.clone(), 100));
     assert_eq!(o.report.regs[0], 0);
     assert_eq!(o.report.sysout, ["# SELF_MODIFY ERROR: Cannot load file_7"]);
     assert_eq!(o.report.pending_kernel, None);
@@ -134,7 +136,7 @@ fn self_modify_failures() {
 
 #[test]
 fn self_modify_refuses_what_is_not_a_kernel_and_never_truncates() {
-    let code = prog(&[imm32(1, 301), sys(99), halt()]);
+    let code = program(&[imm32(1, 301), sys(99), halt()]);
     let with = |bytes: Vec<u8>| {
         check(&Scenario::new(code.clone(), 100).with_file("build/kernel_v2.bin", bytes))
     };
@@ -173,7 +175,7 @@ fn every_message_color_and_layer_of_the_tables() {
     for layer in 1..=4 {
         parts.push(call_with(&[(1, layer)], 4));
     }
-    let out = lines(prog(&parts));
+    let out = lines(program(&parts));
     assert_eq!(
         out,
         [

@@ -172,6 +172,9 @@ fn a_switch_from_a_kernel_that_fails_is_discarded() {
 
 #[test]
 fn without_a_store_the_version_syscalls_are_unknown() {
-    let o = super::util::run(&asm("SYSCALL SYS_VERSION_GET\nHALT"), 10);
+    let o = pxos::check::difftest::check(&pxos::check::difftest::Scenario::new(
+        asm("SYSCALL SYS_VERSION_GET\nHALT"),
+        10,
+    ));
     assert_eq!(o.report.sysout, ["# WARNING: unknown syscall 30"]);
 }

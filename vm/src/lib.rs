@@ -4,6 +4,7 @@
 //! [`disasm`] translate between bytecode and text; [`machine`] holds guest state; [`host`]
 //! is the boundary every syscall crosses; [`exec`] defines what one instruction does and
 //! [`interp`] runs it in a loop — the oracle every other engine is tested against.
+//! With the `testkit` feature, [`testkit`] is the testing kit every engine test uses.
 //! This crate never depends on Cranelift.
 
 pub mod asm;
@@ -16,6 +17,8 @@ pub mod interp;
 pub mod isa;
 pub mod machine;
 pub mod syscalls;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod text;
 pub mod vet;
 

@@ -333,13 +333,8 @@ mod tests {
     #[test]
     fn inserting_keeps_loops_pointing_at_their_heads() {
         // IMM32 R1, 5 ; loop (6): ADDI R1, R1, -1 ; JNZ R1, 6 ; HALT
-        let prog = [
-            Insn::new(Opcode::IMM32, [1, 0, 0], 5).encode(),
-            Insn::new(Opcode::ADDI, [1, 1, 0], -1).encode(),
-            Insn::new(Opcode::JNZ, [1, 0, 0], 6).encode(),
-            vec![0],
-        ]
-        .concat();
+        use pxvm::testkit::code::{halt, imm32, jnz, program, rri};
+        let prog = program(&[imm32(1, 5), rri(Opcode::ADDI, 1, 1, -1), jnz(1, 6), halt()]);
         let mut items = items(&prog);
         relocate(&mut items, 0, 3);
         items.insert(0, Item::Insn(Insn::new(Opcode::MOV, [2, 1, 0], 0)));

@@ -3,8 +3,7 @@
 //! The engines must stay exact, bound the compile work of a run, and keep their cache
 //! bounded.
 
-mod common;
-use common::*;
+use super::*;
 use pxvm::Opcode::*;
 use pxvm_jit::JitEngine;
 
@@ -37,10 +36,10 @@ fn sprayer(rounds: i32) -> Code {
 fn code_sprayed_every_round_stays_exact_and_bounded() {
     // 6,500 rounds would need 52,000 compiled instructions, more than the allowance.
     let code = sprayer(6_500);
-    let want = run_interp(&code.bytes, 10_000_000);
+    let want = reference(&code.bytes, 10_000_000);
     assert_eq!(want.machine.regs[1], 6_500);
     let mut jit = JitEngine::jit();
-    let got = run_engine(&mut jit, &code.bytes, 10_000_000);
+    let got = recorded(&mut jit, &code.bytes, 10_000_000);
     assert_same(&want, &got, "jit");
     let stats = jit.stats();
     let retired = want.machine.cycles;
@@ -68,9 +67,9 @@ fn opcodes_rewritten_forever_end_up_interpreted() {
     c.jnz(2, top);
     c.sys(8);
     c.halt();
-    let want = run_interp(&c.bytes, 1_000_000);
+    let want = reference(&c.bytes, 1_000_000);
     let mut jit = JitEngine::jit();
-    let got = run_engine(&mut jit, &c.bytes, 1_000_000);
+    let got = recorded(&mut jit, &c.bytes, 1_000_000);
     assert_same(&want, &got, "jit");
     let stats = jit.stats();
     assert!(stats.compiles < 60, "{stats:?}");

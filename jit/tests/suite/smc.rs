@@ -2,8 +2,7 @@
 //! invalidate it before it runs again — the running block included — and a loop that keeps
 //! patching its own immediates must end up running compiled code without invalidating.
 
-mod common;
-use common::*;
+use super::*;
 use pxvm::Opcode::*;
 use pxvm::{Engine, Exit, Machine};
 use pxvm_jit::JitEngine;
@@ -46,8 +45,8 @@ fn self_patching_loop_at_every_fuel() {
 fn a_patched_loop_settles_into_live_immediates() {
     let c = self_patching_loop(10_000);
     let mut engine = JitEngine::jit();
-    let want = run_interp(&c.bytes, 1_000_000);
-    let got = run_engine(&mut engine, &c.bytes, 1_000_000);
+    let want = reference(&c.bytes, 1_000_000);
+    let got = recorded(&mut engine, &c.bytes, 1_000_000);
     assert_same(&want, &got, "jit");
     let stats = engine.stats();
     assert!(
@@ -90,8 +89,8 @@ fn patching_opcodes_every_iteration_falls_back_to_the_interpreter() {
     c.jnz(2, top);
     c.halt();
     let mut engine = JitEngine::jit();
-    let want = run_interp(&c.bytes, 100_000);
-    let got = run_engine(&mut engine, &c.bytes, 100_000);
+    let want = reference(&c.bytes, 100_000);
+    let got = recorded(&mut engine, &c.bytes, 100_000);
     assert_same(&want, &got, "jit");
     assert!(engine.stats().invalidations < 100, "{:?}", engine.stats());
     for fuel in [0, 1, 5, 17, 33, 100, 1000] {
@@ -154,7 +153,7 @@ fn memory_changed_between_runs_is_noticed() {
     c.rri(ADDI, 1, 1, 1);
     c.jmp(top);
     let mut engine = JitEngine::jit();
-    let mut host = RecHost::default();
+    let mut host = Recorder::default();
     let mut m = Machine::new(&c.bytes).unwrap();
     assert_eq!(engine.run(&mut m, &mut host, 1000), Exit::Fuel);
     assert_eq!(m.regs[1], 500);
@@ -162,7 +161,7 @@ fn memory_changed_between_runs_is_noticed() {
     m.mem[3..7].copy_from_slice(&3i32.to_le_bytes());
     let mut reference = m.clone();
     assert_eq!(engine.run(&mut m, &mut host, 1000), Exit::Fuel);
-    pxvm::interp::run(&mut reference, &mut RecHost::default(), 1000);
+    pxvm::interp::run_reference(&mut reference, &mut Recorder::default(), 1000);
     assert_eq!(m, reference);
     assert_eq!(m.regs[1], 500 + 3 * 500);
 }
@@ -201,6 +200,6 @@ fn code_compiled_into_a_store_window_is_seen_by_older_regions() {
     // R6: 10, then 10 + 20, then 30 + 40, then 70 + 80.
     assert_eq!(o.machine.regs[6], 150);
     let mut jit = JitEngine::jit();
-    run_engine(&mut jit, &c.bytes, 10_000);
+    recorded(&mut jit, &c.bytes, 10_000);
     assert!(jit.stats().invalidations >= 1, "{:?}", jit.stats());
 }

@@ -1,7 +1,6 @@
 //! First-light tests: straight-line code, a loop, and a fuel sweep.
 
-mod common;
-use common::*;
+use super::*;
 use pxvm::Opcode::*;
 
 #[test]

@@ -5,8 +5,7 @@
 //! downward steps, index bounds near `i32::MAX` — and must agree with the interpreter on
 //! every observable at every fuel budget.
 
-mod common;
-use common::*;
+use super::*;
 use pxvm::Exit;
 use pxvm::Opcode::*;
 

@@ -6,6 +6,8 @@ use proptest::prelude::*;
 use pxvm::asm::{assemble, MAX_ERRORS};
 use pxvm::disasm::{disassemble, instructions};
 use pxvm::isa::{Layout, ALL_OPCODES};
+use pxvm::testkit::code::{ins, jmp};
+use pxvm::testkit::Rng;
 use pxvm::{Decoded, Insn, MEM_SIZE};
 
 /// Disassemble, reassemble, and demand the same bytes.
@@ -47,16 +49,11 @@ fn near_insn() -> impl Strategy<Value = Insn> {
     })
 }
 
-/// A pseudo-random buffer (xorshift), for full-memory inputs without proptest shrinking.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
+/// A pseudo-random buffer (the kit's seeded stream), for full-memory inputs without
+/// proptest shrinking.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    (0..len).map(|_| rng.below(256) as u8).collect()
 }
 
 proptest! {
@@ -207,7 +204,7 @@ fn full_memory_images_round_trip() {
     let mut bytes = Vec::new();
     while bytes.len() + 5 <= MEM_SIZE {
         let at = bytes.len() as i32;
-        bytes.extend(Insn::new(pxvm::Opcode::JMP, [0; 3], at).encode());
+        bytes.extend(jmp(at));
     }
     bytes.resize(MEM_SIZE, 0x11); // a truncated IMM32 at the very end
     round_trip(&bytes);
@@ -220,7 +217,7 @@ fn every_single_byte_and_every_truncation_round_trips() {
         round_trip(&[b, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
     }
     for &op in ALL_OPCODES {
-        let full = Insn::new(op, [1, 2, 3], 0x1234_5678).encode();
+        let full = ins(op, [1, 2, 3], 0x1234_5678);
         for cut in 0..=full.len() {
             round_trip(&full[..cut]);
         }
@@ -229,7 +226,7 @@ fn every_single_byte_and_every_truncation_round_trips() {
 
 #[test]
 fn listings_of_programs_with_zero_runs_use_zero_directives() {
-    let mut bytes = Insn::new(pxvm::Opcode::JMP, [0; 3], 100).encode();
+    let mut bytes = jmp(100);
     bytes.resize(4096, 0);
     let listing = disassemble(&bytes);
     assert!(listing.contains("JMP L_0064"), "{listing}");

@@ -1,32 +1,89 @@
-//! A generator of random, valid-looking pxVM programs for differential testing: loops and
-//! nested loops, calls (recursive and not), array walks with based loads and stores,
-//! self-patching code, syscalls (drawing, numbers, files, unknown ones), bad registers,
-//! unknown opcodes, wild and indirect jumps — each with a fuel budget that often ends in
-//! the middle of a block. Every program comes from a seed through ChaCha8, so a seed names
-//! the same program on every machine.
+//! The one random program generator, seeded and deterministic: a seed names the same
+//! program on every machine (ChaCha8). It owns two shapes of program:
+//! - [`scenario`]: structured programs for differential testing and `pxos fuzz` — loops
+//!   and nested loops, calls (recursive and not), array walks with based loads and stores,
+//!   self-patching code, syscalls (drawing, numbers, files, unknown ones), bad registers,
+//!   unknown opcodes, wild and indirect jumps — each with guest files and a fuel budget that
+//!   often ends in the middle of a block;
+//! - [`soup`]: short runs of uniformly drawn instructions over the whole ISA (any opcode,
+//!   registers mostly valid, immediates near the program, at the end of memory or wild)
+//!   and stray bytes, for tests that must reach every opcode in every context.
+//!
+//! Programs are written with the kit's [`Code`] builder; nothing here runs them.
 
-use crate::check::difftest::Scenario;
-use pxvm::syscalls::*;
-use pxvm::{Insn, Opcode, Opcode::*};
-use rand::{Rng, SeedableRng};
+use super::code::{Code, Label};
+use crate::isa::ALL_OPCODES;
+use crate::syscalls::*;
+use crate::{Insn, Layout, Opcode, Opcode::*};
+use rand::{Rng as _, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 /// Where generated programs keep their data arrays.
 const DATA: i32 = 0x4000;
 
-/// The program for `seed`.
+/// A kernel to run, with the guest files present at boot (for hosts that have files) and
+/// the fuel budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    pub kernel: Vec<u8>,
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub fuel: u64,
+}
+
+impl Scenario {
+    /// `kernel` with no files and the given fuel.
+    pub fn new(kernel: Vec<u8>, fuel: u64) -> Scenario {
+        Scenario {
+            kernel,
+            files: BTreeMap::new(),
+            fuel,
+        }
+    }
+
+    /// Add a guest file present at boot.
+    pub fn with_file(mut self, path: &str, data: Vec<u8>) -> Scenario {
+        self.files.insert(path.to_string(), data);
+        self
+    }
+}
+
+/// The kit's seeded randomness: a ChaCha8 stream, the same for a seed on every machine.
+#[derive(Debug, Clone)]
+pub struct Rng(ChaCha8Rng);
+
+impl Rng {
+    /// The stream named by `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// A number in `0..n`.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0.random_range(0..n)
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u32) -> bool {
+        self.0.random_ratio(percent.min(100), 100)
+    }
+}
+
+/// The structured program for `seed` (see the module's documentation).
 pub fn scenario(seed: u64) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut g = Gen {
-        code: Vec::new(),
-        fixups: Vec::new(),
-        labels: Vec::new(),
+        code: Code::new(),
         functions: Vec::new(),
         rng: &mut rng,
         depth: 0,
     };
     g.program();
-    let code = g.finish();
+    let mut code = g.code.finish();
+    code.truncate(crate::MEM_SIZE);
     let fuel = match rng.random_range(0..4) {
         0 => rng.random_range(0..64),
         1 => rng.random_range(0..2_000),
@@ -46,13 +103,53 @@ pub fn scenario(seed: u64) -> Scenario {
     scenario
 }
 
-type Label = usize;
+/// A soup of 1 to `max_items` items drawn from `rng`: mostly instructions over the whole
+/// ISA (HALT mostly turned into NOP so that runs go on), now and then a stray byte.
+/// Registers are valid 19 times in 20; immediates are small, near the program (so jumps
+/// and based stores hit it and code gets rewritten), at the end of memory, or anything.
+/// `SYSCALL` draws its number from `syscalls`.
+///
+/// # Panics
+/// If `syscalls` is empty or `max_items` is 0.
+pub fn soup(rng: &mut Rng, max_items: u64, syscalls: &[u8]) -> Vec<u8> {
+    let items = 1 + rng.below(max_items);
+    let near = items as i32 * 5 + 8;
+    let mut code = Code::new();
+    for _ in 0..items {
+        if rng.chance(5) {
+            code.put(&[rng.0.random()]);
+            continue;
+        }
+        let op = ALL_OPCODES[rng.below(ALL_OPCODES.len() as u64) as usize];
+        let op = if op == HALT && rng.chance(70) {
+            NOP
+        } else {
+            op
+        };
+        let regs = [(); 3].map(|()| {
+            if rng.chance(95) {
+                rng.below(8) as u8
+            } else {
+                rng.0.random()
+            }
+        });
+        let imm = match op.layout() {
+            _ if op == SYSCALL => i32::from(syscalls[rng.below(syscalls.len() as u64) as usize]),
+            Layout::U8 | Layout::RegU8 => rng.below(256) as i32,
+            _ => match rng.below(10) {
+                0 => rng.0.random(),
+                1 => rng.0.random_range(65_520..65_540),
+                2 => 0x3000 + rng.below(64) as i32,
+                _ => rng.0.random_range(-8..near),
+            },
+        };
+        code.put(&Insn::new(op, regs, imm).encode());
+    }
+    code.finish()
+}
 
 struct Gen<'r> {
-    code: Vec<u8>,
-    /// (offset of an i32 field, label, addend): patched with the label's address.
-    fixups: Vec<(usize, Label, i32)>,
-    labels: Vec<Option<usize>>,
+    code: Code,
     /// Function bodies to emit after the main program: (entry label, recursive?).
     functions: Vec<(Label, bool)>,
     rng: &'r mut ChaCha8Rng,
@@ -61,37 +158,20 @@ struct Gen<'r> {
 
 impl Gen<'_> {
     fn label(&mut self) -> Label {
-        self.labels.push(None);
-        self.labels.len() - 1
+        self.code.label()
     }
 
     fn bind(&mut self, l: Label) {
-        self.labels[l] = Some(self.code.len());
+        self.code.bind(l);
     }
 
     fn emit(&mut self, op: Opcode, regs: [u8; 3], imm: i32) {
-        Insn::new(op, regs, imm).encode_into(&mut self.code);
+        self.code.ins(op, regs, imm);
     }
 
     /// Emit an instruction whose i32 field is `label + addend`.
     fn emit_to(&mut self, op: Opcode, regs: [u8; 3], label: Label, addend: i32) {
-        let start = self.code.len();
-        self.emit(op, regs, 0);
-        let field = match op.layout() {
-            pxvm::Layout::Imm | pxvm::Layout::ImmReg => start + 1,
-            pxvm::Layout::RegImm => start + 2,
-            _ => start + 3,
-        };
-        self.fixups.push((field, label, addend));
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        for (field, label, addend) in std::mem::take(&mut self.fixups) {
-            let at = self.labels[label].unwrap_or(0) as i32 + addend;
-            self.code[field..field + 4].copy_from_slice(&at.to_le_bytes());
-        }
-        self.code.truncate(pxvm::MEM_SIZE);
-        self.code
+        self.code.to(op, regs, label, addend);
     }
 
     /// A register: valid nearly always, now and then a bad one (>= 8).
@@ -131,7 +211,7 @@ impl Gen<'_> {
             // Trailing data or garbage after the code.
             for _ in 0..self.rng.random_range(1..16) {
                 let b = self.rng.random();
-                self.code.push(b);
+                self.code.put(&[b]);
             }
         }
     }
@@ -366,15 +446,15 @@ impl Gen<'_> {
             }
             0 => {
                 let b = self.rng.random_range(0x80..=0xEF);
-                self.code.push(b);
+                self.code.put(&[b]);
             }
             1 => {
-                let target = self.rng.random_range(-10..self.code.len() as i32 + 80);
+                let target = self.rng.random_range(-10..self.code.here() + 80);
                 self.emit(JMP, [0; 3], target);
             }
             2 => {
                 let r = self.reg();
-                let v = self.rng.random_range(-4..self.code.len() as i32 + 40);
+                let v = self.rng.random_range(-4..self.code.here() + 40);
                 self.emit(IMM32, [r, 0, 0], v);
                 self.emit(JR, [r, 0, 0], 0);
             }
@@ -411,13 +491,30 @@ mod tests {
     fn seeds_name_programs() {
         assert_eq!(scenario(7), scenario(7));
         assert_ne!(scenario(7).kernel, scenario(8).kernel);
+        let soup_of = |seed| soup(&mut Rng::new(seed), 40, &[7]);
+        assert_eq!(soup_of(7), soup_of(7));
+        assert_ne!(soup_of(7), soup_of(8));
     }
 
     #[test]
     fn programs_fit_in_memory_and_are_not_trivial() {
         for seed in 0..200 {
             let s = scenario(seed);
-            assert!(!s.kernel.is_empty() && s.kernel.len() <= pxvm::MEM_SIZE);
+            assert!(!s.kernel.is_empty() && s.kernel.len() <= crate::MEM_SIZE);
         }
+    }
+
+    #[test]
+    fn soups_reach_every_opcode() {
+        let mut rng = Rng::new(1);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            for (_, d) in crate::disasm::instructions(&soup(&mut rng, 40, &[7])) {
+                if let crate::Decoded::Insn(i) = d {
+                    seen.insert(i.op as u8);
+                }
+            }
+        }
+        assert_eq!(seen.len(), ALL_OPCODES.len());
     }
 }

@@ -1,10 +1,8 @@
 //! Executable memory is returned: dropping an engine (or flushing its cache) unmaps the
-//! code it compiled. Alone in its test binary, because it counts the process's mappings.
+//! code it compiled. It counts the process's mappings, which other tests' threads would
+//! disturb, so it runs alone: in a child process of the test binary.
 
-#![cfg(target_os = "linux")]
-
-mod common;
-use common::*;
+use super::*;
 use pxvm::Opcode::*;
 use pxvm_jit::{JitConfig, JitEngine};
 
@@ -36,18 +34,33 @@ fn many_regions(n: usize) -> Code {
     c
 }
 
+/// Set in the child process that runs the test alone.
+const ALONE: &str = "PXVM_JIT_TEST_ALONE";
+
 #[test]
 fn dropping_engines_and_flushing_unmap_their_code() {
+    if std::env::var_os(ALONE).is_none() {
+        // This test's name without the crate: `suite::memory::dropping_…`.
+        let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+        let name = format!("{module}::dropping_engines_and_flushing_unmap_their_code");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name.as_str(), "--exact", "--test-threads=1"])
+            .env(ALONE, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the test failed alone: {status}");
+        return;
+    }
     let code = many_regions(40);
     // Warm up everything that is allocated once per process (the ISA, stdio, ...).
-    run_engine(&mut engine(), &code.bytes, 10_000);
+    recorded(&mut engine(), &code.bytes, 10_000);
     let before = vm_kib();
     for _ in 0..20 {
         let mut engine = engine();
-        run_engine(&mut engine, &code.bytes, 10_000);
+        recorded(&mut engine, &code.bytes, 10_000);
         assert!(engine.stats().compiles >= 20, "{:?}", engine.stats());
         engine.flush();
-        run_engine(&mut engine, &code.bytes, 10_000);
+        recorded(&mut engine, &code.bytes, 10_000);
     }
     let after = vm_kib();
     // 20 engines x 2 rounds x 40 regions, each at least one 4 KiB page: 3.2 MiB if leaked.

@@ -2,10 +2,9 @@
 //! of compiled blocks, flushes forced by tiny limits, machine resets, and one engine
 //! running two different machines in turn.
 
-mod common;
-use common::*;
+use super::*;
 use pxvm::Opcode::*;
-use pxvm::{Engine, Exit, Machine};
+use pxvm::{Exit, Machine};
 use pxvm_jit::{CacheLimits, JitConfig, JitEngine, RegionLimits};
 
 #[test]
@@ -74,7 +73,7 @@ fn many_blocks(n: usize, rounds: i32) -> Code {
 #[test]
 fn a_tiny_cache_flushes_and_stays_correct() {
     let code = many_blocks(300, 3);
-    let want = run_interp(&code.bytes, 1_000_000);
+    let want = reference(&code.bytes, 1_000_000);
     let config = JitConfig {
         regions: RegionLimits {
             max_blocks: 4,
@@ -89,7 +88,7 @@ fn a_tiny_cache_flushes_and_stays_correct() {
         ..JitConfig::eager()
     };
     let mut engine = JitEngine::with_config("jit", config);
-    let got = run_engine(&mut engine, &code.bytes, 1_000_000);
+    let got = recorded(&mut engine, &code.bytes, 1_000_000);
     assert_same(&want, &got, "tiny cache");
     let stats = engine.stats();
     assert!(stats.flushes >= 10, "{stats:?}");
@@ -111,19 +110,21 @@ fn reset_between_runs_never_runs_stale_code() {
         c
     };
     let (a, b) = (prog(ADDI), prog(XORI));
-    for (name, mut engine) in engines() {
+    for mut engine in engines() {
+        let name = engine.name();
         let mut m = Machine::new(&a.bytes).unwrap();
         for (round, code) in [&a, &b, &a, &b, &b].into_iter().enumerate() {
             m.reset(&code.bytes).unwrap();
-            let mut host = RecHost::default();
+            let mut host = Recorder::default();
             let exit = engine.run(&mut m, &mut host, 100_000);
-            let got = Outcome {
+            let got = Run {
+                engine: name,
                 exit,
                 machine: m.clone(),
-                lines: host.lines,
+                host,
             };
             assert_same(
-                &run_interp(&code.bytes, 100_000),
+                &reference(&code.bytes, 100_000),
                 &got,
                 &format!("{name} round {round}"),
             );
@@ -140,17 +141,18 @@ fn one_engine_runs_two_machines_in_turn() {
     let top = b.rri(ADDI, 1, 1, -2);
     b.rri(STW, 0, 1, 0x100);
     b.jmp(top);
-    for (name, mut engine) in engines() {
+    for mut engine in engines() {
+        let name = engine.name();
         let mut ma = Machine::new(&a.bytes).unwrap();
         let mut mb = Machine::new(&b.bytes).unwrap();
         let mut ra = ma.clone();
         let mut rb = mb.clone();
-        let mut host = RecHost::default();
+        let mut host = Recorder::default();
         for fuel in [10, 333, 7, 1000, 1, 0, 5000] {
             assert_eq!(engine.run(&mut ma, &mut host, fuel), Exit::Fuel);
             assert_eq!(engine.run(&mut mb, &mut host, fuel + 1), Exit::Fuel);
-            pxvm::interp::run(&mut ra, &mut RecHost::default(), fuel);
-            pxvm::interp::run(&mut rb, &mut RecHost::default(), fuel + 1);
+            pxvm::interp::run_reference(&mut ra, &mut Recorder::default(), fuel);
+            pxvm::interp::run_reference(&mut rb, &mut Recorder::default(), fuel + 1);
             assert_eq!(ma, ra, "{name}: machine a");
             assert_eq!(mb, rb, "{name}: machine b");
         }
@@ -161,11 +163,11 @@ fn one_engine_runs_two_machines_in_turn() {
 fn flush_on_demand_frees_everything() {
     let code = many_blocks(20, 50);
     let mut engine = JitEngine::jit();
-    let first = run_engine(&mut engine, &code.bytes, 1_000_000);
+    let first = recorded(&mut engine, &code.bytes, 1_000_000);
     assert!(engine.stats().live_regions > 0);
     engine.flush();
     assert_eq!(engine.stats().live_regions, 0);
     assert_eq!(engine.stats().code_bytes, 0);
-    let again = run_engine(&mut engine, &code.bytes, 1_000_000);
+    let again = recorded(&mut engine, &code.bytes, 1_000_000);
     assert_same(&first, &again, "after flush");
 }

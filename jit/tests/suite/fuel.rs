@@ -3,10 +3,9 @@
 //! that end in the middle of a block, and runs split into many small budgets on one
 //! engine.
 
-mod common;
-use common::*;
+use super::*;
 use pxvm::Opcode::*;
-use pxvm::{Engine, Exit, Machine};
+use pxvm::{Exit, Machine};
 use pxvm_jit::JitEngine;
 
 /// CMP / JNZ / SUB / JMP countdown.
@@ -63,7 +62,7 @@ fn call_loop() -> Code {
 }
 
 fn sweep(c: &Code, upto: u64) {
-    let end = run_interp(&c.bytes, 1_000_000);
+    let end = reference(&c.bytes, 1_000_000);
     assert_eq!(end.exit, Exit::Halt, "the program must halt");
     assert!(end.machine.cycles < upto, "sweep must reach the end");
     for fuel in 0..upto {
@@ -89,10 +88,11 @@ fn calls_and_syscalls_at_every_budget() {
 #[test]
 fn many_small_budgets_on_one_engine_equal_one_big_one() {
     for code in [countdown(200), nested_with_memory(), call_loop()] {
-        let want = run_interp(&code.bytes, 10_000);
-        for (name, mut engine) in engines() {
+        let want = reference(&code.bytes, 10_000);
+        for mut engine in engines() {
+            let name = engine.name();
             let mut m = Machine::new(&code.bytes).unwrap();
-            let mut host = RecHost::default();
+            let mut host = Recorder::default();
             let mut exit = Exit::Fuel;
             let mut spent = 0;
             let mut chunk = 0;
@@ -106,10 +106,11 @@ fn many_small_budgets_on_one_engine_equal_one_big_one() {
                     assert_eq!(m.cycles - before, fuel, "{name}: a fuel exit uses all fuel");
                 }
             }
-            let got = Outcome {
+            let got = Run {
+                engine: name,
                 exit,
                 machine: m,
-                lines: host.lines,
+                host,
             };
             assert_same(&want, &got, name);
         }
@@ -120,15 +121,15 @@ fn many_small_budgets_on_one_engine_equal_one_big_one() {
 fn the_jit_really_compiles_and_tiered_does_not_for_short_runs() {
     let code = countdown(1000);
     let mut jit = JitEngine::jit();
-    run_engine(&mut jit, &code.bytes, 1_000_000);
+    recorded(&mut jit, &code.bytes, 1_000_000);
     assert!(jit.stats().compiles >= 1);
     assert!(jit.stats().entries <= 3, "{:?}", jit.stats());
 
     let mut tiered = JitEngine::tiered();
-    let o = run_engine(&mut tiered, &countdown(5).bytes, 1_000_000);
+    let o = recorded(&mut tiered, &countdown(5).bytes, 1_000_000);
     assert_eq!(o.exit, Exit::Halt);
     assert_eq!(tiered.stats().compiles, 0);
-    run_engine(&mut tiered, &countdown(100_000).bytes, 10_000_000);
+    recorded(&mut tiered, &countdown(100_000).bytes, 10_000_000);
     assert!(tiered.stats().compiles >= 1, "a long loop gets compiled");
 }
 
@@ -165,10 +166,10 @@ fn folded_blocks_entered_from_outside_at_every_budget() {
     // comparisons flow into it), so the JR into it compiles a second region rooted there,
     // once: running again compiles nothing more.
     let mut jit = JitEngine::jit();
-    let o = run_engine(&mut jit, &code.bytes, 1000);
+    let o = recorded(&mut jit, &code.bytes, 1000);
     assert_eq!(o.exit, Exit::Halt);
     assert_eq!(jit.stats().compiles, 2, "{:?}", jit.stats());
-    run_engine(&mut jit, &code.bytes, 1000);
+    recorded(&mut jit, &code.bytes, 1000);
     assert_eq!(jit.stats().compiles, 2, "{:?}", jit.stats());
 }
 

@@ -1,0 +1,37 @@
+//! The JIT's test modules, and what they share: the engines under test and [`agree`],
+//! the testing kit's differential check over them. Everything else — the builder, the
+//! recording host, the generator, the comparison — is `pxvm::testkit`'s, re-exported here.
+
+mod cache;
+mod counted;
+mod fuel;
+mod hostile;
+#[cfg(target_os = "linux")]
+mod memory;
+mod random;
+mod smc;
+mod smoke;
+
+pub use pxvm::testkit::{assert_same, recorded, reference, Code, Recorder, Run};
+use pxvm::Engine;
+
+/// The engines under test: `jit`, and a tiered engine with no warm-up and a threshold of
+/// 2 so that short tests exercise its tier switch.
+pub fn engines() -> Vec<Box<dyn Engine>> {
+    let mut hot = pxvm_jit::JitConfig::tiered();
+    hot.policy = pxvm_jit::Policy::Tiered {
+        warmup: 0,
+        threshold: 2,
+    };
+    vec![
+        Box::new(pxvm_jit::JitEngine::jit()),
+        Box::new(pxvm_jit::JitEngine::with_config("tiered", hot)),
+    ]
+}
+
+/// Run `code` with `fuel` on the reference and on fresh [`engines`]; assert they agree on
+/// every observable; return the reference's run.
+#[track_caller]
+pub fn agree(code: &[u8], fuel: u64) -> Run<Recorder> {
+    pxvm::testkit::check(&mut engines(), code, fuel)
+}

@@ -11,7 +11,8 @@
 //! steps, counts entries into blocks, and compiles a region when its entry becomes hot.
 //! Both bound the compile work of one run relative to the instructions it retired.
 
-use crate::cache::{Cache, Left};
+use super::cache::{Cache, Left};
+use crate::analysis::scan::compiled_flow;
 use pxvm::exec::{step, Step};
 use pxvm::isa::Opcode;
 use pxvm::{Engine, Exit, Host, Interpreter, Machine, MEM_SIZE};
@@ -71,13 +72,14 @@ const ENDS_BLOCK: [bool; 256] = {
 };
 
 /// By opcode byte: instructions no block ever starts with (HALT, SYSCALL, unknown
-/// opcodes), so the dispatcher steps them without looking for compiled code.
+/// opcodes: see `scan::compiled_flow`), so the dispatcher steps them without looking for
+/// compiled code.
 const NEVER_COMPILED: [bool; 256] = {
     let mut table = [true; 256];
     let mut byte = 0;
     while byte < 256 {
         if let Some(op) = Opcode::from_byte(byte as u8) {
-            table[byte] = matches!(op, Opcode::HALT | Opcode::SYSCALL);
+            table[byte] = !compiled_flow(op.flow());
         }
         byte += 1;
     }

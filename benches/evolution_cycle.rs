@@ -4,10 +4,10 @@
 //! fsync, the boot assessment's commits included).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use pxos::boot::{boot, BootOptions};
-use pxos::engines::EngineKind;
-use pxos::host::files::MemFiles;
-use pxos::host::PxHost;
+use pxos::lifecycle::boot::{boot, BootOptions};
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::host::files::MemFiles;
+use pxos::runtime::host::PxHost;
 use pxos::store::Store;
 use pxvm::{Exit, Machine};
 

@@ -3,10 +3,8 @@
 //! evaluations per second on 2 cores), on each engine.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pxos::engines::EngineKind;
-use pxos::evolve::genome::{encode, random_insn, Alphabet, Item};
-use pxos::evolve::goal::Goal;
-use pxos::evolve::Evaluator;
+use pxos::runtime::engines::EngineKind;
+use pxos::tools::evolve::{random_kernel, Alphabet, Evaluator, Goal};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -19,14 +17,7 @@ fn population() -> Vec<Vec<u8>> {
         max_len: 4096,
     };
     (0..100)
-        .map(|_| {
-            let mut items = Vec::new();
-            for _ in 0..100 {
-                let insn = random_insn(&mut rng, &items, &alphabet);
-                items.push(Item::Insn(insn));
-            }
-            encode(&items)
-        })
+        .map(|_| random_kernel(&mut rng, 100, &alphabet))
         .collect()
 }
 

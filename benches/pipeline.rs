@@ -6,7 +6,7 @@
 //! use over two seconds is printed (it should be zero ticks).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use pxos::pipeline::service::{self, Outcome};
+use pxos::lifecycle::pipeline::{self as service, Outcome};
 use pxos::store::Store;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -7,10 +7,10 @@
 //! run's output is checked against the native reference.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pxos::bench::suite::SUITE;
-use pxos::engines::EngineKind;
-use pxos::host::PxHost;
-use pxos::run::run_kernel;
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::host::PxHost;
+use pxos::runtime::run::run_kernel;
+use pxos::tools::bench::{BenchKernel, SUITE};
 use std::hint::black_box;
 
 /// A size per kernel that runs ~1–10 M guest instructions.
@@ -46,7 +46,7 @@ fn compile(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("compile");
     for name in ["kernel_v1", "fib_rec", "sieve", "matmul"] {
-        let k = pxos::bench::suite::BenchKernel::find(name).unwrap();
+        let k = BenchKernel::find(name).unwrap();
         // Size 1 (or none): the run is dominated by translating every block it reaches.
         let bytes = k.bytecode(k.param.map(|_| 1)).unwrap();
         group.bench_function(name, |b| {

@@ -2,7 +2,8 @@
 
 use anyhow::Result;
 use clap::Args;
-use pxos::{kernel, userfile};
+use pxos::runtime::kernel;
+use pxos::util::userfile;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

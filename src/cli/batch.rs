@@ -5,10 +5,10 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pxos::batch::{self, jobs, BatchOptions};
-use pxos::engines::EngineKind;
-use pxos::run::DEFAULT_FUEL;
-use pxos::userfile;
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::run::DEFAULT_FUEL;
+use pxos::tools::batch::{self, BatchOptions, Shard};
+use pxos::util::userfile;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ pub struct BatchArgs {
     jobs: Option<usize>,
     /// Run only shard K of N (0 <= K < N): a deterministic 1/N of the inputs.
     #[arg(long, value_name = "K/N")]
-    shard: Option<jobs::Shard>,
+    shard: Option<Shard>,
     /// Append records to FILE; kernels already recorded there are skipped (resumable).
     /// The file is locked while the batch runs: a second batch with the same FILE is
     /// refused.
@@ -50,10 +50,15 @@ pub struct MergeArgs {
     /// Write the merged records here (default: stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// The inputs are the outputs of `--shard K/N` with this N: check that each holds one
+    /// shard and that no shard is missing (an error names the missing ones; nothing is
+    /// written).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=1_000_000))]
+    expect_shards: Option<u64>,
 }
 
 pub fn batch(args: BatchArgs) -> Result<ExitCode> {
-    let mut all = jobs::collect(&args.inputs)?;
+    let mut all = batch::collect(&args.inputs)?;
     if let Some(shard) = args.shard {
         all.retain(|job| shard.takes(job));
     }
@@ -112,7 +117,7 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<ExitCode> {
-    let records = batch::merge::merge(&args.inputs)?;
+    let records = batch::merge(&args.inputs, args.expect_shards)?;
     let mut text = String::new();
     for record in &records {
         text += &serde_json::to_string(record)?;

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pxos::bench::{self, BenchOptions};
-use pxos::engines::EngineKind;
+use pxos::runtime::engines::EngineKind;
+use pxos::tools::bench::{self, BenchOptions};
 use std::process::ExitCode;
 use std::time::Duration;
 

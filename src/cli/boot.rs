@@ -1,13 +1,13 @@
-//! `pxos boot`: run the store's boot cycle (see `pxos::boot`) and print one line per
+//! `pxos boot`: run the store's boot cycle (see `pxos::lifecycle::boot`) and print one line per
 //! generation — the kernel's output lines first unless `--quiet` — or, with `--json`, one
 //! JSON object per generation.
 
 use super::manage::{open_mut, StoreArg};
 use anyhow::Result;
 use clap::Args;
-use pxos::boot::{boot as boot_cycle, BootOptions, Stop};
-use pxos::engines::EngineKind;
-use pxos::run::DEFAULT_FUEL;
+use pxos::lifecycle::boot::{boot as boot_cycle, BootOptions, Stop};
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::run::DEFAULT_FUEL;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

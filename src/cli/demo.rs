@@ -13,13 +13,13 @@ use super::manage::open_mut;
 use super::versions::table;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use pxos::boot::{boot, Action, BootOptions, Generation};
-use pxos::engines::EngineKind;
-use pxos::host::files::MemFiles;
-use pxos::host::PxHost;
-use pxos::render::{self, RenderOptions};
-use pxos::run::run_kernel;
+use pxos::lifecycle::boot::{boot, Action, BootOptions, Generation};
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::host::files::MemFiles;
+use pxos::runtime::host::PxHost;
+use pxos::runtime::run::run_kernel;
 use pxos::store::{self, EventKind, Status, Store};
+use pxos::tools::render::{self, RenderOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -108,7 +108,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
         ("kernel_v2.asm", KERNEL_V2.as_bytes()),
         ("kernel_v2.bin", &v2[..]),
     ] {
-        store::atomic::write_atomic(&build.join(name), bytes)?;
+        pxos::util::atomic::write_atomic(&build.join(name), bytes)?;
     }
     println!("    build/kernel_v2.asm and build/kernel_v2.bin hold v2.0 for v1.0 to find");
     // v1.0 is the kernel to boot: reuse it if the store already has it, else register it.
@@ -185,7 +185,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     }
     let second = boot_one(&mut store, args.engine)?;
     print_run(&second.version, &second.sysout, second.cycles, " (EVOLVED)");
-    if second.exit != "halt" {
+    if second.exit != pxvm::Exit::Halt {
         bail!(
             "{} did not boot cleanly: {}",
             second.version,

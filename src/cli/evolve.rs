@@ -13,16 +13,16 @@ use anyhow::{bail, Context, Result};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use pxos::engines::EngineKind;
-use pxos::evolve::genome::MutationRates;
-use pxos::evolve::goal::Goal;
-use pxos::evolve::select::Selection;
-use pxos::evolve::{cases, problems};
-use pxos::evolve::{
-    Checkpoint, Config, Evolution, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
-};
+use pxos::lifecycle::evolved::{self, Lineage};
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::kernel;
 use pxos::store::Store;
-use pxos::{kernel, userfile};
+use pxos::tools::evolve::{cases, problems};
+use pxos::tools::evolve::{
+    Checkpoint, Config, Evolution, Goal, MutationRates, Selection, MAX_GENERATIONS, MAX_POPULATION,
+    MAX_WEIGHT,
+};
+use pxos::util::userfile;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -181,6 +181,8 @@ pub struct EvolveArgs {
     /// Print the final report as one JSON object.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    islands: super::evolve_islands::IslandArgs,
 }
 
 /// `--mutation` and `--crossover` applied to `rates`.
@@ -294,62 +296,22 @@ fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
     })
 }
 
-/// Records each improvement of the best in a version store.
-struct Lineage {
-    root: PathBuf,
-    seed: u64,
-    /// The version the next record descends from.
-    parent: Option<u64>,
-}
-
-impl Lineage {
-    fn name(&self, born: u64) -> String {
-        format!("evo-s{}-g{}", self.seed, born)
-    }
-
-    /// Register `best` (unless a resumed run registered it already). The store is locked
-    /// only while it is written, so other commands can use it during a long experiment.
-    fn record(&mut self, best: &Individual) -> Result<()> {
-        let name = self.name(best.born);
-        let mut store = super::manage::open_mut(&self.root, true)?;
-        let id = match store.db().by_name(&name) {
-            Some(entry) if store.read_kernel(entry).is_ok_and(|k| k == best.genome) => entry.id,
-            _ => {
-                let origin = format!(
-                    "pxos evolve: generation {}, error {}, {} cycles",
-                    best.born, best.fitness.error, best.fitness.cycles
-                );
-                store.record(&name, &best.genome, self.parent, &origin)?.id
-            }
-        };
-        self.parent = Some(id);
-        Ok(())
-    }
-}
-
-/// `--promote`: the best kernel replaces the current one as a SELF_MODIFY request would,
-/// then boots once for its assessment. Returns what that boot did.
-fn promote(
-    root: &Path,
-    best: &Individual,
-    engine: EngineKind,
-    fuel: u64,
-) -> Result<pxos::boot::Generation> {
-    let mut store = super::manage::open_mut(root, true)?;
-    let origin = format!("pxos evolve --promote (generation {})", best.born);
-    if store.current().is_some() {
-        store.evolve(&best.genome, &origin)?;
-    } else {
-        store.register("evo-best", &best.genome, None, &origin)?;
-    }
-    let options = pxos::boot::BootOptions {
-        engine,
-        fuel,
-        max_generations: 1,
-    };
-    let mut booted = None;
-    pxos::boot::boot(&mut store, &options, &mut |g| booted = Some(g.clone()))?;
-    booted.ok_or_else(|| anyhow::anyhow!("the promoted kernel was not booted"))
+/// The kernel an experiment starts from: the file given, the store version given, or (for
+/// a problem) `HALT`.
+fn seed_kernel(args: &EvolveArgs, problem: bool) -> Result<Vec<u8>> {
+    Ok(match (&args.seed_kernel, &args.from_version) {
+        (Some(path), _) => kernel::load(path)?,
+        (None, None) if problem => problems::SEED_KERNEL.to_vec(),
+        (None, Some(name)) => {
+            let root = args.fs.as_ref().expect("clap requires --fs");
+            let store = Store::open(root)?;
+            let entry = store.get(name)?;
+            store.read_kernel(entry)?
+        }
+        (None, None) => {
+            bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
+        }
+    })
 }
 
 /// Read and check the checkpoint at `path`.
@@ -385,12 +347,7 @@ fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Conf
     same_as_saved("--seed", args.seed, saved.seed, path)?;
     same_as_saved("--population", args.population, saved.population, path)?;
     same_as_saved("--fuel", args.fuel, saved.fuel, path)?;
-    same_as_saved(
-        "--engine",
-        args.engine.map(|e| e.name().to_string()),
-        saved.engine.clone(),
-        path,
-    )?;
+    same_as_saved("--engine", args.engine, saved.engine, path)?;
     same_as_saved("--max-len", args.max_len, saved.max_len, path)?;
     same_as_saved(
         "--selection",
@@ -519,15 +476,11 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 .generations
                 .unwrap_or(budget.map_or(100, |b| b.generations)),
             fuel: args.fuel.unwrap_or(budget.map_or(1_000, |b| b.fuel)),
-            engine: args
-                .engine
-                .unwrap_or(if budget.is_some() {
-                    EngineKind::Interp
-                } else {
-                    EngineKind::Tiered
-                })
-                .name()
-                .to_string(),
+            engine: args.engine.unwrap_or(if budget.is_some() {
+                EngineKind::Interp
+            } else {
+                EngineKind::Tiered
+            }),
             selection: args.selection.map_or(
                 if cases_goal {
                     Selection::Lexicase
@@ -547,7 +500,6 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         },
     };
     config.validate()?;
-    let engine: EngineKind = config.engine.parse().map_err(anyhow::Error::msg)?;
     let goal = goal_from(&args, config.fuel)?;
     if let (Some(state), Some(path)) = (&saved, &args.checkpoint) {
         match &state.goal {
@@ -567,6 +519,23 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Some(islands) = args.islands.islands {
+        let seed = seed_kernel(&args, problem.is_some())?;
+        let outputs = super::evolve_islands::Outputs {
+            log: args.log.as_deref(),
+            out: args.out.as_deref(),
+            json: args.json,
+        };
+        return super::evolve_islands::run(
+            &args.islands,
+            islands,
+            config,
+            &goal,
+            &seed,
+            threads,
+            outputs,
+        );
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
@@ -586,23 +555,11 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                     );
                 }
             }
-            Evolution::resume(state, &goal, engine)
+            Evolution::resume(state, &goal)
         }
         None => {
-            let seed = match (&args.seed_kernel, &args.from_version) {
-                (Some(path), _) => kernel::load(path)?,
-                (None, None) if problem.is_some() => problems::SEED_KERNEL.to_vec(),
-                (None, Some(name)) => {
-                    let root = args.fs.as_ref().expect("clap requires --fs");
-                    let store = Store::open(root)?;
-                    let entry = store.get(name)?;
-                    store.read_kernel(entry)?
-                }
-                (None, None) => {
-                    bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
-                }
-            };
-            pool.install(|| Evolution::start(config, &goal, engine, &seed))
+            let seed = seed_kernel(&args, problem.is_some())?;
+            pool.install(|| Evolution::start(config, &goal, &seed))
         }
     };
     let mut log = match &args.log {
@@ -615,15 +572,11 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 Some(name) => Some(Store::open(root)?.get(name)?.id),
                 None => None,
             };
-            let mut lineage = Lineage {
-                root: root.clone(),
-                seed: evo.state.config.seed,
-                parent,
-            };
-            for best in evo.state.lineage.clone() {
-                lineage.record(&best)?;
+            let mut lineage = Lineage::new(evo.state.config.seed, parent);
+            for best in &evo.state.lineage {
+                lineage.record(&mut super::manage::open_mut(root, true)?, best)?;
             }
-            Some(lineage)
+            Some((root, lineage))
         }
         None => None,
     };
@@ -641,8 +594,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     while !solved && evo.state.generation < evo.state.config.generations {
         let (line, improved) = pool.install(|| evo.step());
         solved = problem.is_some() && line.best_error == 0.0 && line.test_error == Some(0.0);
-        if let (true, Some(lineage)) = (improved, &mut lineage) {
-            lineage.record(evo.best())?;
+        if let (true, Some((root, lineage))) = (improved, &mut lineage) {
+            // The store is locked only while it is written.
+            lineage.record(&mut super::manage::open_mut(root, true)?, evo.best())?;
         }
         bar.set_message(format!(
             "best error {:.3} cycles {} size {} · {:.0} evals/s",
@@ -671,13 +625,14 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         .collect();
     let promoted = match (args.promote, &args.fs) {
         (true, Some(root)) => {
-            let engine: EngineKind = evo
-                .state
-                .config
-                .engine
-                .parse()
-                .map_err(anyhow::Error::msg)?;
-            Some(promote(root, &best, engine, evo.state.config.fuel)?)
+            let mut store = super::manage::open_mut(root, true)?;
+            let config = &evo.state.config;
+            Some(evolved::promote(
+                &mut store,
+                &best,
+                config.engine,
+                config.fuel,
+            )?)
         }
         _ => None,
     };

@@ -4,8 +4,7 @@
 //! on the held-out cases) and the median generations to success, as a table or JSON.
 
 use anyhow::{Context, Result};
-use pxos::evolve::problems;
-use pxos::evolve::select::Selection;
+use pxos::tools::evolve::{problems, Selection};
 use rayon::prelude::*;
 use std::process::ExitCode;
 use std::time::Instant;

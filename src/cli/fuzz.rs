@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use pxos::fuzz::{check_seed, Finding};
+use pxos::check::fuzz::{check_seed, Finding};
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ pub struct FuzzArgs {
 const BATCH: u64 = 256;
 
 pub fn fuzz(args: FuzzArgs) -> Result<ExitCode> {
-    let engines: Vec<_> = pxos::engines::EngineKind::ALL
+    let engines: Vec<_> = pxos::runtime::engines::EngineKind::ALL
         .iter()
         .map(|k| k.name())
         .collect();

@@ -5,9 +5,9 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use pxos::kernel;
+use pxos::runtime::kernel;
 use pxos::store::verify::Level;
-use pxos::store::{self, names, ops, EventKind, Store, StoreError};
+use pxos::store::{self, EventKind, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -65,9 +65,9 @@ pub struct RegisterArgs {
 }
 
 pub fn register(args: RegisterArgs) -> Result<ExitCode> {
-    names::validate(&args.name)?;
+    store::validate_name(&args.name)?;
     let bytes = kernel::load(&args.kernel)?;
-    ops::validate_kernel(&bytes)?;
+    store::validate_kernel(&bytes)?;
     let root = &args.store.fs;
     if let Some(parent) = &args.parent {
         if !Store::exists(root) {
@@ -116,7 +116,7 @@ pub struct SwitchArgs {
 
 pub fn switch(args: SwitchArgs) -> Result<ExitCode> {
     if let Some(name) = &args.name {
-        names::validate(name)?;
+        store::validate_name(name)?;
     }
     let mut store = open_mut(&args.store.fs, false)?;
     let id = match (&args.name, args.id) {

@@ -10,6 +10,7 @@ mod bench;
 mod boot;
 mod demo;
 mod evolve;
+mod evolve_islands;
 mod evolve_suite;
 mod fuzz;
 mod manage;

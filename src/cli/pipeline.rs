@@ -1,15 +1,17 @@
 //! The Phase 3 commands: `pxos watch` (the pipeline service), `pxos ab` (an A/B test of two
 //! kernels), `pxos policy show|set` (the store's policy.json) and `pxos status` (where the
-//! pipeline stands). The logic is `pxos::pipeline`'s; this layer parses and prints.
+//! pipeline stands). The logic is `pxos::lifecycle::pipeline`'s; this layer parses and prints.
 
 use super::manage::StoreArg;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use pxos::pipeline::ab::{ab_test, load_workload, side_by_side_png};
-use pxos::pipeline::policy::{Policy, KEYS, POLICY_FILE};
-use pxos::pipeline::watch::{watch as run_watch, WatchOptions};
-use pxos::pipeline::window;
-use pxos::store::{atomic, date, Store};
+use pxos::lifecycle::pipeline::{
+    ab_test, load_workload, side_by_side_png, watch as run_watch, window, Policy, WatchOptions,
+    KEYS, POLICY_FILE,
+};
+use pxos::store::Store;
+use pxos::util::atomic;
+use pxos::util::date;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,7 +54,7 @@ pub struct AbArgs {
     #[arg(long, value_name = "DIR")]
     workload: Option<PathBuf>,
     /// Fuel of scenarios that do not set their own (default: the store policy's).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=pxos::pipeline::policy::MAX_FUEL))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=pxos::lifecycle::pipeline::MAX_FUEL))]
     fuel: Option<u64>,
     /// Print the report as one JSON object.
     #[arg(long)]
@@ -68,7 +70,7 @@ pub struct AbArgs {
 fn kernel_arg(name: &str, store: &Path) -> Result<(String, Vec<u8>)> {
     let path = Path::new(name);
     if path.exists() {
-        return Ok((name.to_string(), pxos::kernel::load(path)?));
+        return Ok((name.to_string(), pxos::runtime::kernel::load(path)?));
     }
     if !Store::exists(store) {
         bail!(
@@ -86,7 +88,7 @@ fn kernel_arg(name: &str, store: &Path) -> Result<(String, Vec<u8>)> {
 
 pub fn ab(args: AbArgs) -> Result<ExitCode> {
     if let Some(png) = &args.png {
-        pxos::userfile::check_output(png)?;
+        pxos::util::userfile::check_output(png)?;
     }
     let policy = if Store::exists(&args.store.fs) {
         Policy::load(&args.store.fs)?
@@ -102,7 +104,7 @@ pub fn ab(args: AbArgs) -> Result<ExitCode> {
             }
             Some(dir.clone())
         }
-        None if Store::exists(&args.store.fs) => Some(pxos::pipeline::ab::store_workload(
+        None if Store::exists(&args.store.fs) => Some(pxos::lifecycle::pipeline::store_workload(
             &args.store.fs,
             &policy.workload,
         )?),
@@ -113,7 +115,7 @@ pub fn ab(args: AbArgs) -> Result<ExitCode> {
         ab_test(&a_name, &a, &b_name, &b, &scenarios, &policy.ab).map_err(|e| anyhow!(e))?;
     if let Some(png) = &args.png {
         let bytes = side_by_side_png(&report)?;
-        pxos::userfile::write_output(png, &bytes)?;
+        pxos::util::userfile::write_output(png, &bytes)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

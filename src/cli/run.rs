@@ -2,13 +2,14 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use pxos::difftest::{first_divergence, run_reference, Scenario};
-use pxos::engines::EngineKind;
-use pxos::host::files::{DirFiles, FileStore, MemFiles};
-use pxos::host::PxHost;
-use pxos::render::{self, RenderOptions};
-use pxos::run::{run_kernel, DEFAULT_FUEL};
-use pxos::{kernel, userfile};
+use pxos::check::difftest::{first_divergence, run_reference, Scenario};
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::host::files::{DirFiles, FileStore, MemFiles};
+use pxos::runtime::host::PxHost;
+use pxos::runtime::kernel;
+use pxos::runtime::run::{run_kernel, DEFAULT_FUEL};
+use pxos::tools::render::{self, RenderOptions};
+use pxos::util::userfile;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -112,7 +113,7 @@ fn run_both(args: &RunArgs, bytes: Vec<u8>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(args: &RunArgs, report: &pxos::run::RunReport) -> Result<()> {
+fn print_report(args: &RunArgs, report: &pxos::runtime::run::RunReport) -> Result<()> {
     if let Some(out) = &args.png {
         let title = args
             .kernel

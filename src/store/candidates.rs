@@ -6,13 +6,15 @@
 //! written before the commit that names them, like kernel files.
 //!
 //! This module only records; what moves a candidate from state to state (intake,
-//! validation, A/B tests, windows, evolution) is `crate::pipeline`, and the boot cycle
-//! (`crate::boot`) drives the rollout. Each operation here checks its input, writes nothing
+//! validation, A/B tests, windows, evolution) is `crate::lifecycle::pipeline`, and the boot cycle
+//! (`crate::lifecycle::boot`) drives the rollout. Each operation here checks its input, writes nothing
 //! if it is refused, and goes through `Store::commit`.
 
 use super::db::{Db, Entry, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{atomic, date, names, ops, Store};
+use super::{names, ops, Store};
+use crate::util::atomic;
+use crate::util::date;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -49,7 +51,7 @@ impl fmt::Display for Origin {
     }
 }
 
-/// Where a candidate is in the pipeline (see `crate::pipeline` for the diagram).
+/// Where a candidate is in the pipeline (see `crate::lifecycle::pipeline` for the diagram).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum State {
@@ -212,7 +214,7 @@ impl Rollout {
     }
 }
 
-/// Progress of background evolution (see `crate::pipeline::autonomous`).
+/// Progress of background evolution (see `crate::lifecycle::pipeline::autonomous`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvolutionProgress {
     /// Version ids that a finished run started from (a version is evolved from once).
@@ -302,12 +304,13 @@ impl Store {
             return Ok(());
         }
         let dir = self.candidates_dir();
-        super::nofollow::check_folder(&dir)?;
+        crate::util::nofollow::check_folder(&dir)?;
         atomic::create_dir(&dir)?;
         for (name, bytes) in files {
             atomic::write_synced(&dir.join(name), bytes)?;
         }
-        atomic::sync_dir(&dir)
+        atomic::sync_dir(&dir)?;
+        Ok(())
     }
 
     /// Record a new candidate (its id must be [`Store::next_candidate_id`]) with `files`

@@ -19,8 +19,9 @@
 use super::db::{Db, Entry, Status};
 use super::names::{self, KernelFileKind};
 use super::verify::{Diagnosis, Fix, Item, Level};
-use super::{kernel_problem, nofollow, read_bounded, Store};
-use crate::run::sha256_hex;
+use super::{kernel_problem, read_bounded, Store};
+use crate::util::nofollow;
+use crate::util::sha256_hex;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -372,7 +373,7 @@ impl<'a> Sources<'a> {
         self.others.get_or_insert_with(|| {
             let mut map = HashMap::new();
             for name in &self.listing.kernels {
-                if self.owned.contains(name) || super::atomic::is_temp_name(name) {
+                if self.owned.contains(name) || crate::util::atomic::is_temp_name(name) {
                     continue;
                 }
                 if let Ok(bytes) = read_bounded(&self.store.kernel_path(name)) {

@@ -16,8 +16,8 @@ pub enum StoreError {
     KernelEmpty,
 
     /// A kernel that does not fit in guest memory.
-    #[error("kernel is {size} bytes; at most 65,536 fit in memory")]
-    KernelTooLarge { size: usize },
+    #[error(transparent)]
+    KernelTooLarge(#[from] pxvm::KernelTooLarge),
 
     /// The folder holds no version store.
     #[error("{} is not a version store (it has no versions.json and no kernels/ folder); `pxos register` creates one", root.display())]
@@ -90,13 +90,10 @@ pub enum StoreError {
     #[error("the store {} has run out of version ids (latest_id is 18446744073709551615); `pxos verify` lowers it if no version uses ids that high", root.display())]
     IdsExhausted { root: PathBuf },
 
-    /// A store folder (`kernels/`, `build/`) that is a link or not a folder at all.
-    #[error("{} is {kind}, not a folder; pxOS does not follow it out of the store (nothing was written)", path.display())]
-    NotAFolder { path: PathBuf, kind: &'static str },
-
-    /// A store file that is a link, a FIFO, a device or a folder.
-    #[error("{} is {kind}, not a regular file; pxOS neither reads nor writes through it", path.display())]
-    NotRegular { path: PathBuf, kind: &'static str },
+    /// A store folder that is a link or not a folder, a store file that is a link, a FIFO,
+    /// a device or a folder, or a failed crash-safe write (`crate::util`'s helpers).
+    #[error(transparent)]
+    Fs(#[from] crate::util::FsError),
 }
 
 impl StoreError {

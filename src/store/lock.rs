@@ -6,7 +6,7 @@
 //! different files.
 
 use super::error::{Result, StoreError};
-use super::nofollow;
+use crate::util::nofollow;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
@@ -66,10 +66,11 @@ fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
     let path = root.join(LOCK_FILE);
     if let Ok(meta) = std::fs::symlink_metadata(&path) {
         if !meta.is_file() {
-            return Err(StoreError::NotRegular {
+            return Err(crate::util::FsError::NotRegular {
                 path,
                 kind: nofollow::kind_of(&meta),
-            });
+            }
+            .into());
         }
     }
     let file = nofollow::no_follow(OpenOptions::new().create(true).truncate(false).write(true))

@@ -35,28 +35,29 @@
 //! **Concurrency.** [`Store::open`] reads; [`Store::open_mut`] also takes the store's lock
 //! ([`lock`]) and is needed for every change (the changes are in [`ops`]).
 
-pub mod atomic;
 pub mod candidates;
-pub mod date;
-pub mod db;
-pub mod diagnose;
-pub mod error;
-pub mod index;
-pub mod load;
-pub mod lock;
-pub mod names;
-pub mod nofollow;
-pub mod ops;
-pub mod rebuild;
-pub mod sanitize;
-pub mod service;
+mod db;
+mod diagnose;
+mod error;
+mod index;
+mod load;
+mod lock;
+mod names;
+mod ops;
+mod rebuild;
+mod sanitize;
+mod service;
 pub mod verify;
 
 pub use db::{Db, Entry, Event, EventKind, Status};
 pub use error::{Result, StoreError};
 pub use index::Index;
+pub use lock::StoreLock;
+pub use names::validate as validate_name;
+pub use ops::{validate_kernel, Assessment};
+pub use service::{StoreVersions, SwitchRequest};
 
-use crate::run::sha256_hex;
+use crate::util::{atomic, date, nofollow, sha256_hex, FsError};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -290,13 +291,13 @@ impl Store {
 }
 
 /// Read a kernel-sized regular file (not through a link; refusing anything over 64 KiB
-/// without reading it all).
+/// without reading it all, as damaged).
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     match nofollow::read_regular(path, pxvm::MEM_SIZE as u64)? {
         Ok(bytes) => Ok(bytes),
         Err(size) => Err(StoreError::KernelDamaged {
             path: path.to_path_buf(),
-            problem: format!("{size} bytes, more than a kernel can hold"),
+            problem: pxvm::KernelTooLarge { size }.to_string(),
         }),
     }
 }
@@ -305,7 +306,8 @@ pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
 /// through it would put files outside the store.
 pub(crate) fn check_layout(root: &Path) -> Result<()> {
     nofollow::check_folder(&root.join("kernels"))?;
-    nofollow::check_folder(&root.join("build"))
+    nofollow::check_folder(&root.join("build"))?;
+    Ok(())
 }
 
 /// What is wrong with `bytes` as `entry`'s kernel, if anything.
@@ -332,10 +334,10 @@ fn load(root: &Path) -> Result<(Db, Vec<String>, Option<Kept>)> {
     check_layout(root)?;
     let path = root.join(VERSIONS_FILE);
     let (damaged, bytes) = match nofollow::read_regular(&path, MAX_DB_BYTES) {
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        Err(FsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             ("is missing".to_string(), None)
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
         Ok(Err(size)) => (format!("is {size} bytes, too large to read"), None),
         Ok(Ok(bytes)) => match load::parse(&bytes) {
             Ok((mut db, mut problems)) => {

@@ -96,7 +96,7 @@ pub enum KernelFileKind {
 
 /// Classify a file name found in `kernels/`.
 pub fn classify(file: &str) -> KernelFileKind {
-    if super::atomic::is_temp_name(file) {
+    if crate::util::atomic::is_temp_name(file) {
         return KernelFileKind::Temporary;
     }
     if file == CURRENT_FILE {

@@ -6,19 +6,18 @@
 
 use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{atomic, date, names, Store};
-use crate::run::sha256_hex;
+use super::{names, Store};
+use crate::util::atomic;
+use crate::util::date;
+use crate::util::sha256_hex;
 use std::path::PathBuf;
 
 /// Check that `bytes` can be a kernel: 1 to 65,536 bytes.
 pub fn validate_kernel(bytes: &[u8]) -> Result<()> {
     if bytes.is_empty() {
-        Err(StoreError::KernelEmpty)
-    } else if bytes.len() > pxvm::MEM_SIZE {
-        Err(StoreError::KernelTooLarge { size: bytes.len() })
-    } else {
-        Ok(())
+        return Err(StoreError::KernelEmpty);
     }
+    Ok(pxvm::KernelTooLarge::check(bytes.len())?)
 }
 
 /// The result of [`Store::assess`].

@@ -9,8 +9,9 @@
 use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
 use super::names::{self, KernelFileKind};
-use super::{date, read_bounded};
-use crate::run::sha256_hex;
+use super::read_bounded;
+use crate::util::date;
+use crate::util::sha256_hex;
 use std::fs;
 use std::path::Path;
 use std::time::SystemTime;

@@ -3,11 +3,11 @@
 //! VERSION_SWITCH from a snapshot of the store taken at boot. A switch changes nothing
 //! while the kernel runs: it is recorded in a [`SwitchRequest`] that the boot cycle reads
 //! after the run, and takes effect for the next boot only if the kernel halted cleanly
-//! (see `crate::boot` for how it ranks against SELF_MODIFY). Ids that do not fit an i32
+//! (see `crate::lifecycle::boot` for how it ranks against SELF_MODIFY). Ids that do not fit an i32
 //! are left out.
 
 use super::db::Db;
-use crate::host::VersionService;
+use crate::runtime::host::VersionService;
 use std::sync::{Arc, Mutex};
 
 /// The most recent VERSION_SWITCH of a run, shared between the host's service and the

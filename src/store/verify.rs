@@ -12,7 +12,9 @@
 //! Without repairing, nothing is written and each finding says what a repair would do.
 
 use super::db::{Event, EventKind};
-use super::{atomic, date, Store};
+use super::Store;
+use crate::util::atomic;
+use crate::util::date;
 use serde::Serialize;
 use std::fs;
 use std::path::PathBuf;
@@ -134,102 +136,155 @@ pub struct Diagnosis {
 }
 
 impl Store {
-    /// Check the store; with `repair` (which needs the lock), also repair it.
+    /// Check the store; with `repair` (which needs the lock), also repair it: diagnose
+    /// (findings with their fixes), apply the fixes, report.
     pub fn verify(&mut self, repair: bool) -> super::Result<Report> {
         if repair {
             self.require_lock()?;
         }
         let diagnosis = self.diagnose();
         let versions = diagnosis.db.history.len();
-        let findings = if repair {
+        let outcome = if repair {
             self.apply(diagnosis)
         } else {
-            let items = diagnosis.items.iter();
-            items.map(|item| item.finding(false, false)).collect()
+            Outcome::unrepaired(diagnosis.items)
         };
-        Ok(Report { versions, findings })
+        Ok(outcome.report(versions, repair))
     }
 
-    /// Write the repairs in the store's write order; mark each finding repaired once its
-    /// write succeeded.
-    fn apply(&mut self, diagnosis: Diagnosis) -> Vec<Finding> {
-        let Diagnosis { mut db, items } = diagnosis;
-        let mut done = vec![false; items.len()];
-        let mark = |done: &mut Vec<bool>, wanted: &dyn Fn(&Fix) -> bool| {
-            for (k, item) in items.iter().enumerate() {
-                if wanted(&item.fix) {
-                    done[k] = true;
-                }
-            }
-        };
-        let failure = (|| -> super::Result<()> {
-            // 1. Kernel files.
-            let mut restored = false;
-            for (k, item) in items.iter().enumerate() {
-                if let Fix::Restore { file, bytes } = &item.fix {
-                    atomic::write_synced(&self.kernel_path(file), bytes)?;
-                    done[k] = true;
-                    restored = true;
-                }
-            }
-            if restored {
-                atomic::sync_dir(&self.kernels_dir())?;
-            }
-            // 2. versions.json.
-            let wants_db = items.iter().any(|i| i.fix == Fix::Database);
-            if wants_db || db != *self.db() {
-                let fixed = items
-                    .iter()
-                    .filter(|i| i.level > Level::Note && i.fix != Fix::Report)
-                    .count();
-                if fixed > 0 {
-                    db.events.push(Event {
-                        date: date::now_utc(),
-                        kind: EventKind::Repair,
-                        from: None,
-                        from_id: None,
-                        to: db.current.clone(),
-                        to_id: db.current_id,
-                        reason: format!("pxos verify repaired {fixed} problem(s)"),
-                    });
-                }
-                self.commit(db.clone(), &[], false)?;
-                mark(&mut done, &|f| *f == Fix::Database);
-            }
-            // 3. kernel_current.bin.
-            if items.iter().any(|i| i.fix == Fix::CurrentCopy) {
-                self.refresh_current_copy()?;
-                mark(&mut done, &|f| *f == Fix::CurrentCopy);
-            }
-            // 4. Temporary files.
-            let mut swept = Vec::new();
-            for (k, item) in items.iter().enumerate() {
-                if let Fix::RemoveTemp(path) = &item.fix {
-                    fs::remove_file(path).map_err(super::StoreError::io("remove", path))?;
-                    done[k] = true;
-                    swept.extend(path.parent().map(|p| p.to_path_buf()));
-                }
-            }
-            swept.sort();
-            swept.dedup();
-            for dir in &swept {
-                atomic::sync_dir(dir)?;
-            }
-            Ok(())
-        })()
-        .err();
-        let mut findings: Vec<Finding> = items
+    /// Write the fixes in the store's write order, one step after another; a step marks its
+    /// items repaired once its writes have succeeded, and a step that fails stops the
+    /// repair.
+    fn apply(&mut self, diagnosis: Diagnosis) -> Outcome {
+        let Diagnosis { db, items } = diagnosis;
+        let mut outcome = Outcome::unrepaired(items);
+        outcome.stopped = self
+            .restore_kernels(&mut outcome)
+            .and_then(|()| self.write_database(db, &mut outcome))
+            .and_then(|()| self.rewrite_current_copy(&mut outcome))
+            .and_then(|()| self.remove_temporaries(&mut outcome))
+            .err();
+        outcome
+    }
+
+    /// Step 1: write each [`Fix::Restore`] kernel file, then sync `kernels/`.
+    fn restore_kernels(&mut self, outcome: &mut Outcome) -> super::Result<()> {
+        let restores = outcome.items.iter().filter_map(|item| match &item.fix {
+            Fix::Restore { file, bytes } => Some((file, bytes)),
+            _ => None,
+        });
+        let mut any = false;
+        for (file, bytes) in restores {
+            atomic::write_synced(&self.kernel_path(file), bytes)?;
+            any = true;
+        }
+        if any {
+            atomic::sync_dir(&self.kernels_dir())?;
+        }
+        outcome.mark(|fix| matches!(fix, Fix::Restore { .. }));
+        Ok(())
+    }
+
+    /// Step 2: write the repaired database as versions.json (the commit point), with an
+    /// event that says how many problems the repair fixed — if it differs from the store's
+    /// or a [`Fix::Database`] item asks for the write (a damaged file to keep).
+    fn write_database(&mut self, mut db: super::Db, outcome: &mut Outcome) -> super::Result<()> {
+        let wanted = outcome.items.iter().any(|i| i.fix == Fix::Database);
+        if !wanted && db == *self.db() {
+            return Ok(());
+        }
+        let fixed = outcome
+            .items
             .iter()
-            .zip(&done)
-            .map(|(item, &repaired)| item.finding(true, repaired && item.fix != Fix::Report))
+            .filter(|i| i.level > Level::Note && i.fix != Fix::Report)
+            .count();
+        if fixed > 0 {
+            db.events.push(Event {
+                date: date::now_utc(),
+                kind: EventKind::Repair,
+                from: None,
+                from_id: None,
+                to: db.current.clone(),
+                to_id: db.current_id,
+                reason: format!("pxos verify repaired {fixed} problem(s)"),
+            });
+        }
+        self.commit(db, &[], false)?;
+        outcome.mark(|fix| *fix == Fix::Database);
+        Ok(())
+    }
+
+    /// Step 3: make `kernel_current.bin` a copy of the current kernel, if an item asks.
+    fn rewrite_current_copy(&mut self, outcome: &mut Outcome) -> super::Result<()> {
+        if outcome.items.iter().any(|i| i.fix == Fix::CurrentCopy) {
+            self.refresh_current_copy()?;
+            outcome.mark(|fix| *fix == Fix::CurrentCopy);
+        }
+        Ok(())
+    }
+
+    /// Step 4: remove the temporary files of interrupted writes, then sync their folders.
+    fn remove_temporaries(&mut self, outcome: &mut Outcome) -> super::Result<()> {
+        let mut folders = Vec::new();
+        for item in &outcome.items {
+            if let Fix::RemoveTemp(path) = &item.fix {
+                fs::remove_file(path).map_err(super::StoreError::io("remove", path))?;
+                folders.extend(path.parent().map(|p| p.to_path_buf()));
+            }
+        }
+        folders.sort();
+        folders.dedup();
+        for folder in &folders {
+            atomic::sync_dir(folder)?;
+        }
+        outcome.mark(|fix| matches!(fix, Fix::RemoveTemp(_)));
+        Ok(())
+    }
+}
+
+/// The diagnosis's items, which of them are repaired, and the error that stopped the
+/// repair, if one did.
+#[derive(Debug)]
+struct Outcome {
+    items: Vec<Item>,
+    repaired: Vec<bool>,
+    stopped: Option<super::StoreError>,
+}
+
+impl Outcome {
+    /// Nothing repaired (yet).
+    fn unrepaired(items: Vec<Item>) -> Outcome {
+        Outcome {
+            repaired: vec![false; items.len()],
+            items,
+            stopped: None,
+        }
+    }
+
+    /// Mark repaired the items whose fix is `applied` (items only reported never are).
+    fn mark(&mut self, applied: impl Fn(&Fix) -> bool) {
+        for (item, repaired) in self.items.iter().zip(&mut self.repaired) {
+            if item.fix != Fix::Report && applied(&item.fix) {
+                *repaired = true;
+            }
+        }
+    }
+
+    /// The report: one finding per item, then the error that stopped the repair.
+    fn report(self, versions: usize, repairing: bool) -> Report {
+        let mut findings: Vec<Finding> = self
+            .items
+            .iter()
+            .zip(&self.repaired)
+            .map(|(item, &repaired)| item.finding(repairing, repaired))
             .collect();
-        if let Some(err) = failure {
+        if let Some(err) = self.stopped {
             findings.push(Finding {
                 level: Level::Error,
                 message: format!("the repair stopped: {err}"),
                 repaired: false,
             });
         }
-        findings
+        Report { versions, findings }
     }
 }

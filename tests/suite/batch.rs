@@ -1,9 +1,12 @@
 //! `pxos batch` and `pxos merge` end to end: records, broken kernels (exit status 1),
-//! resumption, manifests, sharding (4 shards merged equal one unsharded run), the output
-//! file's lock, and folders with links and FIFOs.
+//! resumption, manifests, sharding (4 shards merged equal one unsharded run, whatever the
+//! spelling of the input), merge's completeness check (`--expect-shards`), the output
+//! file's lock, and folders with links and FIFOs. Also that docs/CLUSTER.md shows the job
+//! scripts of docs/cluster/ verbatim, which ci/slurm.sh runs on a real Slurm, and that its
+//! Kubernetes Job runs the same commands.
 
 use super::cli_util::{mkfifo, pxos, pxos_limited, stderr, stdout};
-use pxos::batch::merge::without_wall_time;
+use pxos::tools::batch::without_wall_time;
 use serde_json::Value;
 use std::path::Path;
 
@@ -11,7 +14,7 @@ use std::path::Path;
 /// and one broken file.
 fn corpus(dir: &Path) {
     for seed in 0..40 {
-        let s = pxos::gen::scenario(seed);
+        let s = pxos::check::generator::scenario(seed);
         std::fs::write(dir.join(format!("gen{seed:02}.bin")), &s.kernel).unwrap();
     }
     std::fs::write(dir.join("broken.asm"), "IMM32 R1,\n").unwrap();
@@ -95,6 +98,35 @@ fn batch_records_every_kernel_and_errors_do_not_stop_it() {
     }
 }
 
+/// `pxos batch INPUT --shard K/N --out DIR/results/shard-K.jsonl` for every K, as each task
+/// of docs/cluster/batch.sbatch does (the results folder does not exist yet: batch makes
+/// it); returns the shard files.
+fn shards_into(input: &str, dir: &Path, n: u64) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut total = 0;
+    for k in 0..n {
+        let out = dir.join(format!("results/shard-{k}.jsonl"));
+        batch_into(
+            input,
+            &out,
+            &["--shard", &format!("{k}/{n}"), "--jobs", "1"],
+        );
+        total += records(&std::fs::read_to_string(&out).unwrap()).len();
+        files.push(out.to_str().unwrap().to_string());
+    }
+    assert_eq!(total, 42, "the shards partition the inputs");
+    files
+}
+
+/// `pxos merge FILES... --expect-shards N --out OUT`, as docs/cluster/merge.sbatch.
+fn merge_shards(files: &[String], n: u64, out: &Path) -> std::process::Output {
+    let n = n.to_string();
+    let mut args = vec!["merge"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--expect-shards", &n, "--out", out.to_str().unwrap()]);
+    pxos(&args)
+}
+
 #[test]
 fn four_shards_merged_equal_one_unsharded_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,24 +134,126 @@ fn four_shards_merged_equal_one_unsharded_run() {
     let input = dir.path().to_str().unwrap();
     let whole = dir.path().join("whole.jsonl");
     batch_into(input, &whole, &["--jobs", "2"]);
-    let mut shard_files = Vec::new();
-    let mut total = 0;
-    for k in 0..4 {
-        let out = dir.path().join(format!("shard{k}.jsonl"));
-        batch_into(input, &out, &["--shard", &format!("{k}/4"), "--jobs", "1"]);
-        total += records(&std::fs::read_to_string(&out).unwrap()).len();
-        shard_files.push(out.to_str().unwrap().to_string());
-    }
-    assert_eq!(total, 42, "the shards partition the inputs");
-    let merged = dir.path().join("merged.jsonl");
-    let mut args = vec!["merge"];
-    args.extend(shard_files.iter().map(String::as_str));
-    args.extend(["--out", merged.to_str().unwrap()]);
-    let o = pxos(&args);
+    let shard_files = shards_into(input, dir.path(), 4);
+    let merged = dir.path().join("results/all.jsonl");
+    let o = merge_shards(&shard_files, 4, &merged);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("merge: 42 records"), "{}", stderr(&o));
     let merged = records(&std::fs::read_to_string(&merged).unwrap());
     let whole = records(&std::fs::read_to_string(&whole).unwrap());
     assert_eq!(comparable(merged), comparable(whole));
+}
+
+#[test]
+fn merge_with_expect_shards_names_the_missing_shards_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let input = dir.path().to_str().unwrap();
+    let files = shards_into(input, dir.path(), 4);
+    let merged = dir.path().join("all.jsonl");
+    let cases: [(Vec<String>, &str); 3] = [
+        (
+            vec![files[0].clone(), files[1].clone(), files[3].clone()],
+            "pxos: incomplete: no records from shard 2 of 4",
+        ),
+        (
+            vec![files[3].clone(), files[0].clone()],
+            "pxos: incomplete: no records from shards 1, 2 of 4",
+        ),
+        (
+            vec![],
+            "pxos: incomplete: no records from shards 0, 1, 2, 3 of 4",
+        ),
+    ];
+    for (some, message) in cases {
+        // An empty shard file (a task that has not started) counts as missing too.
+        let empty = dir.path().join("results/empty.jsonl");
+        std::fs::write(&empty, "").unwrap();
+        let mut some = some;
+        some.push(empty.to_str().unwrap().to_string());
+        let o = merge_shards(&some, 4, &merged);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).starts_with(message), "{}", stderr(&o));
+        assert!(!merged.exists(), "nothing written");
+    }
+    // Records of several shards in one file: not the output of one --shard K/4.
+    let whole = dir.path().join("whole.jsonl");
+    batch_into(input, &whole, &[]);
+    let o = merge_shards(&[whole.to_str().unwrap().to_string()], 4, &merged);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("pxos: ") && stderr(&o).contains("holds records of shards"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!merged.exists(), "nothing written");
+    // Without --expect-shards, merge takes what it is given.
+    let o = pxos(&["merge", &files[0], "--out", merged.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// `to` as a relative path from the folder `from` (both absolute, canonical).
+fn relative(from: &Path, to: &Path) -> std::path::PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut rel = std::path::PathBuf::new();
+    for _ in common..from.len() {
+        rel.push("..");
+    }
+    for c in &to[common..] {
+        rel.push(c);
+    }
+    rel
+}
+
+#[test]
+fn the_shard_split_does_not_depend_on_how_the_input_is_spelled() {
+    // The repository's root is where pxos runs: the corpus is reached from there by a
+    // relative path, an absolute one, a ./ form and a symbolic link.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let corpus_dir = dir.path().canonicalize().unwrap().join("corpus");
+    std::fs::create_dir(&corpus_dir).unwrap();
+    corpus(&corpus_dir);
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&corpus_dir, &link).unwrap();
+    let absolute = corpus_dir.to_str().unwrap().to_string();
+    let rel = relative(&root, &corpus_dir).to_str().unwrap().to_string();
+    let dotted = format!("./{rel}/");
+    assert!(!rel.starts_with('/'));
+    let spellings = [
+        absolute.as_str(),
+        rel.as_str(),
+        dotted.as_str(),
+        link.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let mut files = Vec::new();
+    for (k, input) in spellings.iter().enumerate() {
+        let file = out.join(format!("shard-{k}.jsonl"));
+        batch_into(input, &file, &["--shard", &format!("{k}/4")]);
+        for r in records(&std::fs::read_to_string(&file).unwrap()) {
+            let kernel = r["kernel"].as_str().unwrap();
+            assert!(kernel.starts_with(&absolute), "{input}: {kernel}");
+        }
+        files.push(file.to_str().unwrap().to_string());
+    }
+    let merged = out.join("all.jsonl");
+    let o = merge_shards(&files, 4, &merged);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for input in spellings {
+        let whole = out.join("whole.jsonl");
+        let _ = std::fs::remove_file(&whole);
+        batch_into(input, &whole, &[]);
+        assert_eq!(
+            comparable(records(&std::fs::read_to_string(&merged).unwrap())),
+            comparable(records(&std::fs::read_to_string(&whole).unwrap())),
+            "shards spelled four ways, merged, equal one run spelled {input}"
+        );
+    }
 }
 
 #[test]
@@ -234,13 +368,17 @@ fn a_second_batch_on_a_locked_output_is_refused_and_changes_nothing() {
     assert!(o.status.success(), "{}", stderr(&o));
     let recs = records(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(recs.len(), 2, "the torn line is cut, one record added");
-    assert_eq!(recs[1]["kernel"], "kernels/kernel_v2.asm");
+    let canonical = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("kernels/kernel_v2.asm")
+        .canonicalize()
+        .unwrap();
+    assert_eq!(recs[1]["kernel"], canonical.to_str().unwrap());
 }
 
 #[test]
 fn folders_are_walked_without_following_links_or_opening_fifos() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("k");
+    let root = dir.path().canonicalize().unwrap().join("k");
     std::fs::create_dir_all(root.join("sub")).unwrap();
     std::fs::copy("kernels/kernel_v2.asm", root.join("a.asm")).unwrap();
     std::fs::copy("kernels/kernel_v2.asm", root.join("sub/b.asm")).unwrap();
@@ -300,4 +438,63 @@ fn batch_threads_are_bounded() {
         );
         assert!(stdout(&o).is_empty());
     }
+}
+
+/// The text of a repository file.
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// The command of a script whose line starts with `start` (after indentation): that line
+/// and the lines it continues onto (`\`), with runs of blanks made one space.
+fn command(script: &str, start: &str) -> String {
+    let mut lines = script
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(start));
+    let mut text = String::new();
+    for line in lines.by_ref() {
+        text += line.trim_end_matches('\\');
+        text.push(' ');
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    assert!(!text.is_empty(), "no line starts with {start} in {script}");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn cluster_docs_show_the_job_scripts_ci_runs_and_kubernetes_runs_the_same_commands() {
+    let docs = repo_file("docs/CLUSTER.md");
+    for script in ["submit.sh", "batch.sbatch", "merge.sbatch"] {
+        let text = repo_file(&format!("docs/cluster/{script}"));
+        assert!(
+            docs.contains(&format!("`docs/cluster/{script}`"))
+                && docs.contains(&format!("```sh\n{text}```\n")),
+            "docs/CLUSTER.md must show docs/cluster/{script} verbatim"
+        );
+    }
+    let slurm = repo_file("docs/cluster/batch.sbatch");
+    let merge = repo_file("docs/cluster/merge.sbatch");
+    let ci = repo_file("ci/slurm.sh");
+    assert!(
+        ci.contains("docs/cluster/submit.sh\""),
+        "ci/slurm.sh runs submit.sh"
+    );
+    let kubernetes = &docs[docs.find("## Kubernetes").unwrap()..];
+    assert!(kubernetes.contains("image: registry.example/pxos:latest"));
+    assert!(kubernetes.contains("docker build -t registry.example/pxos:latest ."));
+    assert!(repo_file("Dockerfile").contains("cargo build --release --locked --bin pxos"));
+    let batch = command(&slurm, "pxos batch")
+        .replace("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
+        .replace("SLURM_CPUS_PER_TASK", "PXOS_CPUS");
+    assert_eq!(command(kubernetes, "pxos batch"), batch);
+    assert_eq!(
+        command(kubernetes, "pxos merge"),
+        command(&merge, "pxos merge")
+    );
+    // The commands the tests above run: --shard K/N --out .../shard-K.jsonl, and merge
+    // --expect-shards N.
+    assert!(batch.contains("--shard \"$JOB_COMPLETION_INDEX/$PXOS_SHARDS\" --out \"$PXOS_RESULTS/shard-$JOB_COMPLETION_INDEX.jsonl\""), "{batch}");
+    assert!(command(&merge, "pxos merge").contains("--expect-shards \"$PXOS_SHARDS\""));
 }

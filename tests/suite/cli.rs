@@ -96,7 +96,10 @@ fn bad_inputs_get_clear_errors() {
     let bad = dir.path().join("bad.asm");
     std::fs::write(&bad, "NOP\nIMM33 R1, 2\n").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["run".into(), big.display().to_string()], "65537 bytes"),
+        (
+            vec!["run".into(), big.display().to_string()],
+            "kernel is 65,537 bytes; at most 65,536 fit in memory",
+        ),
         (vec!["run".into(), empty.display().to_string()], "empty"),
         (
             vec!["run".into(), "no/such/kernel.bin".into()],
@@ -106,7 +109,7 @@ fn bad_inputs_get_clear_errors() {
         (vec!["asm".into(), bad.display().to_string()], "bad.asm:2:"),
         (
             vec!["disasm".into(), big.display().to_string()],
-            "65537 bytes",
+            "kernel is 65,537 bytes; at most 65,536 fit in memory",
         ),
     ];
     for (args, needle) in cases {

@@ -6,7 +6,7 @@
 //! reported as done must still be there. Then the next process carries on from it.
 
 use super::store_util::*;
-use pxos::run::sha256_hex;
+use pxos::util::sha256_hex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;

@@ -2,12 +2,13 @@
 //! with programs built byte by byte (no assembler involved).
 
 use super::util::*;
+use pxvm::Exit;
 use pxvm::Opcode::*;
 
 #[test]
 fn halt_is_not_counted_and_leaves_pc_after_it() {
     let o = run(&prog(&[vec![0x01, 0x01], halt()]), 100);
-    assert_eq!(o.report.exit, "halt");
+    assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.cycles, 2);
     assert_eq!(o.report.pc, 3);
 }
@@ -16,13 +17,13 @@ fn halt_is_not_counted_and_leaves_pc_after_it() {
 fn fuel_stops_before_a_halt() {
     let code = prog(&[vec![0x01, 0x01], halt()]);
     let o = run(&code, 2);
-    assert_eq!(o.report.exit, "fuel");
+    assert_eq!(o.report.exit, Exit::Fuel);
     assert_eq!(o.report.cycles, 2);
     assert_eq!(o.report.pc, 2);
     let o = run(&code, 0);
     assert_eq!(
         (o.report.exit, o.report.cycles, o.report.pc),
-        ("fuel", 0, 0)
+        (Exit::Fuel, 0, 0)
     );
 }
 
@@ -31,7 +32,7 @@ fn fuel_stops_mid_loop_with_exact_state() {
     // R0 counts up forever: IMM32 R1,1 ; loop: ADD R0,R0,R1 ; JMP loop
     let code = prog(&[imm32(1, 1), rrr(ADD, 0, 0, 1), jmp(6)]);
     let o = run(&code, 1001);
-    assert_eq!(o.report.exit, "fuel");
+    assert_eq!(o.report.exit, Exit::Fuel);
     assert_eq!(o.report.cycles, 1001);
     assert_eq!(o.report.regs[0], 500);
     assert_eq!(o.report.pc, 6);
@@ -52,7 +53,7 @@ fn invalid_registers_make_the_instruction_a_counted_no_op() {
         halt(),
     ]);
     let o = run(&code, 100);
-    assert_eq!(o.report.exit, "halt");
+    assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.cycles, 9);
     assert_eq!(o.report.regs, [0, 5, 0, 0, 0, 0, 0, 0]);
     assert!(o.memory[0x100..0x104].iter().all(|&b| b == 0));
@@ -72,7 +73,7 @@ fn jumps_outside_memory_fall_through() {
         halt(),
     ]);
     let o = run(&code, 100);
-    assert_eq!(o.report.exit, "halt");
+    assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[4], 9);
     assert_eq!(o.report.cycles, 8);
 }
@@ -88,7 +89,7 @@ fn jump_to_last_byte_then_fetch_fault() {
         jmp(65535),
     ]);
     let o = run(&code, 100);
-    assert_eq!(o.report.exit, "error");
+    assert_eq!(o.report.exit, Exit::Error);
     assert_eq!(o.report.pc, 65536);
     assert_eq!(
         o.report.cycles, 5,
@@ -106,7 +107,7 @@ fn running_off_the_end_through_nops() {
     code[0] = 0x40; // JMP 65530
     code[1..5].copy_from_slice(&65530i32.to_le_bytes());
     let o = run(&code, 100);
-    assert_eq!(o.report.exit, "error");
+    assert_eq!(o.report.exit, Exit::Error);
     assert_eq!(o.report.pc, 65536);
     assert_eq!(o.report.cycles, 7);
 }
@@ -222,7 +223,7 @@ fn call_and_ret() {
         vec![0x46],
     ]);
     let o = run(&code, 100);
-    assert_eq!(o.report.exit, "halt");
+    assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[0], 5);
     assert_eq!(o.report.regs[7], 0x10000);
     assert_eq!(o.report.pc, 12);
@@ -238,7 +239,7 @@ fn call_out_of_range_is_a_no_op() {
         halt(),
     ]);
     let o = run(&code, 50);
-    assert_eq!(o.report.exit, "halt");
+    assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[7], 100, "R7 untouched");
     assert_eq!(o.report.cycles, 3);
 }
@@ -253,7 +254,7 @@ fn ret_to_an_address_outside_memory_falls_through() {
         halt(),
     ]);
     let o = run(&code, 50);
-    assert_eq!(o.report.exit, "halt");
+    assert_eq!(o.report.exit, Exit::Halt);
     assert_eq!(o.report.regs[7], 104, "RET pops even when it does not jump");
 }
 
@@ -261,7 +262,7 @@ fn ret_to_an_address_outside_memory_falls_through() {
 fn ret_with_the_stack_outside_memory_loads_zero_and_jumps_there() {
     let code = prog(&[imm32(7, -2), vec![0x46], halt()]);
     let o = run(&code, 4);
-    assert_eq!(o.report.exit, "fuel");
+    assert_eq!(o.report.exit, Exit::Fuel);
     assert_eq!(
         o.report.pc, 0,
         "the out-of-bounds load read 0, a valid target"

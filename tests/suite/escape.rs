@@ -8,11 +8,11 @@ use super::cli_util::mkfifo;
 use super::filesys::{call, results};
 use super::store_util::{self, arg, asm, open, pxos, stderr};
 use super::util::*;
-use pxos::difftest::{describe_difference, Observed};
-use pxos::engines::EngineKind;
-use pxos::host::files::DirFiles;
-use pxos::host::PxHost;
-use pxos::run::run_kernel;
+use pxos::check::difftest::{describe_difference, Observed};
+use pxos::runtime::engines::EngineKind;
+use pxos::runtime::host::files::DirFiles;
+use pxos::runtime::host::PxHost;
+use pxos::runtime::run::run_kernel;
 use pxos::store::{Store, StoreError};
 use pxvm::Opcode::STORE;
 use std::fs;
@@ -135,7 +135,7 @@ fn a_store_with_a_linked_kernels_or_build_folder_is_refused() {
         let before = store_util::snapshot(&elsewhere);
         let err = Store::open(&store).unwrap_err();
         assert!(
-            matches!(err, StoreError::NotAFolder { .. }),
+            matches!(err, StoreError::Fs(pxos::util::FsError::NotAFolder { .. })),
             "{folder}: {err}"
         );
         assert!(err.to_string().contains("a symbolic link"), "{err}");

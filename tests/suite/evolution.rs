@@ -1,13 +1,14 @@
-//! The boot cycle (`pxos::boot`): the host takes SELF_MODIFY requests, installs each new
+//! The boot cycle (`pxos::lifecycle::boot`): the host takes SELF_MODIFY requests, installs each new
 //! kernel as a child version and reboots it; boot assessment marks a new version that
 //! fails as bad and rolls back to the previous good one, recording it; a version that
 //! failed is never booted again automatically. Every cycle runs on every engine through
 //! `boot_everywhere`, which fails on any disagreement.
 
 use super::store_util::*;
-use pxos::boot::{Action, Stop};
-use pxos::engines::EngineKind;
+use pxos::lifecycle::boot::{Action, Stop};
+use pxos::runtime::engines::EngineKind;
 use pxos::store::{EventKind, Status, Store};
+use pxvm::Exit;
 use std::fs;
 
 /// A kernel that never halts (it runs out of fuel).
@@ -38,14 +39,14 @@ fn the_seed_demo_evolves_v1_into_v2() {
     let (g1, g2) = (&b.generations[0], &b.generations[1]);
     assert_eq!(
         (g1.version.as_str(), g1.cycles, g1.exit),
-        ("v1.0", 16, "halt")
+        ("v1.0", 16, Exit::Halt)
     );
     assert!(
         matches!(&g1.action, Action::Evolved { new_version, new_id: 2, .. } if new_version == "v2.0")
     );
     assert_eq!(
         (g2.version.as_str(), g2.cycles, g2.exit),
-        ("v2.0", 14, "halt")
+        ("v2.0", 14, Exit::Halt)
     );
     assert_eq!(g2.sysout[3], "PRINT PXVM: PXVM ready.");
     assert_eq!(g2.action, Action::Halted);
@@ -116,7 +117,10 @@ fn self_evolve_makes_a_hundred_generations_each_the_parent_of_the_next() {
 
 #[test]
 fn a_new_version_that_fails_is_marked_bad_and_rolled_back() {
-    for (what, bad, exit) in [("fuel", spinner(), "fuel"), ("error", crasher(), "error")] {
+    for (what, bad, exit) in [
+        ("fuel", spinner(), Exit::Fuel),
+        ("error", crasher(), Exit::Error),
+    ] {
         let b = boot_everywhere(&seed_store(bad), 500, 10);
         assert_eq!(b.generations.len(), 2, "{what}");
         let g2 = &b.generations[1];
@@ -152,14 +156,14 @@ fn a_version_that_failed_is_never_booted_again_automatically() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(dir.path());
     seed_store(spinner())(&mut s);
-    let opts = pxos::boot::BootOptions {
-        engine: pxos::engines::EngineKind::Interp,
+    let opts = pxos::lifecycle::boot::BootOptions {
+        engine: pxos::runtime::engines::EngineKind::Interp,
         fuel: 500,
         max_generations: 10,
     };
     let mut booted = Vec::new();
     for _ in 0..3 {
-        pxos::boot::boot(&mut s, &opts, &mut |g| booted.push(g.id)).unwrap();
+        pxos::lifecycle::boot::boot(&mut s, &opts, &mut |g| booted.push(g.id)).unwrap();
     }
     // v1.0 evolves each time into a new sibling (v2.0, v2.1, v2.2) that fails once.
     assert_eq!(booted, [1, 2, 1, 3, 1, 4]);
@@ -185,7 +189,7 @@ fn a_version_that_failed_is_never_booted_again_automatically() {
     let mut s = open(dir.path());
     s.register("v1.0", &spinner(), None, "register").unwrap();
     let mut actions = Vec::new();
-    pxos::boot::boot(&mut s, &opts, &mut |g| actions.push(g.action.clone())).unwrap();
+    pxos::lifecycle::boot::boot(&mut s, &opts, &mut |g| actions.push(g.action.clone())).unwrap();
     assert_eq!(
         actions,
         [Action::RolledBack {
@@ -196,7 +200,7 @@ fn a_version_that_failed_is_never_booted_again_automatically() {
     );
     assert!(s.current().is_none());
     assert!(!dir.path().join("kernels/kernel_current.bin").exists());
-    let err = pxos::boot::boot(&mut s, &opts, &mut |_| panic!("booted")).unwrap_err();
+    let err = pxos::lifecycle::boot::boot(&mut s, &opts, &mut |_| panic!("booted")).unwrap_err();
     assert!(err.to_string().contains("no current version"), "{err}");
 }
 
@@ -206,16 +210,16 @@ fn a_good_version_that_fails_stays_current_and_the_failure_is_recorded() {
     let mut s = open(dir.path());
     s.register("v1.0", &kernel("kernel_v2.asm"), None, "register")
         .unwrap();
-    let mut opts = pxos::boot::BootOptions {
-        engine: pxos::engines::EngineKind::Interp,
+    let mut opts = pxos::lifecycle::boot::BootOptions {
+        engine: pxos::runtime::engines::EngineKind::Interp,
         fuel: 1000,
         max_generations: 5,
     };
-    let sum = pxos::boot::boot(&mut s, &opts, &mut |_| {}).unwrap();
+    let sum = pxos::lifecycle::boot::boot(&mut s, &opts, &mut |_| {}).unwrap();
     assert_eq!((sum.generations, sum.stop), (1, Stop::Halted));
     assert_eq!(s.current().unwrap().status, Status::Good);
     opts.fuel = 3;
-    let sum = pxos::boot::boot(&mut s, &opts, &mut |g| {
+    let sum = pxos::lifecycle::boot::boot(&mut s, &opts, &mut |g| {
         assert_eq!(
             g.action,
             Action::Failed {

@@ -437,10 +437,6 @@ fn a_damaged_checkpoint_is_refused_naming_the_field() {
             |v| v["population"][3]["genome"] = serde_json::json!([]),
             "population [3]",
         ),
-        (
-            |v| v["config"]["engine"] = serde_json::json!("warp"),
-            "config.engine",
-        ),
     ];
     for (edit, field) in cases {
         let mut bad = good.clone();
@@ -465,6 +461,26 @@ fn a_damaged_checkpoint_is_refused_naming_the_field() {
             "{field}: {err}"
         );
     }
+    // A field of the wrong type or value is refused as it is read, still naming the field.
+    let mut bad = good.clone();
+    bad["config"]["engine"] = serde_json::json!("warp");
+    std::fs::write(&ck, serde_json::to_vec(&bad).unwrap()).unwrap();
+    let o = pxos(&[
+        "evolve",
+        "--resume",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--goal",
+        "output",
+        "--target",
+        "3,2,1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("is not a pxos evolve checkpoint: config.engine: unknown engine 'warp'"),
+        "{err}"
+    );
 }
 
 #[test]

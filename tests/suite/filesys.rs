@@ -2,7 +2,7 @@
 //! and buffers, as the reference page describes them.
 
 use super::util::*;
-use pxos::difftest::Scenario;
+use pxos::check::difftest::Scenario;
 use pxvm::Opcode::STORE;
 
 const OPEN: u8 = 20;

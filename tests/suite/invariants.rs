@@ -4,8 +4,8 @@
 
 use super::util::check;
 use proptest::prelude::*;
-use pxos::difftest::Scenario;
-use pxos::host::PxHost;
+use pxos::check::difftest::Scenario;
+use pxos::runtime::host::PxHost;
 use pxvm::{interp, isa::ALL_OPCODES, Exit, Insn, Machine};
 
 /// A random instruction over the whole ISA, with registers mostly valid and jump targets
@@ -44,10 +44,9 @@ proptest! {
         prop_assert!(r.cycles <= fuel);
         prop_assert!(r.pc <= 65_536);
         match r.exit {
-            "fuel" => prop_assert_eq!(r.cycles, fuel),
-            "error" => prop_assert_eq!(r.pc, 65_536),
-            "halt" => prop_assert!(r.pc >= 1),
-            other => prop_assert!(false, "unexpected exit {}", other),
+            Exit::Fuel => prop_assert_eq!(r.cycles, fuel),
+            Exit::Error => prop_assert_eq!(r.pc, 65_536),
+            Exit::Halt => prop_assert!(r.pc >= 1),
         }
     }
 

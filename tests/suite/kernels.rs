@@ -3,14 +3,14 @@
 //! assembled and run on every engine through `check`.
 
 use super::util::check;
-use pxos::difftest::Scenario;
+use pxos::check::difftest::Scenario;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expected {
-    exit: String,
+    exit: pxvm::Exit,
     cycles: u64,
     pc: u32,
     sysout: Vec<String>,
@@ -51,7 +51,7 @@ fn every_kernel_matches_its_expected_run() {
         });
         let expected: Expected = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
-        let bytes = pxos::kernel::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = pxos::runtime::kernel::load(&path).unwrap_or_else(|e| panic!("{e}"));
         if let Some(size) = expected.size {
             assert_eq!(bytes.len(), size, "{}: size", path.display());
         }

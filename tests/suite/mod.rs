@@ -1,5 +1,6 @@
 //! Integration test modules.
 
+mod architecture;
 mod batch;
 mod cli;
 pub mod cli_util;
@@ -15,6 +16,7 @@ mod evolve_cases;
 pub mod filesys;
 mod harden;
 mod invariants;
+mod islands;
 mod kernels;
 mod pipeline;
 mod pipeline_crash;

@@ -268,7 +268,7 @@ fn bad_candidates_are_rejected_each_with_its_reason() {
         ),
         (
             "d_huge.bin",
-            "rejected(70000 bytes; a kernel holds at most 65,536 (never truncated)",
+            "rejected(kernel is 70,000 bytes; at most 65,536 fit in memory",
         ),
         (
             "e_link.bin",

@@ -4,8 +4,8 @@
 //! missing parents, damaged kernels, leftover temporary files) found and repaired.
 
 use super::store_util::*;
-use pxos::run::sha256_hex;
 use pxos::store::{EventKind, Status, Store, StoreError};
+use pxos::util::sha256_hex;
 use std::fs;
 
 const K1: &[u8] = &[0x01, 0x00]; // NOP, HALT
@@ -170,7 +170,13 @@ fn refused_input_leaves_the_store_byte_for_byte() {
         assert!(err.to_string().contains("invalid version name"), "{err}");
         assert_eq!(snapshot(dir.path()), before, "{name:?} changed the store");
     }
-    let cases: Vec<(&[u8], &str)> = vec![(&[], "empty"), (&[1; 65_537], "65537 bytes")];
+    let cases: Vec<(&[u8], &str)> = vec![
+        (&[], "empty"),
+        (
+            &[1; 65_537],
+            "kernel is 65,537 bytes; at most 65,536 fit in memory",
+        ),
+    ];
     for (bytes, needle) in cases {
         let err = s.register("v9.0", bytes, None, "register").unwrap_err();
         assert!(err.to_string().contains(needle), "{err}");

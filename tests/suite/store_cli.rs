@@ -245,7 +245,10 @@ fn bad_usage_and_input_change_nothing() {
         (vec!["register", "current", &v1], "kernel_current.bin"),
         (vec!["register", "v1.0_backup", &v1], "_backup"),
         (vec!["register", "v9", arg(&empty)], "empty"),
-        (vec!["register", "v9", arg(&big)], "65537 bytes"),
+        (
+            vec!["register", "v9", arg(&big)],
+            "kernel is 65,537 bytes; at most 65,536 fit in memory",
+        ),
         (vec!["register", "v9", arg(&broken)], "broken.asm:1:"),
         (vec!["register", "v9", "no/such.bin"], "no/such.bin"),
         (
@@ -295,7 +298,7 @@ fn a_second_process_waits_for_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let fs_ = arg(dir.path());
     register(fs_, "v1.0", "kernel_v2.asm", None);
-    let held = pxos::store::lock::StoreLock::try_acquire(dir.path())
+    let held = pxos::store::StoreLock::try_acquire(dir.path())
         .unwrap()
         .expect("lock is free");
     let before = snapshot(dir.path());

@@ -317,14 +317,15 @@ fn boot_refuses_before_running_when_no_id_is_left() {
     s.register("v1.0", &kernel, None, "register").unwrap();
     drop(s);
     edit(dir.path(), |v| v["latest_id"] = Value::from(u64::MAX));
-    for &engine in pxos::engines::EngineKind::ALL {
+    for &engine in pxos::runtime::engines::EngineKind::ALL {
         let mut s = open(dir.path());
-        let opts = pxos::boot::BootOptions {
+        let opts = pxos::lifecycle::boot::BootOptions {
             engine,
             fuel: 1000,
             max_generations: 1,
         };
-        let err = pxos::boot::boot(&mut s, &opts, &mut |_| panic!("a generation ran")).unwrap_err();
+        let err = pxos::lifecycle::boot::boot(&mut s, &opts, &mut |_| panic!("a generation ran"))
+            .unwrap_err();
         assert!(err.to_string().contains("run out of version ids"), "{err}");
         assert!(
             !dir.path().join("file_5").exists(),

@@ -6,8 +6,8 @@
 //! a scan of the history). The tree keeps the chain in one column: no line is long.
 
 use super::store_util::{arg, pxos, stderr, stdout};
-use pxos::run::sha256_hex;
 use pxos::store::{Db, Entry, Status};
+use pxos::util::sha256_hex;
 use std::fs;
 use std::path::Path;
 

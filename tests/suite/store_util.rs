@@ -2,8 +2,8 @@
 //! a store, and [`boot_everywhere`], which runs a boot cycle on every engine (each on its
 //! own copy of the store) and fails the test if the engines disagree on any generation.
 
-use pxos::boot::{boot, BootOptions, BootSummary, Generation};
-use pxos::engines::EngineKind;
+use pxos::lifecycle::boot::{boot, BootOptions, BootSummary, Generation};
+use pxos::runtime::engines::EngineKind;
 use pxos::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ pub fn kernel(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("kernels")
         .join(name);
-    pxos::kernel::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    pxos::runtime::kernel::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Open (creating if needed) the store at `dir` for changes.

@@ -1,7 +1,7 @@
 //! The drawing, number and self-modification syscalls: exact output lines and results.
 
 use super::util::*;
-use pxos::difftest::Scenario;
+use pxos::check::difftest::Scenario;
 
 fn call_with(regs: &[(u8, i32)], num: u8) -> Vec<u8> {
     let mut parts: Vec<Vec<u8>> = regs.iter().map(|&(r, v)| imm32(r, v)).collect();
@@ -111,9 +111,10 @@ fn self_modify_success_leaves_a_pending_kernel() {
     let pending = o.report.pending_kernel.expect("pending");
     assert_eq!(pending.path, "build/kernel_v2.bin");
     assert_eq!(pending.size, 2);
-    assert_eq!(pending.sha256, pxos::run::sha256_hex(&new_kernel));
+    assert_eq!(pending.sha256, pxos::util::sha256_hex(&new_kernel));
     assert_eq!(
-        o.report.exit, "halt",
+        o.report.exit,
+        pxvm::Exit::Halt,
         "the kernel keeps running until it halts"
     );
 }
@@ -143,7 +144,7 @@ fn self_modify_refuses_what_is_not_a_kernel_and_never_truncates() {
     for (bytes, says) in [
         (
             vec![1; 70_000],
-            "larger than 65,536 bytes, more than fits in memory (it is refused, never truncated)",
+            "kernel is 70,000 bytes; at most 65,536 fit in memory",
         ),
         (b"IMM32 R1, 1\nHALT\n".to_vec(), "assembly source text"),
         (vec![0x01, 0xEE, 0x00], "undefined opcode 0xEE at address 1"),

@@ -2,7 +2,7 @@
 //! every execution test runs (it runs the scenario on every engine and fails the test on
 //! any divergence).
 
-use pxos::difftest::{run_everywhere, Observed, Scenario};
+use pxos::check::difftest::{run_everywhere, Observed, Scenario};
 use pxvm::{Insn, Opcode};
 
 /// Run `scenario` on every engine; panic with the divergence report if they disagree.

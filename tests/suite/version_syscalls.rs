@@ -4,7 +4,7 @@
 //! and how a switch ranks against SELF_MODIFY. Each runs on every engine.
 
 use super::store_util::*;
-use pxos::boot::Action;
+use pxos::lifecycle::boot::Action;
 use pxos::store::{EventKind, Status, Store};
 use std::fs;
 

@@ -6,8 +6,14 @@ use crate::host::Host;
 use crate::machine::Machine;
 use std::fmt;
 
-/// Why a run stopped.
+/// Why a run stopped. Written (`Display`, and with the `serde` feature in JSON) by its
+/// lower-case name: `halt`, `error` or `fuel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Exit {
     /// The guest executed HALT.
     Halt,
@@ -30,7 +36,7 @@ impl Exit {
 
 impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

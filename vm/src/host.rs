@@ -14,6 +14,8 @@ pub struct SyscallCtx<'a> {
     pub regs: &'a mut [i32; NUM_REGS],
     mem: &'a mut [u8; MEM_SIZE],
     written: Option<Range<usize>>,
+    /// The machine's record of written pages (see `Machine::reload`).
+    written_pages: &'a mut u64,
 }
 
 impl<'a> SyscallCtx<'a> {
@@ -23,6 +25,7 @@ impl<'a> SyscallCtx<'a> {
             regs: &mut machine.regs,
             mem: &mut machine.mem,
             written: None,
+            written_pages: &mut machine.written_pages,
         }
     }
 
@@ -47,6 +50,7 @@ impl<'a> SyscallCtx<'a> {
             return false;
         };
         self.mem[range.clone()].copy_from_slice(data);
+        crate::machine::mark_pages(self.written_pages, &range);
         self.written = Some(match self.written.take() {
             Some(w) => w.start.min(range.start)..w.end.max(range.end),
             None => range,

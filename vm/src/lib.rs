@@ -16,7 +16,7 @@ pub mod interp;
 pub mod isa;
 pub mod machine;
 pub mod syscalls;
-pub mod text;
+mod text;
 pub mod vet;
 
 pub use engine::{Engine, Exit};
@@ -24,4 +24,4 @@ pub use host::{Host, NullHost, SyscallCtx, VmEvent};
 pub use insn::{decode, Decoded, Insn};
 pub use interp::Interpreter;
 pub use isa::{Layout, Opcode};
-pub use machine::{Machine, MEM_SIZE};
+pub use machine::{KernelTooLarge, Machine, MEM_SIZE};

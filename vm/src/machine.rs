@@ -2,6 +2,7 @@
 //! the retired-instruction count, with the "imperfect" memory access rules every engine
 //! shares (out-of-bounds loads read 0, out-of-bounds stores are ignored).
 
+use crate::text::thousands;
 use thiserror::Error;
 
 /// Bytes of guest memory.
@@ -13,16 +14,45 @@ pub const NUM_REGS: usize = 8;
 /// The register `CALL` and `RET` use as the stack pointer.
 pub const SP: usize = 7;
 
-/// A kernel image that cannot be loaded.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum LoadError {
-    #[error("kernel is {size} bytes; the machine has {MEM_SIZE} bytes of memory")]
-    TooLarge { size: usize },
+/// A kernel that does not fit in guest memory: more than [`MEM_SIZE`] bytes. It is the one
+/// error, with the one message, of everything that takes a kernel — loading a machine,
+/// assembling, vetting ([`crate::vet`]), and in `pxos` the kernel loader and the version
+/// store. A kernel is refused, never truncated.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq, Hash)]
+#[error(
+    "kernel is {} bytes; at most {} fit in memory",
+    thousands(*size),
+    thousands(MEM_SIZE as u64)
+)]
+pub struct KernelTooLarge {
+    /// The kernel's size in bytes.
+    pub size: u64,
 }
+
+impl KernelTooLarge {
+    /// `Err` if `size` bytes do not fit in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelTooLarge`] when `size` is over [`MEM_SIZE`].
+    pub fn check(size: usize) -> Result<(), KernelTooLarge> {
+        if size > MEM_SIZE {
+            Err(KernelTooLarge { size: size as u64 })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Bytes in one page of [`Machine`]'s record of written memory (64 pages of 1 KiB).
+const PAGE: usize = 1_024;
 
 /// One pxVM machine. Memory is zero-filled; the kernel is copied to address 0 and
 /// execution starts at pc 0.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Equality compares the guest-visible state (registers, pc, cycles, memory); the
+/// bookkeeping behind [`Machine::reload`] is not part of it.
+#[derive(Clone)]
 pub struct Machine {
     /// R0..R7.
     pub regs: [i32; NUM_REGS],
@@ -33,7 +63,23 @@ pub struct Machine {
     /// Guest memory. Engines that cache translations of it must be told of writes made
     /// from outside an engine run (see each engine's documentation).
     pub mem: Box<[u8; MEM_SIZE]>,
+    /// The pages the machine's own writes ([`Machine::store_i32`], [`Machine::store_u8`],
+    /// `SyscallCtx::write_mem`) touched since the last reset, one bit per 1 KiB page.
+    pub(crate) written_pages: u64,
+    /// Bytes of the kernel loaded by the last reset.
+    loaded: usize,
 }
+
+impl PartialEq for Machine {
+    fn eq(&self, other: &Machine) -> bool {
+        self.regs == other.regs
+            && self.pc == other.pc
+            && self.cycles == other.cycles
+            && self.mem == other.mem
+    }
+}
+
+impl Eq for Machine {}
 
 impl std::fmt::Debug for Machine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,12 +100,14 @@ fn zeroed_memory() -> Box<[u8; MEM_SIZE]> {
 
 impl Machine {
     /// A machine with `kernel` loaded at address 0, registers zero, pc 0.
-    pub fn new(kernel: &[u8]) -> Result<Machine, LoadError> {
+    pub fn new(kernel: &[u8]) -> Result<Machine, KernelTooLarge> {
         let mut m = Machine {
             regs: [0; NUM_REGS],
             pc: 0,
             cycles: 0,
             mem: zeroed_memory(),
+            written_pages: 0,
+            loaded: 0,
         };
         m.reset(kernel)?;
         Ok(m)
@@ -67,16 +115,50 @@ impl Machine {
 
     /// Reboot in place with `kernel`: memory cleared and reloaded, registers, pc and cycles
     /// zeroed. Reuses the memory allocation (cheap for many short runs).
-    pub fn reset(&mut self, kernel: &[u8]) -> Result<(), LoadError> {
-        if kernel.len() > MEM_SIZE {
-            return Err(LoadError::TooLarge { size: kernel.len() });
-        }
+    pub fn reset(&mut self, kernel: &[u8]) -> Result<(), KernelTooLarge> {
+        KernelTooLarge::check(kernel.len())?;
         self.mem[..kernel.len()].copy_from_slice(kernel);
         self.mem[kernel.len()..].fill(0);
+        self.restart(kernel.len());
+        Ok(())
+    }
+
+    /// [`Machine::reset`] for many short runs: the same result, but only the previous
+    /// kernel's bytes and the pages the machine's own writes touched are cleared, not all
+    /// 64 KiB.
+    ///
+    /// It relies on every write to memory since the last reset having gone through the
+    /// machine's store methods or `SyscallCtx::write_mem` — as the interpreters' do — or
+    /// having been declared with [`Machine::mark_written`]. After an engine that writes
+    /// memory through its own code (the JIT), use [`Machine::reset`].
+    pub fn reload(&mut self, kernel: &[u8]) -> Result<(), KernelTooLarge> {
+        KernelTooLarge::check(kernel.len())?;
+        if self.loaded > kernel.len() {
+            self.mem[kernel.len()..self.loaded].fill(0);
+        }
+        let mut pages = self.written_pages;
+        while pages != 0 {
+            let page = pages.trailing_zeros() as usize;
+            self.mem[page * PAGE..(page + 1) * PAGE].fill(0);
+            pages &= pages - 1;
+        }
+        self.mem[..kernel.len()].copy_from_slice(kernel);
+        self.restart(kernel.len());
+        Ok(())
+    }
+
+    /// Declare that `range` of memory was written other than through the machine's store
+    /// methods, so that [`Machine::reload`] clears it.
+    pub fn mark_written(&mut self, range: std::ops::Range<usize>) {
+        mark_pages(&mut self.written_pages, &range);
+    }
+
+    fn restart(&mut self, loaded: usize) {
         self.regs = [0; NUM_REGS];
         self.pc = 0;
         self.cycles = 0;
-        Ok(())
+        self.written_pages = 0;
+        self.loaded = loaded;
     }
 
     /// Read the i32 at `addr`; 0 when `addr < 0` or `addr + 3 > 65,535`.
@@ -98,6 +180,7 @@ impl Machine {
     pub fn store_i32(&mut self, addr: i32, value: i32) -> Option<usize> {
         let a = word_index(addr)?;
         self.mem[a..a + 4].copy_from_slice(&value.to_le_bytes());
+        self.written_pages |= (1 << (a / PAGE)) | (1 << ((a + 3) / PAGE));
         Some(a)
     }
 
@@ -115,7 +198,20 @@ impl Machine {
     pub fn store_u8(&mut self, addr: i32, value: i32) -> Option<usize> {
         let a = byte_index(addr)?;
         self.mem[a] = value as u8;
+        self.written_pages |= 1 << (a / PAGE);
         Some(a)
+    }
+}
+
+/// Set the bits of the 1 KiB pages `range` touches in `pages`.
+pub(crate) fn mark_pages(pages: &mut u64, range: &std::ops::Range<usize>) {
+    if range.is_empty() {
+        return;
+    }
+    let first = range.start / PAGE;
+    let last = (range.end - 1).min(MEM_SIZE - 1) / PAGE;
+    for page in first..=last {
+        *pages |= 1 << page;
     }
 }
 
@@ -162,11 +258,52 @@ mod tests {
 
     #[test]
     fn oversized_kernel_is_refused() {
+        let err = Machine::new(&vec![0; MEM_SIZE + 1]).unwrap_err();
+        assert_eq!(err, KernelTooLarge { size: 65_537 });
         assert_eq!(
-            Machine::new(&vec![0; MEM_SIZE + 1]).unwrap_err(),
-            LoadError::TooLarge { size: MEM_SIZE + 1 }
+            err.to_string(),
+            "kernel is 65,537 bytes; at most 65,536 fit in memory"
         );
         assert!(Machine::new(&vec![1; MEM_SIZE]).is_ok());
+    }
+
+    #[test]
+    fn reload_clears_what_was_written_and_the_old_kernel() {
+        let mut m = Machine::new(&[1, 2, 3, 4, 5, 6]).unwrap();
+        m.store_i32(1_022, -1);
+        m.store_u8(40_000, 9);
+        m.store_i32(65_532, 7);
+        m.mark_written(5_000..5_001);
+        m.mem[5_000] = 1;
+        m.regs[2] = 4;
+        m.reload(&[8, 9]).unwrap();
+        assert_eq!(m, Machine::new(&[8, 9]).unwrap());
+        m.reload(&[7; 3000]).unwrap();
+        m.reload(&[1]).unwrap();
+        assert_eq!(m, Machine::new(&[1]).unwrap());
+        assert!(m.reload(&vec![0; MEM_SIZE + 1]).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever a program did — stores anywhere, the stack, self-modification — on
+        /// either interpreter, `reload` leaves exactly a freshly loaded machine.
+        #[test]
+        fn reload_after_any_run_is_a_fresh_machine(
+            code in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            next in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            fuel in 0u64..3_000,
+            reference in proptest::prelude::any::<bool>(),
+        ) {
+            let mut m = Machine::new(&code).unwrap();
+            m.regs = [1_000, -3, 65_530, 40_000, 7, 123, 1 << 15, 60_000];
+            if reference {
+                crate::interp::run_reference(&mut m, &mut crate::host::NullHost, fuel);
+            } else {
+                crate::interp::run(&mut m, &mut crate::host::NullHost, fuel);
+            }
+            m.reload(&next).unwrap();
+            proptest::prop_assert_eq!(m, Machine::new(&next).unwrap());
+        }
     }
 
     #[test]

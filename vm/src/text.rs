@@ -1,5 +1,6 @@
-//! Small text helpers for messages, shared by the assembler's errors and `pxos`'s output
-//! (the renderer's console, for one): numbers written the way people read them.
+//! Numbers in pxvm's messages (the kernel-size error, [`crate::KernelTooLarge`]), written
+//! the way people read them (`65,536`). Private to `pxvm`: `pxos` has its own for its
+//! screens (`pxos::util`).
 
 /// `n` with thousands separators: `65536` is written `65,536`.
 pub fn thousands(n: u64) -> String {

@@ -14,7 +14,7 @@
 
 use crate::insn::{decode, Decoded};
 use crate::isa::{Flow, Opcode};
-use crate::MEM_SIZE;
+use crate::{KernelTooLarge, MEM_SIZE};
 use std::fmt;
 
 /// Why bytes are not a kernel.
@@ -22,9 +22,8 @@ use std::fmt;
 pub enum VetError {
     /// No bytes.
     Empty,
-    /// More than fits in memory; `size` is how many bytes were seen (a reader may stop at
-    /// 65,537, so the file may hold more).
-    TooLarge { size: usize },
+    /// More than fits in memory.
+    TooLarge(KernelTooLarge),
     /// The bytes are assembly source text, not bytecode.
     AssemblyText { line: usize },
     /// An undefined opcode byte is reachable from address 0.
@@ -35,11 +34,7 @@ impl fmt::Display for VetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VetError::Empty => f.write_str("the kernel is empty"),
-            VetError::TooLarge { .. } => write!(
-                f,
-                "the kernel is larger than {} bytes, more than fits in memory (it is refused, never truncated)",
-                crate::text::thousands(MEM_SIZE as u64)
-            ),
+            VetError::TooLarge(too_large) => too_large.fmt(f),
             VetError::AssemblyText { line } => write!(
                 f,
                 "the bytes are assembly source text (line {line} is an instruction), not bytecode; assemble it first"
@@ -59,9 +54,7 @@ pub fn vet(bytes: &[u8]) -> Result<(), VetError> {
     if bytes.is_empty() {
         return Err(VetError::Empty);
     }
-    if bytes.len() > MEM_SIZE {
-        return Err(VetError::TooLarge { size: bytes.len() });
-    }
+    KernelTooLarge::check(bytes.len()).map_err(VetError::TooLarge)?;
     if let Some(line) = assembly_line(bytes) {
         return Err(VetError::AssemblyText { line });
     }
@@ -148,7 +141,7 @@ mod tests {
         assert_eq!(vet(&[]), Err(VetError::Empty));
         assert_eq!(
             vet(&vec![1; MEM_SIZE + 1]),
-            Err(VetError::TooLarge { size: MEM_SIZE + 1 })
+            Err(VetError::TooLarge(KernelTooLarge { size: 65_537 }))
         );
         assert_eq!(
             vet(b"; a kernel\nstart:  IMM32 R1, 1\nHALT\n"),

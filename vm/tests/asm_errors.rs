@@ -294,13 +294,13 @@ fn layout_directives_only_use_names_defined_above() {
 fn program_too_large_names_the_overflowing_line() {
     assert_eq!(
         err(".zero 65530\nNOP\nIMM32 R1, 0\nNOP\nNOP\nNOP"),
-        "k.asm:3:1: program is 65,540 bytes; at most 65,536 fit in memory"
+        "k.asm:3:1: kernel is 65,540 bytes; at most 65,536 fit in memory"
     );
     // Huge sources do not allocate huge outputs; the total is still reported.
     let src = ".zero 65536\n".repeat(1000);
     assert_eq!(
         err(&src),
-        "k.asm:2:1: program is 65,536,000 bytes; at most 65,536 fit in memory"
+        "k.asm:2:1: kernel is 65,536,000 bytes; at most 65,536 fit in memory"
     );
 }
 

@@ -108,11 +108,7 @@ pub fn assemble_with_symbols(source: &str, file: &str) -> Result<Program, AsmErr
     let mut syms = expr::Symbols::new();
     let sizes = emit::layout(&lines, &mut syms, &mut diags);
     if let Some((line, col)) = sizes.overflow_at {
-        let message = format!(
-            "program is {} bytes; at most {} fit in memory",
-            crate::text::thousands(sizes.total),
-            crate::text::thousands(crate::machine::MEM_SIZE as u64)
-        );
+        let message = crate::KernelTooLarge { size: sizes.total }.to_string();
         diags.push(line, Diag { col, message });
     }
     let mut out = emit::Out {

@@ -1,0 +1,248 @@
+//! `pxos evolve --islands N`: an island experiment (`pxos::tools::evolve::islands`) — all N
+//! islands in this process (a ring, migrants every `--migrate-every` generations), or with
+//! `--island I --exchange DIR` only island I, exchanging migrants with the other islands'
+//! processes through DIR (one island per Slurm array task or Kubernetes pod). Either way the
+//! islands go through the same populations for the same seed and options, and the report
+//! lists each island's best kernel so runs can be compared. Island runs use their whole
+//! generation budget (an island that stopped early would leave its neighbour waiting).
+
+use anyhow::{Context, Result};
+use clap::builder::RangedU64ValueParser;
+use clap::Args;
+use pxos::tools::evolve::islands::{
+    island_config, run_island, run_key, Archipelago, FolderExchange, Migration, MAX_ISLANDS,
+};
+use pxos::tools::evolve::{Config, Evolution, GenerationLog, Goal, Individual};
+use pxos::util::userfile;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct IslandArgs {
+    /// Evolve N islands (populations of --population each) along a ring, 2 to 1,024.
+    #[arg(long, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(2..=MAX_ISLANDS as u64),
+          conflicts_with_all = ["checkpoint", "resume", "fs", "promote", "problem_suite"])]
+    pub islands: Option<usize>,
+    /// With --islands: migrate after every G-th generation [default: 10].
+    #[arg(long, value_name = "G", requires = "islands",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub migrate_every: Option<u64>,
+    /// With --islands: how many of an island's best go to the next island [default: 2].
+    #[arg(long, value_name = "M", requires = "islands")]
+    pub migrants: Option<usize>,
+    /// With --islands: run only island I (0 to N-1) in this process, exchanging migrants
+    /// through --exchange.
+    #[arg(long, value_name = "I", requires_all = ["islands", "exchange"])]
+    pub island: Option<usize>,
+    /// With --island: the folder all islands' processes share for migrants.
+    #[arg(long, value_name = "DIR", requires = "island")]
+    pub exchange: Option<PathBuf>,
+    /// With --island: how long to wait for a neighbour's migrants, in seconds [default:
+    /// 600]; past it the island stops with an error naming the missing island.
+    #[arg(long, value_name = "SECS", requires = "island",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub exchange_timeout: Option<u64>,
+}
+
+/// Where the outputs of an island run go.
+#[derive(Debug)]
+pub struct Outputs<'a> {
+    pub log: Option<&'a Path>,
+    pub out: Option<&'a Path>,
+    pub json: bool,
+}
+
+/// Run the island experiment `args` describes.
+pub fn run(
+    args: &IslandArgs,
+    islands: usize,
+    config: Config,
+    goal: &Goal,
+    seed_kernel: &[u8],
+    threads: usize,
+    outputs: Outputs<'_>,
+) -> Result<ExitCode> {
+    let migration = Migration {
+        every: args.migrate_every.unwrap_or(10),
+        migrants: args.migrants.unwrap_or(2),
+    };
+    if migration.migrants >= config.population {
+        anyhow::bail!(
+            "--migrants {} must be smaller than --population {}",
+            migration.migrants,
+            config.population
+        );
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()?;
+    let generations = config.generations;
+    let bests: Vec<(usize, Individual)> = match args.island {
+        Some(me) => {
+            if me >= islands {
+                anyhow::bail!(
+                    "--island {me} is not one of the {islands} islands (0 to {})",
+                    islands - 1
+                );
+            }
+            let dir = args.exchange.as_deref().expect("clap requires --exchange");
+            let key = run_key(&config, goal, islands, migration);
+            let timeout = Duration::from_secs(args.exchange_timeout.unwrap_or(600));
+            let exchange = FolderExchange::new(dir, &key, me, islands, timeout)
+                .with_context(|| format!("--exchange {}", dir.display()))?;
+            let mut log = open_log(outputs.log)?;
+            let mut evolution =
+                pool.install(|| Evolution::start(island_config(&config, me), goal, seed_kernel));
+            let mut failed = None;
+            pool.install(|| {
+                run_island(
+                    &mut evolution,
+                    migration,
+                    &exchange,
+                    generations,
+                    |line, _| {
+                        if let Err(e) = write_line(&mut log, line) {
+                            failed.get_or_insert(e);
+                        }
+                    },
+                )
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            vec![(me, evolution.best().clone())]
+        }
+        None => {
+            let mut archipelago =
+                pool.install(|| Archipelago::start(&config, islands, migration, goal, seed_kernel));
+            let mut logs = (0..islands)
+                .map(|i| open_log(outputs.log.map(|p| island_log(p, i)).as_deref()))
+                .collect::<Result<Vec<_>>>()?;
+            while archipelago.islands[0].state.generation < generations {
+                let lines = pool.install(|| archipelago.step());
+                for (log, (line, _)) in logs.iter_mut().zip(&lines) {
+                    write_line(log, line)?;
+                }
+            }
+            let best = archipelago.best().0;
+            let mut all: Vec<_> = archipelago
+                .islands
+                .iter()
+                .enumerate()
+                .map(|(i, island)| (i, island.best().clone()))
+                .collect();
+            // The experiment's best first.
+            all.swap(0, best);
+            all[1..].sort_by_key(|(i, _)| *i);
+            all
+        }
+    };
+    let (best_island, best) = &bests[0];
+    if let Some(out) = outputs.out {
+        userfile::write_output(out, &best.genome)?;
+    }
+    report(
+        &bests,
+        *best_island,
+        best,
+        islands,
+        migration,
+        generations,
+        outputs.json,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The log file of island `i` of an in-process run: `run.jsonl` → `run.island<i>.jsonl`.
+fn island_log(path: &Path, island: usize) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.island{island}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.island{island}"),
+    };
+    path.with_file_name(name)
+}
+
+fn open_log(path: Option<&Path>) -> Result<Option<(PathBuf, std::fs::File)>> {
+    match path {
+        Some(p) => Ok(Some((p.to_path_buf(), userfile::open_append(p)?))),
+        None => Ok(None),
+    }
+}
+
+fn write_line(log: &mut Option<(PathBuf, std::fs::File)>, line: &GenerationLog) -> Result<()> {
+    if let Some((path, file)) = log {
+        writeln!(file, "{}", serde_json::to_string(line)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn report(
+    bests: &[(usize, Individual)],
+    best_island: usize,
+    best: &Individual,
+    islands: usize,
+    migration: Migration,
+    generations: u64,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let per_island: Vec<_> = {
+            let mut sorted: Vec<_> = bests.iter().collect();
+            sorted.sort_by_key(|(i, _)| *i);
+            sorted
+                .into_iter()
+                .map(|(i, b)| {
+                    serde_json::json!({
+                        "island": i,
+                        "error": b.fitness.error,
+                        "cycles": b.fitness.cycles,
+                        "size": b.fitness.size,
+                        "born": b.born,
+                        "bytecode_hex": hex::encode(&b.genome),
+                    })
+                })
+                .collect()
+        };
+        let report = serde_json::json!({
+            "islands": islands,
+            "migrate_every": migration.every,
+            "migrants": migration.migrants,
+            "generations": generations,
+            "best_island": best_island,
+            "best": {
+                "error": best.fitness.error,
+                "cycles": best.fitness.cycles,
+                "size": best.fitness.size,
+                "born": best.born,
+                "bytecode_hex": hex::encode(&best.genome),
+            },
+            "per_island": per_island,
+        });
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} island(s) of {islands}, {generations} generations, {} migrant(s) every {}: best on island {best_island}: error {}, {} cycles, {} bytes (born in generation {})",
+            bests.len(),
+            migration.migrants,
+            migration.every,
+            best.fitness.error,
+            best.fitness.cycles,
+            best.fitness.size,
+            best.born
+        );
+        for (i, b) in bests {
+            println!(
+                "  island {i:>4}: error {}, {} cycles, {} bytes",
+                b.fitness.error, b.fitness.cycles, b.fitness.size
+            );
+        }
+        println!("best kernel:");
+        print!("{}", pxvm::disasm::disassemble(&best.genome));
+    }
+    Ok(())
+}

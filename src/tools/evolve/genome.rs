@@ -1,0 +1,380 @@
+//! Genomes and the mutation operators that know the ISA. A genome is a kernel's bytes;
+//! operators see it as a sequence of items (decoded instructions, or raw bytes where
+//! decoding gives none) so that they can change an operand, replace, insert, delete or
+//! duplicate whole instructions — relocating jump and call targets past an edit so loops
+//! survive it — cross two parents over at instruction boundaries, or flip raw bits.
+
+use pxvm::isa::ALL_OPCODES;
+use pxvm::{decode, Decoded, Insn, Layout, Opcode};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// One item of a genome: an instruction, or a byte that does not start one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Insn(Insn),
+    Byte(u8),
+}
+
+impl Item {
+    fn len(&self) -> usize {
+        match self {
+            Item::Insn(i) => i.op.len(),
+            Item::Byte(_) => 1,
+        }
+    }
+}
+
+/// Split bytes into items by a linear sweep from address 0.
+pub fn items(bytes: &[u8]) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut pc = 0;
+    while pc < bytes.len() {
+        match decode(bytes, pc) {
+            Ok(Decoded::Insn(insn)) => {
+                out.push(Item::Insn(insn));
+                pc += insn.op.len();
+            }
+            Ok(Decoded::Unknown(b)) => {
+                out.push(Item::Byte(b));
+                pc += 1;
+            }
+            Err(_) => {
+                out.extend(bytes[pc..].iter().map(|&b| Item::Byte(b)));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Encode items back to bytes.
+pub fn encode(items: &[Item]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            Item::Insn(insn) => insn.encode_into(&mut out),
+            Item::Byte(b) => out.push(*b),
+        }
+    }
+    out
+}
+
+/// Relative weights of the mutation operators (0 disables one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MutationRates {
+    pub operand: u32,
+    pub replace: u32,
+    pub insert: u32,
+    pub delete: u32,
+    pub duplicate: u32,
+    pub byte_flip: u32,
+    /// Probability (percent) that a child is a crossover of two parents (then mutated).
+    pub crossover_percent: u32,
+}
+
+impl Default for MutationRates {
+    fn default() -> Self {
+        MutationRates {
+            operand: 40,
+            replace: 15,
+            insert: 15,
+            delete: 15,
+            duplicate: 5,
+            byte_flip: 5,
+            crossover_percent: 20,
+        }
+    }
+}
+
+/// What new instructions may contain: the syscalls the goal cares about.
+#[derive(Clone, Debug)]
+pub struct Alphabet {
+    pub syscalls: Vec<u8>,
+    /// The opcodes new instructions may use; empty means every opcode.
+    pub opcodes: Vec<Opcode>,
+    /// Largest genome, in bytes.
+    pub max_len: usize,
+}
+
+fn is_branch(op: Opcode) -> bool {
+    matches!(op, Opcode::JMP | Opcode::JZ | Opcode::JNZ | Opcode::CALL)
+}
+
+/// Start addresses of `items`.
+fn addresses(items: &[Item]) -> Vec<usize> {
+    let mut at = 0;
+    items
+        .iter()
+        .map(|i| {
+            let a = at;
+            at += i.len();
+            a
+        })
+        .collect()
+}
+
+/// Shift branch targets at or after `at` by `delta` bytes.
+fn relocate(items: &mut [Item], at: usize, delta: isize) {
+    for item in items {
+        if let Item::Insn(insn) = item {
+            if is_branch(insn.op) && insn.imm >= at as i32 {
+                insn.imm = insn.imm.wrapping_add(delta as i32);
+            }
+        }
+    }
+}
+
+fn random_imm(rng: &mut ChaCha8Rng, items: &[Item]) -> i32 {
+    match rng.random_range(0..10) {
+        0..=5 => rng.random_range(-4..=16),
+        6 | 7 => rng.random_range(-1000..=1000),
+        8 if !items.is_empty() => addresses(items)[rng.random_range(0..items.len())] as i32,
+        _ => rng.random(),
+    }
+}
+
+/// A kernel of `len` random instructions over `alphabet` (each drawn by [`random_insn`],
+/// so a jump may target an instruction before it).
+pub fn random_kernel(rng: &mut ChaCha8Rng, len: usize, alphabet: &Alphabet) -> Vec<u8> {
+    let mut items = Vec::with_capacity(len);
+    for _ in 0..len {
+        let insn = random_insn(rng, &items, alphabet);
+        items.push(Item::Insn(insn));
+    }
+    encode(&items)
+}
+
+/// A random instruction over the ISA (syscalls limited to the alphabet).
+pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) -> Insn {
+    loop {
+        let ops: &[Opcode] = if alphabet.opcodes.is_empty() {
+            ALL_OPCODES
+        } else {
+            &alphabet.opcodes
+        };
+        let op = ops[rng.random_range(0..ops.len())];
+        if op == Opcode::HALT && rng.random_bool(0.7) {
+            continue;
+        }
+        let regs = [
+            rng.random_range(0..8),
+            rng.random_range(0..8),
+            rng.random_range(0..8),
+        ];
+        let imm = match op.layout() {
+            Layout::U8 if op == Opcode::SYSCALL => {
+                if alphabet.syscalls.is_empty() {
+                    continue;
+                }
+                i32::from(alphabet.syscalls[rng.random_range(0..alphabet.syscalls.len())])
+            }
+            Layout::U8 | Layout::RegU8 => rng.random_range(0..256),
+            l if l.has_imm() && is_branch(op) && !items.is_empty() => {
+                addresses(items)[rng.random_range(0..items.len())] as i32
+            }
+            l if l.has_imm() => random_imm(rng, items),
+            _ => 0,
+        };
+        return Insn::new(op, regs, imm);
+    }
+}
+
+fn mutate_operand(rng: &mut ChaCha8Rng, insn: &mut Insn, items: &[Item], alphabet: &Alphabet) {
+    let layout = insn.op.layout();
+    let regs = layout.reg_count();
+    if regs > 0 && (!layout.has_imm() || rng.random_bool(0.5)) {
+        insn.regs[rng.random_range(0..regs)] = rng.random_range(0..8);
+        return;
+    }
+    match layout {
+        Layout::U8 if insn.op == Opcode::SYSCALL && !alphabet.syscalls.is_empty() => {
+            insn.imm = i32::from(alphabet.syscalls[rng.random_range(0..alphabet.syscalls.len())]);
+        }
+        Layout::U8 | Layout::RegU8 => insn.imm = rng.random_range(0..256),
+        _ if is_branch(insn.op) && !items.is_empty() => {
+            insn.imm = addresses(items)[rng.random_range(0..items.len())] as i32;
+        }
+        _ if layout.has_imm() => {
+            insn.imm = match rng.random_range(0..5) {
+                0 => insn.imm.wrapping_add(rng.random_range(-3..=3)),
+                1 => insn.imm.wrapping_add(rng.random_range(-64..=64)),
+                2 => insn.imm.wrapping_mul(2),
+                3 => insn.imm / 2,
+                _ => random_imm(rng, items),
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Mutate `genome` once with an operator chosen by `rates`.
+pub fn mutate(
+    rng: &mut ChaCha8Rng,
+    genome: &[u8],
+    rates: &MutationRates,
+    alphabet: &Alphabet,
+) -> Vec<u8> {
+    let mut items = items(genome);
+    let weights = [
+        rates.operand,
+        rates.replace,
+        rates.insert,
+        rates.delete,
+        rates.duplicate,
+        rates.byte_flip,
+    ];
+    let total: u32 = weights.iter().sum();
+    if total == 0 || items.is_empty() {
+        let insn = random_insn(rng, &items, alphabet);
+        return encode(&[Item::Insn(insn)]);
+    }
+    let mut pick = rng.random_range(0..total);
+    let op = weights
+        .iter()
+        .position(|&w| {
+            if pick < w {
+                true
+            } else {
+                pick -= w;
+                false
+            }
+        })
+        .unwrap_or(0);
+    let i = rng.random_range(0..items.len());
+    let addr = addresses(&items);
+    match op {
+        0 => {
+            let snapshot = items.clone();
+            if let Item::Insn(insn) = &mut items[i] {
+                mutate_operand(rng, insn, &snapshot, alphabet);
+            } else {
+                items[i] = Item::Insn(random_insn(rng, &snapshot, alphabet));
+            }
+        }
+        1 => {
+            let new = random_insn(rng, &items, alphabet);
+            let delta = new.op.len() as isize - items[i].len() as isize;
+            items[i] = Item::Insn(new);
+            relocate(&mut items, addr[i] + 1, delta);
+        }
+        2 => {
+            let new = random_insn(rng, &items, alphabet);
+            let at = rng.random_range(0..=items.len());
+            let at_addr = addr.get(at).copied().unwrap_or(genome.len());
+            relocate(&mut items, at_addr, new.op.len() as isize);
+            items.insert(at, Item::Insn(new));
+        }
+        3 if items.len() > 1 => {
+            let removed = items.remove(i);
+            relocate(&mut items, addr[i] + 1, -(removed.len() as isize));
+        }
+        4 => {
+            let run = rng.random_range(1..=4).min(items.len() - i);
+            let copy: Vec<Item> = items[i..i + run].to_vec();
+            let bytes: usize = copy.iter().map(Item::len).sum();
+            let at = rng.random_range(0..=items.len());
+            let at_addr = addr.get(at).copied().unwrap_or(genome.len());
+            relocate(&mut items, at_addr, bytes as isize);
+            items.splice(at..at, copy);
+        }
+        _ => {
+            let mut bytes = encode(&items);
+            let b = rng.random_range(0..bytes.len());
+            bytes[b] ^= 1 << rng.random_range(0..8);
+            return clamp(bytes, alphabet);
+        }
+    }
+    clamp(encode(&items), alphabet)
+}
+
+fn clamp(mut bytes: Vec<u8>, alphabet: &Alphabet) -> Vec<u8> {
+    bytes.truncate(alphabet.max_len.max(1));
+    if bytes.is_empty() {
+        bytes.push(Opcode::HALT as u8);
+    }
+    bytes
+}
+
+/// A child of `a` and `b`: `a`'s items before a random boundary, `b`'s from another.
+pub fn crossover(rng: &mut ChaCha8Rng, a: &[u8], b: &[u8], alphabet: &Alphabet) -> Vec<u8> {
+    let (ia, ib) = (items(a), items(b));
+    let cut_a = rng.random_range(0..=ia.len());
+    let cut_b = rng.random_range(0..=ib.len());
+    let mut child = ia[..cut_a].to_vec();
+    child.extend_from_slice(&ib[cut_b..]);
+    clamp(encode(&child), alphabet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn alphabet() -> Alphabet {
+        Alphabet {
+            syscalls: vec![10],
+            opcodes: vec![],
+            max_len: 4096,
+        }
+    }
+
+    #[test]
+    fn items_round_trip_any_bytes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..200 {
+            let len = rng.random_range(0..64);
+            let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            assert_eq!(encode(&items(&bytes)), bytes);
+        }
+    }
+
+    #[test]
+    fn inserting_keeps_loops_pointing_at_their_heads() {
+        // IMM32 R1, 5 ; loop (6): ADDI R1, R1, -1 ; JNZ R1, 6 ; HALT
+        let prog = [
+            Insn::new(Opcode::IMM32, [1, 0, 0], 5).encode(),
+            Insn::new(Opcode::ADDI, [1, 1, 0], -1).encode(),
+            Insn::new(Opcode::JNZ, [1, 0, 0], 6).encode(),
+            vec![0],
+        ]
+        .concat();
+        let mut items = items(&prog);
+        relocate(&mut items, 0, 3);
+        items.insert(0, Item::Insn(Insn::new(Opcode::MOV, [2, 1, 0], 0)));
+        let bytes = encode(&items);
+        let mut m = pxvm::Machine::new(&bytes).unwrap();
+        let exit = pxvm::interp::run(&mut m, &mut pxvm::NullHost, 1000);
+        assert_eq!(exit, pxvm::Exit::Halt);
+        assert_eq!(m.cycles, 1 + 1 + 5 * 2);
+    }
+
+    #[test]
+    fn mutation_is_deterministic_and_bounded() {
+        let seed =
+            pxvm::asm::assemble("IMM32 R1, 5\nL: ADDI R1, R1, -1\nJNZ R1, L\nHALT\n", "t").unwrap();
+        let run = |s| {
+            let mut rng = ChaCha8Rng::seed_from_u64(s);
+            let mut g = seed.clone();
+            for _ in 0..500 {
+                g = mutate(
+                    &mut rng,
+                    &g,
+                    &MutationRates::default(),
+                    &Alphabet {
+                        syscalls: vec![10],
+                        opcodes: vec![],
+                        max_len: 64,
+                    },
+                );
+                assert!(!g.is_empty() && g.len() <= 64);
+            }
+            g
+        };
+        assert_eq!(run(3), run(3));
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let child = crossover(&mut rng, &seed, &seed, &alphabet());
+        assert!(child.len() <= 2 * seed.len());
+    }
+}

@@ -1,0 +1,787 @@
+//! Evolutionary search over kernels (`pxos evolve`): a population of genomes (kernels)
+//! is mutated with ISA-aware operators (private `genome`; [`MutationRates`] weighs them),
+//! each variant runs with a fuel budget and is scored against a [`Goal`] (input/output
+//! cases: [`cases`]); tournaments or lexicase selection ([`Selection`]) pick parents, elites
+//! survive. [`problems`] is the shipped suite of program-synthesis problems.
+//!
+//! Determinism: every random choice comes from a ChaCha8 stream derived from the seed and
+//! the generation number, on one thread; only evaluation — a pure function of the genome —
+//! runs in parallel. So the same seed and options give the same result on any machine
+//! with any number of threads, and a run resumed from a checkpoint continues exactly as
+//! if it had never stopped. Identical genomes are evaluated once (a cache by content).
+//!
+//! Limits: a [`Config`] and a [`Checkpoint`] are checked ([`Config::validate`],
+//! [`Checkpoint::validate`]) against the same bounds as the command line's options
+//! ([`MAX_POPULATION`], [`MAX_GENERATIONS`], ...), so a damaged or hostile checkpoint gives
+//! an error naming the field, never a panic or an allocation beyond the bounds. A
+//! checkpoint records its goal ([`GoalRecord`]) so that a resumed run can refuse
+//! another.
+
+pub mod cases;
+mod genome;
+mod goal;
+pub mod islands;
+pub mod problems;
+mod select;
+
+pub use genome::{random_kernel, Alphabet, MutationRates};
+pub use goal::{Fitness, Goal, GoalError, GoalRecord, Picture, Reference};
+pub use select::Selection;
+
+use crate::runtime::engines::EngineKind;
+use crate::runtime::host::PxHost;
+use pxvm::Machine;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+/// The largest population (individuals per generation).
+pub const MAX_POPULATION: usize = 100_000;
+/// The most generations an experiment may plan.
+pub const MAX_GENERATIONS: u64 = 1_000_000_000;
+/// The largest weight of one mutation operator.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+/// The largest `--size-weight`.
+pub const MAX_SIZE_WEIGHT: f64 = 1_000_000.0;
+
+/// An option or checkpoint field out of its bounds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {problem}")]
+pub struct Invalid {
+    /// The field's name in the checkpoint (`population`, `config.max_len`, ...).
+    pub field: &'static str,
+    /// What is wrong, e.g. "is 0; it must be 1..=65,536".
+    pub problem: String,
+}
+
+fn check<T: std::fmt::Display + PartialOrd>(
+    field: &'static str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    shown: &str,
+) -> Result<(), Invalid> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(Invalid {
+            field,
+            problem: format!("is {value}; it must be {shown}"),
+        })
+    }
+}
+
+/// Options of an experiment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    pub seed: u64,
+    pub population: usize,
+    pub generations: u64,
+    pub fuel: u64,
+    /// The engine every variant runs on.
+    #[serde(deserialize_with = "engine_field")]
+    pub engine: EngineKind,
+    pub elites: usize,
+    pub tournament: usize,
+    pub max_len: usize,
+    pub rates: MutationRates,
+    /// How parents are chosen (absent in older checkpoints: tournaments).
+    #[serde(default)]
+    pub selection: Selection,
+    /// Parsimony: `size_weight` x size is added to the error used for ranking, elitism
+    /// and tournaments (absent in older checkpoints: 0).
+    #[serde(default)]
+    pub size_weight: f64,
+}
+
+/// `config.engine`, read as [`EngineKind`] reads it; an error names the field.
+fn engine_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<EngineKind, D::Error> {
+    EngineKind::deserialize(d).map_err(|e| serde::de::Error::custom(format!("config.engine: {e}")))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            population: 100,
+            generations: 100,
+            fuel: 1_000,
+            engine: EngineKind::Tiered,
+            elites: 2,
+            tournament: 3,
+            max_len: 1_024,
+            rates: MutationRates::default(),
+            selection: Selection::Tournament,
+            size_weight: 0.0,
+        }
+    }
+}
+
+impl Config {
+    /// Check every option against its bounds; the error names the field as a checkpoint
+    /// spells it (`config.population`, `config.rates.crossover_percent`, ...).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let thousands = |n: u64| crate::util::thousands(n);
+        check(
+            "config.population",
+            self.population,
+            2..=MAX_POPULATION,
+            &format!("2..={}", thousands(MAX_POPULATION as u64)),
+        )?;
+        check(
+            "config.generations",
+            self.generations,
+            0..=MAX_GENERATIONS,
+            &format!("0..={}", thousands(MAX_GENERATIONS)),
+        )?;
+        check(
+            "config.max_len",
+            self.max_len,
+            1..=pxvm::MEM_SIZE,
+            &format!("1..={}", thousands(pxvm::MEM_SIZE as u64)),
+        )?;
+        check(
+            "config.elites",
+            self.elites,
+            0..=self.population,
+            "0..=config.population",
+        )?;
+        check(
+            "config.tournament",
+            self.tournament,
+            1..=self.population,
+            "1..=config.population",
+        )?;
+        if !(0.0..=MAX_SIZE_WEIGHT).contains(&self.size_weight) {
+            return Err(Invalid {
+                field: "config.size_weight",
+                problem: format!("is {}; it must be 0..=1,000,000", self.size_weight),
+            });
+        }
+        let r = &self.rates;
+        for (field, w) in [
+            ("config.rates.operand", r.operand),
+            ("config.rates.replace", r.replace),
+            ("config.rates.insert", r.insert),
+            ("config.rates.delete", r.delete),
+            ("config.rates.duplicate", r.duplicate),
+            ("config.rates.byte_flip", r.byte_flip),
+        ] {
+            check(
+                field,
+                w,
+                0..=MAX_WEIGHT,
+                &format!("0..={}", thousands(u64::from(MAX_WEIGHT))),
+            )?;
+        }
+        check(
+            "config.rates.crossover_percent",
+            r.crossover_percent,
+            0..=100,
+            "a percentage, 0..=100",
+        )
+    }
+}
+
+/// One member of the population.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Individual {
+    pub genome: Vec<u8>,
+    pub fitness: Fitness,
+    /// The generation it was born in.
+    pub born: u64,
+    /// Its error on each training case (goals with cases only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<f64>,
+}
+
+/// What one generation looked like (one JSON line of `--log`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GenerationLog {
+    pub generation: u64,
+    pub best_error: f64,
+    pub best_cycles: u64,
+    pub best_size: usize,
+    pub mean_error: f64,
+    /// Distinct genomes over population size.
+    pub diversity: f64,
+    pub evaluations: u64,
+    pub cache_hits: u64,
+    pub evaluations_per_second: f64,
+    /// The best kernel's error on the held-out test cases (`--test-cases`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_error: Option<f64>,
+}
+
+/// The resumable state of an experiment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    pub config: Config,
+    /// Generations completed.
+    pub generation: u64,
+    pub population: Vec<Individual>,
+    /// The best individual of each generation whose best improved, oldest first.
+    pub lineage: Vec<Individual>,
+    /// The goal the experiment pursues (absent in checkpoints of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<GoalRecord>,
+}
+
+impl Checkpoint {
+    /// Check a loaded checkpoint as the command line's options are checked, and that it
+    /// is whole: as many individuals as the population size, every genome 1 to 65,536
+    /// bytes, the generation count in bounds.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.config.validate()?;
+        check(
+            "generation",
+            self.generation,
+            0..=MAX_GENERATIONS,
+            &format!("0..={}", crate::util::thousands(MAX_GENERATIONS)),
+        )?;
+        if self.population.len() != self.config.population {
+            return Err(Invalid {
+                field: "population",
+                problem: format!(
+                    "holds {} individuals; config.population says {}",
+                    self.population.len(),
+                    self.config.population
+                ),
+            });
+        }
+        for (field, list) in [("population", &self.population), ("lineage", &self.lineage)] {
+            for (i, ind) in list.iter().enumerate() {
+                if ind.genome.is_empty() || ind.genome.len() > pxvm::MEM_SIZE {
+                    return Err(Invalid {
+                        field,
+                        problem: format!(
+                            "[{i}] has a genome of {} bytes; a kernel is 1..=65,536 bytes",
+                            ind.genome.len()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Evaluates genomes against a goal, caching by content.
+///
+/// Evaluation is the experiment's hot loop, so nothing in it is rebuilt per genome: each
+/// worker thread keeps one [`Bench`] (a machine and an engine — the JIT's code cache
+/// checks itself against memory on every run), the interpreter's machine is reloaded by
+/// clearing only what the last run wrote ([`Machine::reload`]), and the cache hashes
+/// genomes with a fast non-cryptographic hash.
+#[allow(missing_debug_implementations)] // holds a large cache
+pub struct Evaluator<'g> {
+    goal: &'g Goal,
+    engine: EngineKind,
+    fuel: u64,
+    cache: GenomeMap<Scored>,
+    pub evaluations: u64,
+    pub cache_hits: u64,
+}
+
+type GenomeMap<V> = HashMap<Vec<u8>, V, rustc_hash::FxBuildHasher>;
+
+/// The cache is cleared when it grows past this many genomes.
+const CACHE_LIMIT: usize = 1 << 20;
+
+/// One worker's machine and engine, reused from genome to genome.
+///
+/// The interpreter is kept, and its machine reloaded by clearing only what the last run
+/// wrote ([`Machine::reload`]). A JIT engine is built afresh for each genome: its hotness
+/// counts and code cache describe one program, and carried over to unrelated genomes
+/// they would make it compile code no genome runs long enough to pay for.
+#[allow(missing_debug_implementations)] // holds an engine
+pub struct Bench {
+    machine: Machine,
+    kind: EngineKind,
+    interpreter: Box<dyn pxvm::Engine>,
+}
+
+impl Bench {
+    /// A machine and an engine of `kind`.
+    pub fn new(kind: EngineKind) -> Bench {
+        Bench {
+            machine: Machine::new(&[]).expect("empty kernel fits"),
+            kind,
+            interpreter: EngineKind::Interp.build(),
+        }
+    }
+
+    /// Load `genome` as on a fresh machine; `false` if it does not fit.
+    fn load(&mut self, genome: &[u8]) -> bool {
+        // The interpreter writes memory only through the machine, so clearing what it
+        // wrote is enough; after compiled code, everything is cleared.
+        let loaded = match self.kind {
+            EngineKind::Interp => self.machine.reload(genome),
+            EngineKind::Jit | EngineKind::Tiered => self.machine.reset(genome),
+        };
+        loaded.is_ok()
+    }
+
+    /// Run the loaded genome against `host` for at most `fuel` instructions.
+    fn run(&mut self, host: &mut PxHost, fuel: u64) -> pxvm::Exit {
+        match self.kind {
+            EngineKind::Interp => self.interpreter.run(&mut self.machine, host, fuel),
+            EngineKind::Jit | EngineKind::Tiered => {
+                self.kind.build().run(&mut self.machine, host, fuel)
+            }
+        }
+    }
+}
+
+impl<'g> Evaluator<'g> {
+    pub fn new(goal: &'g Goal, engine: EngineKind, fuel: u64) -> Evaluator<'g> {
+        Evaluator {
+            goal,
+            engine,
+            fuel,
+            cache: GenomeMap::default(),
+            evaluations: 0,
+            cache_hits: 0,
+        }
+    }
+
+    /// A machine and engine to score genomes with (one per thread).
+    pub fn bench(&self) -> Bench {
+        Bench::new(self.engine)
+    }
+
+    /// Score one genome (no cache).
+    pub fn score(&self, bench: &mut Bench, genome: &[u8]) -> Scored {
+        if let Goal::Cases(c) = self.goal {
+            return self.score_cases(bench, genome, &c.train);
+        }
+        if !bench.load(genome) {
+            return Scored::unloadable(genome.len());
+        }
+        let mut host = PxHost::default().with_max_output_lines(self.goal.max_output_lines());
+        let exit = bench.run(&mut host, self.fuel);
+        Scored {
+            fitness: self
+                .goal
+                .score(exit, &bench.machine, &host.sysout, genome.len()),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Score one genome on `cases`: one run per case from the case's starting state, the
+    /// error the sum of the cases' errors, the cycles the sum of the runs' cycles.
+    pub fn score_cases(&self, bench: &mut Bench, genome: &[u8], cases: &[cases::Case]) -> Scored {
+        let lines = self.goal.max_output_lines();
+        let mut errors = Vec::with_capacity(cases.len());
+        let mut cycles = 0u64;
+        for case in cases {
+            if !bench.load(genome) {
+                return Scored::unloadable(genome.len());
+            }
+            let mut host = case.prepare(&mut bench.machine, lines);
+            let exit = bench.run(&mut host, self.fuel);
+            cycles = cycles.saturating_add(bench.machine.cycles);
+            errors.push(case.error(exit, &bench.machine, &host.sysout));
+        }
+        Scored {
+            fitness: Fitness {
+                error: errors.iter().sum(),
+                cycles,
+                size: genome.len(),
+            },
+            errors,
+        }
+    }
+
+    /// The error of `genome` on the goal's held-out test cases (`None` without any).
+    pub fn test_error(&self, genome: &[u8]) -> Option<f64> {
+        let Goal::Cases(c) = self.goal else {
+            return None;
+        };
+        if c.test.is_empty() {
+            return None;
+        }
+        Some(
+            self.score_cases(&mut self.bench(), genome, &c.test)
+                .fitness
+                .error,
+        )
+    }
+
+    /// Score many genomes in parallel, each distinct uncached genome once.
+    pub fn score_all(&mut self, genomes: &[Vec<u8>]) -> Vec<Scored> {
+        let mut todo: Vec<&Vec<u8>> = Vec::new();
+        let mut seen: HashSet<&Vec<u8>, rustc_hash::FxBuildHasher> = HashSet::default();
+        for g in genomes {
+            if self.cache.contains_key(g) || !seen.insert(g) {
+                self.cache_hits += 1;
+            } else {
+                todo.push(g);
+            }
+        }
+        let this = &*self;
+        let scored: Vec<Scored> = todo
+            .par_iter()
+            .map_init(|| this.bench(), |bench, g| this.score(bench, g))
+            .collect();
+        self.evaluations += todo.len() as u64;
+        if self.cache.len() + todo.len() > CACHE_LIMIT {
+            self.cache.clear();
+        }
+        for (g, f) in todo.into_iter().zip(scored) {
+            self.cache.insert(g.clone(), f);
+        }
+        genomes.iter().map(|g| self.cache[g].clone()).collect()
+    }
+}
+
+/// A genome's score: its fitness and, for goals with cases, its error on each case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    pub fitness: Fitness,
+    pub errors: Vec<f64>,
+}
+
+impl Scored {
+    fn unloadable(size: usize) -> Scored {
+        Scored {
+            fitness: Fitness {
+                error: f64::MAX,
+                cycles: 0,
+                size,
+            },
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// The random stream for generation `g`: independent of how earlier ones were consumed.
+fn rng_for(seed: u64, generation: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(generation);
+    rng
+}
+
+/// An experiment in progress.
+#[allow(missing_debug_implementations)] // holds the evaluator's cache
+pub struct Evolution<'g> {
+    pub state: Checkpoint,
+    pub evaluator: Evaluator<'g>,
+    goal: &'g Goal,
+    alphabet: Alphabet,
+}
+
+impl<'g> Evolution<'g> {
+    /// A new experiment from a seed kernel: generation 0 is the seed and its mutants.
+    pub fn start(config: Config, goal: &'g Goal, seed_kernel: &[u8]) -> Evolution<'g> {
+        let alphabet = Alphabet {
+            syscalls: goal.syscalls(),
+            opcodes: goal.opcodes(),
+            max_len: config.max_len,
+        };
+        let mut rng = rng_for(config.seed, 0);
+        let mut genomes = vec![seed_kernel.to_vec()];
+        while genomes.len() < config.population.max(2) {
+            genomes.push(genome::mutate(
+                &mut rng,
+                seed_kernel,
+                &config.rates,
+                &alphabet,
+            ));
+        }
+        let mut evaluator = Evaluator::new(goal, config.engine, config.fuel);
+        let fitness = evaluator.score_all(&genomes);
+        let mut population: Vec<Individual> = genomes
+            .into_iter()
+            .zip(fitness)
+            .map(|(genome, s)| Individual {
+                genome,
+                fitness: s.fitness,
+                born: 0,
+                errors: s.errors,
+            })
+            .collect();
+        sort(goal, config.size_weight, &mut population);
+        let lineage = vec![population[0].clone()];
+        Evolution {
+            state: Checkpoint {
+                config,
+                generation: 0,
+                population,
+                lineage,
+                goal: Some(goal.record()),
+            },
+            evaluator,
+            goal,
+            alphabet,
+        }
+    }
+
+    /// Continue an experiment from a checkpoint (check it first with
+    /// [`Checkpoint::validate`]; a checkpoint without a goal record gets `goal`'s).
+    pub fn resume(mut state: Checkpoint, goal: &'g Goal) -> Evolution<'g> {
+        state.goal.get_or_insert_with(|| goal.record());
+        let alphabet = Alphabet {
+            syscalls: goal.syscalls(),
+            opcodes: goal.opcodes(),
+            max_len: state.config.max_len,
+        };
+        let evaluator = Evaluator::new(goal, state.config.engine, state.config.fuel);
+        Evolution {
+            state,
+            evaluator,
+            goal,
+            alphabet,
+        }
+    }
+
+    /// The best individual so far.
+    ///
+    /// Every constructor leaves at least two individuals ([`Checkpoint::validate`]
+    /// refuses an empty population).
+    pub fn best(&self) -> &Individual {
+        &self.state.population[0]
+    }
+
+    fn tournament<'p>(&self, rng: &mut ChaCha8Rng, pop: &'p [Individual]) -> &'p Individual {
+        let w = self.state.config.size_weight;
+        let mut best = &pop[rng.random_range(0..pop.len())];
+        for _ in 1..self.state.config.tournament.max(1) {
+            let other = &pop[rng.random_range(0..pop.len())];
+            if better(self.goal, w, &other.fitness, &best.fitness) {
+                best = other;
+            }
+        }
+        best
+    }
+
+    fn parent<'p>(
+        &self,
+        rng: &mut ChaCha8Rng,
+        pop: &'p [Individual],
+        epsilons: &[f64],
+    ) -> &'p Individual {
+        match self.state.config.selection {
+            Selection::Tournament => self.tournament(rng, pop),
+            Selection::Lexicase | Selection::EpsilonLexicase => {
+                select::lexicase(rng, pop, epsilons)
+            }
+        }
+    }
+
+    /// Breed and score one generation. Returns its log line and whether the best improved.
+    pub fn step(&mut self) -> (GenerationLog, bool) {
+        let start = Instant::now();
+        let (evals0, hits0) = (self.evaluator.evaluations, self.evaluator.cache_hits);
+        let generation = self.state.generation.saturating_add(1);
+        let config = self.state.config.clone();
+        let mut rng = rng_for(config.seed, generation);
+        let pop = &self.state.population;
+        let elites = config.elites.min(pop.len());
+        let mut children = Vec::with_capacity(config.population);
+        let epsilons = match config.selection {
+            Selection::Tournament => Vec::new(),
+            s => select::epsilons(pop, s),
+        };
+        while children.len() + elites < config.population.max(2) {
+            let a = self.parent(&mut rng, pop, &epsilons);
+            let mut child = if rng.random_range(0..100) < config.rates.crossover_percent {
+                let b = self.parent(&mut rng, pop, &epsilons);
+                genome::crossover(&mut rng, &a.genome, &b.genome, &self.alphabet)
+            } else {
+                a.genome.clone()
+            };
+            let mutations =
+                1 + usize::from(rng.random_bool(0.3)) + usize::from(rng.random_bool(0.1));
+            for _ in 0..mutations {
+                child = genome::mutate(&mut rng, &child, &config.rates, &self.alphabet);
+            }
+            children.push(child);
+        }
+        let fitness = self.evaluator.score_all(&children);
+        let mut next: Vec<Individual> = pop[..elites].to_vec();
+        next.extend(
+            children
+                .into_iter()
+                .zip(fitness)
+                .map(|(genome, s)| Individual {
+                    genome,
+                    fitness: s.fitness,
+                    born: generation,
+                    errors: s.errors,
+                }),
+        );
+        sort(self.goal, config.size_weight, &mut next);
+        let previous_best = self.state.population[0].fitness;
+        self.state.population = next;
+        self.state.generation = generation;
+        let improved = better(
+            self.goal,
+            config.size_weight,
+            &self.best().fitness,
+            &previous_best,
+        );
+        if improved {
+            self.state.lineage.push(self.best().clone());
+        }
+        let pop = &self.state.population;
+        let distinct: HashSet<&Vec<u8>> = pop.iter().map(|i| &i.genome).collect();
+        let finite: Vec<f64> = pop
+            .iter()
+            .map(|i| i.fitness.error)
+            .filter(|e| e.is_finite() && *e < f64::MAX)
+            .collect();
+        let evaluations = self.evaluator.evaluations - evals0;
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        let best = self.best().fitness;
+        (
+            GenerationLog {
+                generation,
+                best_error: best.error,
+                best_cycles: best.cycles,
+                best_size: best.size,
+                mean_error: finite.iter().sum::<f64>() / finite.len().max(1) as f64,
+                diversity: distinct.len() as f64 / pop.len() as f64,
+                evaluations,
+                cache_hits: self.evaluator.cache_hits - hits0,
+                evaluations_per_second: evaluations as f64 / secs,
+                test_error: self.evaluator.test_error(&self.best().genome),
+            },
+            improved,
+        )
+    }
+}
+
+/// The ranking order of two fitnesses: the goal's order, with `size_weight` x size added
+/// to the error.
+fn compare(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> std::cmp::Ordering {
+    let (x, y) = (goal.order(a), goal.order(b));
+    let key = |o: (f64, u64, u64), f: &Fitness| {
+        if size_weight > 0.0 && o.0 < f64::MAX {
+            o.0 + size_weight * f.size as f64
+        } else {
+            o.0
+        }
+    };
+    key(x, a)
+        .total_cmp(&key(y, b))
+        .then(x.1.cmp(&y.1))
+        .then(x.2.cmp(&y.2))
+}
+
+/// Whether `a` ranks strictly before `b` (see [`compare`]).
+fn better(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> bool {
+    compare(goal, size_weight, a, b).is_lt()
+}
+
+/// Best first; ties keep their order (a stable sort keeps runs deterministic).
+fn sort(goal: &Goal, size_weight: f64, pop: &mut [Individual]) {
+    pop.sort_by(|a, b| compare(goal, size_weight, &a.fitness, &b.fitness));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> Vec<u8> {
+        pxvm::asm::assemble("IMM32 R1, 1\nSYSCALL 10\nHALT\n", "seed.asm").unwrap()
+    }
+
+    fn target() -> Goal {
+        Goal::Output(["1", "2", "3"].iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Run `f` on a pool of `threads` threads (results must not depend on the count).
+    fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(f)
+    }
+
+    /// An experiment planned for `generations`, stopped after `steps`.
+    fn evolve(threads: usize, generations: u64, steps: u64) -> Checkpoint {
+        let goal = target();
+        on_threads(threads, || {
+            let config = Config {
+                seed: 7,
+                population: 40,
+                generations,
+                engine: EngineKind::Interp,
+                ..Config::default()
+            };
+            let mut evo = Evolution::start(config, &goal, &seed());
+            for _ in 0..steps {
+                evo.step();
+            }
+            evo.state
+        })
+    }
+
+    #[test]
+    fn same_seed_same_result_whatever_the_threads() {
+        assert_eq!(evolve(1, 15, 15), evolve(2, 15, 15));
+    }
+
+    #[test]
+    fn resuming_from_a_checkpoint_continues_exactly() {
+        let goal = target();
+        let whole = evolve(2, 12, 12);
+        let half = evolve(2, 12, 6);
+        let json = serde_json::to_string(&half).unwrap();
+        let restored: Checkpoint = serde_json::from_str(&json).unwrap();
+        let mut evo = Evolution::resume(restored, &goal);
+        for _ in 0..6 {
+            evo.step();
+        }
+        assert_eq!(evo.state, whole);
+    }
+
+    /// A lexicase run on the `absolute` problem, planned for 10 generations, stopped after
+    /// `steps`.
+    fn lexicase(threads: usize, steps: u64, resume_at: Option<u64>) -> Checkpoint {
+        let problem = problems::load("absolute").unwrap();
+        let goal = Goal::Cases(problem.goal);
+        on_threads(threads, || {
+            let config = Config {
+                seed: 11,
+                population: 40,
+                generations: 10,
+                engine: EngineKind::Interp,
+                selection: Selection::EpsilonLexicase,
+                size_weight: 0.01,
+                ..Config::default()
+            };
+            let mut evo = Evolution::start(config, &goal, &[0]);
+            for s in 0..steps {
+                if Some(s) == resume_at {
+                    let json = serde_json::to_string(&evo.state).unwrap();
+                    evo = Evolution::resume(serde_json::from_str(&json).unwrap(), &goal);
+                }
+                let (line, _) = evo.step();
+                assert!(line.test_error.is_some());
+            }
+            evo.state
+        })
+    }
+
+    #[test]
+    fn lexicase_on_cases_is_deterministic_across_threads_and_resumes() {
+        let one = lexicase(1, 10, None);
+        assert_eq!(one, lexicase(2, 10, None));
+        assert_eq!(one, lexicase(2, 10, Some(4)));
+        assert!(one.population.iter().all(|i| i.errors.len() == 40));
+        assert!(one.lineage.len() >= 2, "the search improved");
+    }
+
+    #[test]
+    fn evolution_makes_progress_on_a_small_output_goal() {
+        let state = evolve(2, 40, 40);
+        let first = state.lineage.first().unwrap().fitness.error;
+        let best = state.population[0].fitness.error;
+        assert!(best < first, "no progress: {first} -> {best}");
+    }
+}

@@ -56,7 +56,9 @@ pub fn alu(op: Opcode, a: i32, b: i32) -> Option<i32> {
         SLT | SLTI => i32::from(a < b),
         SLTU => i32::from((a as u32) < (b as u32)),
         CMP => i32::from(a == b),
-        _ => return None,
+        // Not arithmetic. Listed, not `_`: a new opcode must be placed on one side.
+        HALT | NOP | IMM8 | IMM32 | MOV | JMP | JZ | JNZ | JR | CALL | RET | LOAD | STORE | LDW
+        | STW | LDB | STB | SYSCALL => return None,
     })
 }
 

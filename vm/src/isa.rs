@@ -126,6 +126,8 @@ pub struct DataAccess {
     /// The register operand (0-based) holding the base address, or none for an absolute
     /// address (the immediate alone).
     pub base_operand: Option<usize>,
+    /// The register operand (0-based) a load writes or a store reads.
+    pub value_operand: usize,
     /// Bytes accessed.
     pub width: u32,
     pub store: bool,
@@ -135,17 +137,18 @@ impl Memory {
     /// The access of a plain load or store; `None` for no access and for accesses that are
     /// not plain loads and stores (the stack of CALL/RET, the host's).
     pub const fn data(self) -> Option<DataAccess> {
-        let (base_operand, width, store) = match self {
-            Memory::LoadAbs => (None, 4, false),
-            Memory::StoreAbs => (None, 4, true),
-            Memory::LoadWord => (Some(1), 4, false),
-            Memory::StoreWord => (Some(0), 4, true),
-            Memory::LoadByte => (Some(1), 1, false),
-            Memory::StoreByte => (Some(0), 1, true),
+        let (base_operand, value_operand, width, store) = match self {
+            Memory::LoadAbs => (None, 0, 4, false),
+            Memory::StoreAbs => (None, 0, 4, true),
+            Memory::LoadWord => (Some(1), 0, 4, false),
+            Memory::StoreWord => (Some(0), 1, 4, true),
+            Memory::LoadByte => (Some(1), 0, 1, false),
+            Memory::StoreByte => (Some(0), 1, 1, true),
             Memory::None | Memory::Push | Memory::Pop | Memory::Host => return None,
         };
         Some(DataAccess {
             base_operand,
+            value_operand,
             width,
             store,
         })
@@ -359,6 +362,8 @@ mod tests {
                     d.base_operand.is_none_or(|i| i < op.layout().reg_count()),
                     "{op}"
                 );
+                assert!(d.value_operand < op.layout().reg_count(), "{op}");
+                assert_ne!(d.base_operand, Some(d.value_operand), "{op}");
             }
         }
     }

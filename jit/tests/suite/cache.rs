@@ -171,3 +171,34 @@ fn flush_on_demand_frees_everything() {
     let again = recorded(&mut engine, &code.bytes, 1_000_000);
     assert_same(&first, &again, "after flush");
 }
+
+#[test]
+fn once_hot_tiered_runs_the_region_jit_compiled() {
+    // The countdown benchmark's shape: setup, then a SUB/CMP/JZ loop long enough for the
+    // tiered engine to warm up and compile.
+    let mut c = Code::new();
+    c.imm(0, 50_000);
+    c.imm(1, 1);
+    c.imm(2, 0);
+    let top = c.rrr(SUB, 0, 0, 1);
+    c.rrr(CMP, 3, 0, 2);
+    c.jz(3, top);
+    c.sys(8);
+    c.halt();
+    let want = run_interp(&c.bytes, u64::MAX);
+    assert_eq!(want.exit, Exit::Halt);
+    let mut jit = JitEngine::jit();
+    let mut tiered = JitEngine::tiered();
+    for (name, engine) in [("jit", &mut jit), ("tiered", &mut tiered)] {
+        let got = run_engine(engine, &c.bytes, u64::MAX);
+        assert_same(&want, &got, name);
+    }
+    // The same one region — setup and loop, compiled from the entry — not a region rooted
+    // at the loop header.
+    let (j, t) = (jit.stats(), tiered.stats());
+    assert_eq!(j.compiles, 1);
+    assert_eq!(
+        (t.compiles, t.compiled_insns),
+        (j.compiles, j.compiled_insns)
+    );
+}

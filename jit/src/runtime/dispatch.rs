@@ -8,10 +8,12 @@
 //! Two policies share the loop: `jit` compiles every block before running it; `tiered`
 //! first runs the plain (fast) interpreter for a warm-up while nothing is compiled — so
 //! short runs allocate and compile nothing and cost what the interpreter costs — then
-//! steps, counts entries into blocks, and compiles a region when its entry becomes hot.
+//! steps, counts entries into blocks, and compiles a region when its entry becomes hot —
+//! preferring the region `jit` would have compiled, so that hot code is the same code.
 //! Both bound the compile work of one run relative to the instructions it retired.
 
-use crate::cache::{Cache, Left};
+use super::cache::{Cache, Left};
+use crate::analysis::scan::compiled_flow;
 use pxvm::exec::{step, Step};
 use pxvm::isa::Opcode;
 use pxvm::{Engine, Exit, Host, Interpreter, Machine, MEM_SIZE};
@@ -71,13 +73,14 @@ const ENDS_BLOCK: [bool; 256] = {
 };
 
 /// By opcode byte: instructions no block ever starts with (HALT, SYSCALL, unknown
-/// opcodes), so the dispatcher steps them without looking for compiled code.
+/// opcodes: see `scan::compiled_flow`), so the dispatcher steps them without looking for
+/// compiled code.
 const NEVER_COMPILED: [bool; 256] = {
     let mut table = [true; 256];
     let mut byte = 0;
     while byte < 256 {
         if let Some(op) = Opcode::from_byte(byte as u8) {
-            table[byte] = matches!(op, Opcode::HALT | Opcode::SYSCALL);
+            table[byte] = !compiled_flow(op.flow());
         }
         byte += 1;
     }
@@ -112,6 +115,7 @@ impl Dispatcher {
             compiled_at_start: cache.stats.compiled_insns,
         };
         let mut left = fuel;
+        let start = m.pc;
         if let Some(exit) = self.warm_up(cache, m, host, &mut left) {
             return exit;
         }
@@ -126,7 +130,7 @@ impl Dispatcher {
                 let code = match cache.lookup(pc) {
                     Some(code) => Some(code),
                     None if self.wants_compile(pc) && budget.allows(cache, left) => {
-                        let code = cache.compile(pc, &m.mem);
+                        let code = self.compile(cache, pc, &m.mem, start);
                         if code.is_none() {
                             self.cool(pc);
                         }
@@ -193,6 +197,31 @@ impl Dispatcher {
                 *c >= threshold
             }
         }
+    }
+
+    /// Compile for an entry at `pc`. Tiered first tries the region `jit` would have
+    /// compiled first — the one starting where this run started — and uses it if it gives
+    /// `pc` an entry: after warming up, tiered then runs the very code `jit` runs (the same
+    /// function, laid out the same way). A region rooted at the hot block instead holds
+    /// the same loop at another offset, and a loop's speed can depend on where it lands
+    /// (measured: countdown ran at half speed with its loop across a 64-byte boundary).
+    fn compile(
+        &mut self,
+        cache: &mut Cache,
+        pc: u32,
+        mem: &[u8; MEM_SIZE],
+        start: u32,
+    ) -> Option<usize> {
+        let like_jit = match self.policy {
+            Policy::Eager => false,
+            Policy::Tiered { .. } => start != pc && cache.lookup(start).is_none(),
+        };
+        if like_jit && cache.compile(start, mem).is_some() {
+            if let Some(code) = cache.lookup(pc) {
+                return Some(code);
+            }
+        }
+        cache.compile(pc, mem)
     }
 
     /// Compiling at `pc` failed (nothing compilable there): start counting afresh, so a hot

@@ -2,18 +2,21 @@
 //! (`ADDI Rc, Rc, -1` … `JNZ Rc`) or an index climbs to a bound (`ADDI Ri, Ri, k` …
 //! `SLT Rt, Ri, Rb` … `JNZ Rt`), whose memory accesses use base registers that are either
 //! untouched by the loop or stepped by a constant once per iteration. For such a loop the
-//! number of iterations, and every address each access will use, follow from the register
-//! values on entry, so `region` can check them all — and the fuel for all iterations — once,
-//! then run all iterations but the last without per-access bounds checks, store-window
-//! checks or fuel checks. The last iteration runs in the ordinary, fully checked body, which
-//! then leaves the loop the ordinary way. When any entry-time check fails, the ordinary
+//! number of iterations `n`, and every address each access will use, follow from the
+//! register values on entry, so the lowering (`lower::fastloop`) can check them all — and
+//! the fuel for all `n` iterations — once, then run all `n` iterations in a fast copy with
+//! no per-access bounds checks, store-window checks or fuel checks, and leave by the
+//! loop's ordinary exit edge. When any entry-time check fails, the ordinary, fully checked
 //! body runs every iteration.
 //!
-//! This module only recognises the shape (pure analysis of one planned block); `region`
-//! emits the entry checks and the fast copy.
+//! This module only recognises the shape (pure analysis of one planned block).
+//! Invariant (soundness of the fast copy): every guest memory access of an accepted body
+//! is listed in [`CountedLoop::accesses`]. The decision is an exhaustive match on the
+//! ISA's [`Memory`] column: an access this analysis does not model (the stack, the host)
+//! rejects the loop, so no access can run unchecked because it was overlooked here.
 
-use crate::liveness::effect;
-use crate::scan::PlannedBlock;
+use super::liveness::effect;
+use super::PlannedBlock;
 use pxvm::isa::{Memory, Opcode};
 use pxvm::machine::jump_target;
 
@@ -51,6 +54,22 @@ pub(crate) struct CountedLoop {
     pub accesses: Vec<Access>,
 }
 
+/// The access a counted loop's body may make, by the ISA's memory column: `Some(None)` for
+/// none, `Some(Some(access))` for a plain load or store the fast copy can check on entry,
+/// `None` for an access it does not model (the loop is then not counted).
+fn data_access(memory: Memory) -> Option<Option<pxvm::isa::DataAccess>> {
+    match memory {
+        Memory::None => Some(None),
+        Memory::LoadAbs
+        | Memory::StoreAbs
+        | Memory::LoadWord
+        | Memory::StoreWord
+        | Memory::LoadByte
+        | Memory::StoreByte => memory.data().map(Some),
+        Memory::Push | Memory::Pop | Memory::Host => None,
+    }
+}
+
 /// Recognise `block` as a counted self-loop, or `None`.
 pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
     let (last, body) = block.insns.split_last()?;
@@ -64,8 +83,7 @@ pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
     // index `at`, `Some(None)` for any other writing, `None` for no write.
     let mut writes: [Option<Option<(i32, usize)>>; 8] = [None; 8];
     for (at, p) in body.iter().enumerate() {
-        let defs = effect(p).defs;
-        for r in (0..8u8).filter(|r| defs >> r & 1 != 0) {
+        for r in effect(p).defs.iter().map(|r| r as u8) {
             let [a, b, _] = p.insn.regs;
             let stepped = p.insn.op == Opcode::ADDI && a == r && b == r;
             writes[usize::from(r)] = match (writes[usize::from(r)], stepped) {
@@ -93,11 +111,11 @@ pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
                 .iter()
                 .enumerate()
                 .rev()
-                .find(|(_, p)| effect(p).defs >> flag & 1 != 0)?;
+                .find(|(_, p)| effect(p).defs.contains(flag))?;
             let [_, index, bound] = cmp.insn.regs;
             let flag_writes = body
                 .iter()
-                .filter(|p| effect(p).defs >> flag & 1 != 0)
+                .filter(|p| effect(p).defs.contains(flag))
                 .count();
             let (k, stepped_at) = step_of(index)?;
             let ok = cmp.insn.op == Opcode::SLT
@@ -118,16 +136,11 @@ pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
     };
     let mut accesses = Vec::new();
     for (at, p) in body.iter().enumerate() {
-        // Exhaustive over the ISA's memory column: an instruction that touches memory in a
-        // way this analysis does not model (the stack, the host) disqualifies the loop, so
-        // no access can run unchecked in the fast copy because it was overlooked here.
-        let (base, len, store) = match p.insn.op.memory() {
-            Memory::None => continue,
-            m => match m.data() {
-                Some(d) => (d.base_operand.map(|i| p.insn.regs[i]), d.width, d.store),
-                None => return None,
-            },
+        let Some(access) = data_access(p.insn.op.memory())? else {
+            continue;
         };
+        let base = access.base_operand.map(|i| p.insn.regs[i]);
+        let (len, store) = (access.width, access.store);
         let after_step = match base {
             Some(r) => match step_of(r)? {
                 (_, Some(stepped_at)) => stepped_at < at,
@@ -153,7 +166,7 @@ pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::{plan_region, BlockMode, RegionLimits};
+    use crate::analysis::scan::{plan_region, BlockMode, RegionLimits};
     use pxvm::Insn;
 
     fn block_of(insns: &[(Opcode, [u8; 3], i32)]) -> PlannedBlock {

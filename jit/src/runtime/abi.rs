@@ -3,12 +3,15 @@
 //! pointers to guest memory, the code map and the entry table), the exit reasons compiled
 //! code returns, and the two Cranelift signatures (the System V trampoline the dispatcher
 //! calls, and the tail-call convention every region function uses so that regions can
-//! chain to each other without growing the stack).
+//! chain to each other without growing the stack), and the [`StoreWindow`] promise the
+//! code cache makes to each compiled region.
+//!
+//! Invariant: this module depends on nothing else in the crate; the lowering (which emits
+//! code against this contract) and the runtime (which calls that code) both build on it.
 
 use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
 use cranelift_codegen::isa::CallConv;
 use pxvm::machine::NUM_REGS;
-use std::mem::offset_of;
 
 /// Entries in the pc-indexed table of compiled entry points (one per guest address).
 pub(crate) const ENTRY_COUNT: usize = pxvm::MEM_SIZE;
@@ -47,7 +50,8 @@ pub(crate) const EXIT_CODE_WRITE: u32 = 2;
 
 /// Byte offsets of [`Ctx`] fields, as compiled code addresses them.
 pub(crate) mod off {
-    use super::*;
+    use crate::runtime::abi::Ctx;
+    use std::mem::offset_of;
     pub const REGS: i32 = offset_of!(Ctx, regs) as i32;
     pub const FUEL: i32 = offset_of!(Ctx, fuel) as i32;
     pub const MEM: i32 = offset_of!(Ctx, mem) as i32;
@@ -87,4 +91,25 @@ pub(crate) fn trampoline_signature(ptr: Type, call_conv: CallConv) -> Signature 
     sig.params.push(AbiParam::new(ptr));
     sig.returns.push(AbiParam::new(types::I32));
     sig
+}
+
+/// Guest addresses `[lo, hi)` that compiled code may store into with no other check: they
+/// lie inside memory and hold no byte any live translation depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoreWindow {
+    pub lo: u32,
+    pub hi: u32,
+}
+
+impl StoreWindow {
+    /// A store of `len` bytes at `a` lies inside the window iff
+    /// `a.wrapping_sub(lo) < limit(len)` (unsigned); 0 means no store does.
+    pub fn limit(&self, len: u32) -> u32 {
+        (self.hi - self.lo).saturating_sub(len - 1)
+    }
+
+    /// Whether any byte of `deps` lies inside the window.
+    pub fn overlaps(&self, deps: &[(u32, u32)]) -> bool {
+        deps.iter().any(|&(s, e)| s < self.hi && self.lo < e)
+    }
 }

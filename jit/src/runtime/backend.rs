@@ -5,11 +5,11 @@
 //! [`Backend`] (its `Drop` frees the executable memory) and the next compile builds a new
 //! one.
 
-use crate::abi::{region_signature, trampoline_signature, Trampoline};
-use crate::codemap::StoreWindow;
-use crate::dump;
-use crate::region;
-use crate::scan::Plan;
+use super::abi::StoreWindow;
+use super::abi::{region_signature, trampoline_signature, Trampoline};
+use super::dump;
+use crate::analysis::Plan;
+use crate::lower;
 use cranelift_codegen::ir::{InstBuilder, Type, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -129,7 +129,7 @@ impl Backend {
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
         let self_ref = module.declare_func_in_func(id, &mut self.ctx.func);
         let frontend = module.target_config();
-        region::build(
+        lower::build(
             &mut self.ctx.func,
             &mut self.fctx,
             plan,

@@ -9,10 +9,12 @@
 //! memory, so a loop that rewrites its own immediates stops invalidating anything; from
 //! [`INTERPRET_AFTER`] patches on, the block is left to the interpreter for good.
 
-use crate::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
-use crate::backend::{Backend, Compiled};
-use crate::codemap::{CodeMap, StoreWindow};
-use crate::scan::{plan_region, BlockMode, Plan, RegionLimits};
+use super::abi::StoreWindow;
+use super::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
+use super::backend::{Backend, Compiled};
+use super::codemap::CodeMap;
+use crate::analysis::scan::{plan_region, BlockMode, RegionLimits};
+use crate::analysis::Plan;
 use pxvm::{Machine, MEM_SIZE};
 use std::collections::HashMap;
 use std::ops::Range;

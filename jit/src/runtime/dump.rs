@@ -7,7 +7,7 @@
 //! addresses match what `perf record` samples inside compiled code. Failures to write
 //! are ignored: dumping must never change what the engine does.
 
-use crate::scan::Plan;
+use crate::analysis::Plan;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -7,9 +7,9 @@
 //! one machine across resets), because each run starts by checking the translated bytes
 //! against the machine's memory and dropping what no longer matches.
 
-use crate::cache::{Cache, CacheLimits, CacheStats};
-use crate::dispatch::{Dispatcher, Policy};
-use crate::scan::RegionLimits;
+use super::cache::{Cache, CacheLimits, CacheStats};
+use super::dispatch::{Dispatcher, Policy};
+use crate::analysis::scan::RegionLimits;
 use pxvm::{Engine, Exit, Host, Machine};
 
 /// Everything tunable about a [`JitEngine`].

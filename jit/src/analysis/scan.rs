@@ -2,16 +2,17 @@
 //! static successors (jump targets, fall-throughs, CALL targets and return sites) into a
 //! [`Plan`] — the blocks one Cranelift function will hold, the fuel each block must check
 //! on entry, and the guest bytes the translation depends on. Nothing here touches
-//! Cranelift; the plan is pure data that `region` turns into code.
+//! Cranelift; the plan is pure data that `lower` turns into code.
 //!
-//! A block is a run of compilable instructions. It ends after a control transfer (JMP, JZ,
-//! JNZ, JR, CALL, RET), before an instruction that is never compiled (HALT, SYSCALL, an
-//! unknown opcode, or one whose fetch would run past the end of memory), or at a length
-//! limit. The dispatcher runs the instructions that are never compiled with the reference
-//! `exec::step`.
+//! A block is a run of compilable instructions. It ends after a control transfer (every
+//! [`Flow`] but `Next`), before an instruction that is never compiled (`Flow::Halt`,
+//! `Flow::Syscall`, an unknown opcode, or one whose fetch would run past the end of
+//! memory), or at a length limit. The dispatcher runs the instructions that are never
+//! compiled with the reference `exec::step`. Invariant: every planned instruction is
+//! compilable, and a block's instructions before its last all have `Flow::Next`.
 
 use pxvm::insn::{decode, Decoded, Insn};
-use pxvm::isa::{Layout, Opcode};
+use pxvm::isa::{Flow, Layout, Opcode};
 use pxvm::machine::jump_target;
 use std::collections::HashMap;
 use std::collections::VecDeque;
@@ -77,16 +78,35 @@ impl PlannedInsn {
 /// Where the immediate of `op` sits, if it is one the translator can read live (the
 /// immediates of control transfers shape the region, so they are always compiled in).
 fn live_imm_span(op: Opcode) -> Option<(u32, u32)> {
-    use Opcode::*;
-    match op {
-        JMP | JZ | JNZ | CALL => None,
-        _ => match op.layout() {
+    match op.flow() {
+        Flow::Next => match op.layout() {
             Layout::RegU8 => Some((2, 1)),
             Layout::RegImm => Some((2, 4)),
             Layout::ImmReg => Some((1, 4)),
             Layout::RegRegImm => Some((3, 4)),
-            _ => None,
+            Layout::None
+            | Layout::U8
+            | Layout::Reg
+            | Layout::RegReg
+            | Layout::RegRegReg
+            | Layout::Imm => None,
         },
+        Flow::Jump
+        | Flow::Branch
+        | Flow::Indirect
+        | Flow::Call
+        | Flow::Return
+        | Flow::Halt
+        | Flow::Syscall => None,
+    }
+}
+
+/// Whether an instruction with this flow is ever compiled: HALT and SYSCALL are always
+/// stepped by the dispatcher (with `exec::step`, the reference semantics).
+pub(crate) const fn compiled_flow(flow: Flow) -> bool {
+    match flow {
+        Flow::Next | Flow::Jump | Flow::Branch | Flow::Indirect | Flow::Call | Flow::Return => true,
+        Flow::Halt | Flow::Syscall => false,
     }
 }
 
@@ -136,10 +156,21 @@ pub(crate) struct Plan {
     pub insn_count: usize,
 }
 
+impl Plan {
+    /// The fuel the checked entry of block `j` takes: the root's `need`, less what the
+    /// path from the root to `j` would already have taken (0 for a root). The value may
+    /// wrap for a folded block (compiled code subtracts it modulo 2^64); every exit from
+    /// the tree adds back what was not used.
+    pub fn entry_take(&self, j: usize) -> u64 {
+        let block = &self.blocks[j];
+        self.blocks[block.root].need - (block.prefix - block.len())
+    }
+}
+
 /// Whether the instruction at `pc` can start (or continue) a compiled block.
 pub(crate) fn compilable_at(mem: &[u8], pc: u32) -> Option<Insn> {
     match decode(mem, pc as usize) {
-        Ok(Decoded::Insn(insn)) if !matches!(insn.op, Opcode::HALT | Opcode::SYSCALL) => Some(insn),
+        Ok(Decoded::Insn(insn)) if compiled_flow(insn.op.flow()) => Some(insn),
         _ => None,
     }
 }
@@ -164,11 +195,11 @@ fn scan_block(mem: &[u8], start: u32, mode: BlockMode, max_len: usize) -> Option
     let next = last.next();
     let succs = static_successors(&last, next);
     let mut companions = Vec::new();
-    if last.insn.op == Opcode::CALL && jump_target(last.insn.imm).is_some() {
+    if last.insn.op.flow() == Flow::Call && jump_target(last.insn.imm).is_some() {
         companions.push(next);
     }
     if let Ok(Decoded::Insn(after)) = decode(mem, next as usize) {
-        if after.op == Opcode::SYSCALL {
+        if after.op.flow() == Flow::Syscall {
             companions.push(next + after.op.len() as u32);
         }
     }
@@ -187,17 +218,19 @@ fn scan_block(mem: &[u8], start: u32, mode: BlockMode, max_len: usize) -> Option
 
 /// The pcs a block ending in `last` continues at without a dynamic lookup.
 fn static_successors(last: &PlannedInsn, next: u32) -> Vec<u32> {
-    use Opcode::*;
     let insn = &last.insn;
     let target = jump_target(insn.imm);
-    match insn.op {
-        JMP | CALL => vec![target.unwrap_or(next)],
-        JZ | JNZ if insn.regs_valid() => match target {
+    match insn.op.flow() {
+        Flow::Jump | Flow::Call => vec![target.unwrap_or(next)],
+        Flow::Branch => match target.filter(|_| insn.regs_valid()) {
             Some(t) => vec![t, next],
             None => vec![next],
         },
-        // JR and RET jump dynamically; when the target is outside memory they fall through.
-        _ => vec![next],
+        // A block ending in an ordinary instruction (a length limit) falls through; JR and
+        // RET jump dynamically, and fall through when the target is outside memory.
+        Flow::Next | Flow::Indirect | Flow::Return => vec![next],
+        // Never planned (see `compiled_flow`); the dispatcher continues after them.
+        Flow::Halt | Flow::Syscall => vec![next],
     }
 }
 

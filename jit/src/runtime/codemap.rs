@@ -5,7 +5,7 @@
 //! regions without scanning them all, and unmarking a region re-marks bytes that other
 //! regions still depend on.
 //!
-//! Each region is also compiled with a [`StoreWindow`]: whole pages on which, when it was
+//! Each region is also compiled with a [`StoreWindow`] (the type is part of `abi`): whole pages on which, when it was
 //! compiled, no translation (and not the region itself) depended. A store inside its
 //! window needs neither the bounds check nor the code-map load — one compare does both.
 //! The cache keeps this true by dropping a region whose window a newer region's code
@@ -14,6 +14,7 @@
 //! Nothing is allocated until the first region is added: an engine that never compiles
 //! pays nothing here.
 
+use super::abi::StoreWindow;
 use pxvm::MEM_SIZE;
 use std::ops::Range;
 
@@ -22,27 +23,6 @@ const PAGES: usize = MEM_SIZE >> PAGE_SHIFT;
 
 /// Sorted, disjoint byte ranges `[start, end)` a region depends on.
 pub(crate) type Deps = Vec<(u32, u32)>;
-
-/// Guest addresses `[lo, hi)` that compiled code may store into with no other check: they
-/// lie inside memory and hold no byte any live translation depends on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StoreWindow {
-    pub lo: u32,
-    pub hi: u32,
-}
-
-impl StoreWindow {
-    /// A store of `len` bytes at `a` lies inside the window iff
-    /// `a.wrapping_sub(lo) < limit(len)` (unsigned); 0 means no store does.
-    pub fn limit(&self, len: u32) -> u32 {
-        (self.hi - self.lo).saturating_sub(len - 1)
-    }
-
-    /// Whether any byte of `deps` lies inside the window.
-    pub fn overlaps(&self, deps: &[(u32, u32)]) -> bool {
-        overlaps(deps, self.lo, self.hi)
-    }
-}
 
 #[derive(Debug, Default)]
 pub(crate) struct CodeMap {

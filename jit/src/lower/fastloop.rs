@@ -1,0 +1,262 @@
+//! The fast copy of a counted self-loop (see `analysis::counted`): at the loop's entry, from the
+//! register values there, compute the iteration count `n`, check that every address each
+//! access will use in the `n` iterations is inside memory (loads) or inside the
+//! region's store window (stores), and that the fuel covers all `n` iterations; if so, take
+//! that fuel at once, run the `n` iterations with no checks at all and leave the loop by
+//! its ordinary exit edge. Otherwise go straight to the ordinary body. The loop's own back
+//! edge goes to the ordinary body, so the entry checks run once per entry into the loop,
+//! not per iteration. Short bodies run
+//! their fast iterations in groups of four (one loop test per group, and Cranelift folds
+//! the steps of the induction registers into the addresses) while a whole group is fast,
+//! then one at a time.
+//!
+//! Everything is computed in 64-bit arithmetic from 32-bit register values, so nothing the
+//! checks look at can wrap: an address range that passes lies inside memory, where the
+//! guest's wrapping 32-bit address sums give the same addresses.
+//!
+//! Invariant: the fast copy runs under `Checks::Unchecked*` only after the entry checks
+//! passed, and only for the `n` iterations they covered.
+
+use super::{Checks, Lowerer};
+use crate::analysis::counted::{CountedLoop, LoopTest};
+use crate::analysis::{PlannedInsn, RegSet};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
+use pxvm::MEM_SIZE;
+
+/// Bodies up to this many instructions are unrolled.
+const MAX_UNROLLED_BODY: usize = 16;
+/// Iterations per unrolled group.
+const UNROLL: i64 = 4;
+
+impl Lowerer<'_> {
+    /// Emit, into the current block (the body entry of counted loop `i`), the entry checks
+    /// and the fast copy. Returns the block where the ordinary body must be emitted, or `None`
+    /// (nothing emitted) when no iteration could ever take the fast copy.
+    pub(super) fn emit_fast_loop(&mut self, i: usize, cl: &CountedLoop) -> Option<Block> {
+        let block = &self.plan.blocks[i];
+        let (last, body) = block.insns.split_last()?;
+        if cl
+            .accesses
+            .iter()
+            .any(|a| a.store && self.env.window.limit(a.len) == 0)
+        {
+            return None;
+        }
+        let plain = self.b.create_block();
+        let fast_entry = self.b.create_block();
+        let (ok, extra) = self.entry_checks(block.insns.len() as i64, cl);
+        self.b.ins().brif(ok, fast_entry, &[], plain, &[]);
+        self.b.switch_to_block(fast_entry);
+        let f = self.b.use_var(self.env.fuel);
+        let f = self.b.ins().isub(f, extra);
+        self.b.def_var(self.env.fuel, f);
+        self.fast_iterations(cl, body, last);
+        // Out of the loop, the way its ordinary body leaves it (the loop test just failed).
+        self.goto(block.next);
+        Some(plain)
+    }
+
+    /// The register `r` sign-extended to 64 bits.
+    fn wide(&mut self, r: u8) -> Value {
+        let v = self.reg(r);
+        self.b.ins().sextend(types::I64, v)
+    }
+
+    /// Whether the fast copy may run this time (`n >= 2`, the fuel, every address, no index
+    /// wrap), and the fuel it takes beyond the iteration already paid for.
+    fn entry_checks(&mut self, len: i64, cl: &CountedLoop) -> (Value, Value) {
+        // n, and whether n >= 2 (shorter loops are not worth the checks).
+        let (n, mut ok) = match cl.test {
+            LoopTest::CountDown { counter } => {
+                let c = self.wide(counter);
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, c, 2);
+                (c, ok)
+            }
+            LoopTest::Below { index, step, bound } => {
+                let (i0, b) = (self.wide(index), self.wide(bound));
+                let d = self.b.ins().isub(b, i0);
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThan, d, i64::from(step));
+                let up = self.b.ins().iadd_imm_s(d, i64::from(step) - 1);
+                // The index must not wrap on the last step (the guest's SLT would then see a
+                // negative index and go round again): `i0 + n * step < bound + step` fits.
+                let fits = self.b.ins().icmp_imm_s(
+                    IntCC::SignedLessThanOrEqual,
+                    b,
+                    i64::from(i32::MAX) - i64::from(step) + 1,
+                );
+                let ok = self.b.ins().band(ok, fits);
+                (self.b.ins().sdiv_imm_s(up, i64::from(step)), ok)
+            }
+        };
+        let and = |l: &mut Self, ok: Value, more: Value| l.b.ins().band(ok, more);
+
+        // Fuel for the n - 1 iterations after the one the loop's entry already paid for.
+        let runs = self.b.ins().iadd_imm_s(n, -1);
+        let extra = self.b.ins().imul_imm_s(runs, len);
+        let fuel = self.b.use_var(self.env.fuel);
+        let enough = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, fuel, extra);
+        ok = and(self, ok, enough);
+
+        // Every address of the n iterations, by its two ends.
+        for a in &cl.accesses {
+            let (base, k) = match a.base {
+                Some(r) => (self.wide(r), cl.step[usize::from(r)].unwrap_or(0)),
+                None => (self.b.ins().iconst(types::I64, 0), 0),
+            };
+            let first_at = i64::from(a.offset) + if a.after_step { i64::from(k) } else { 0 };
+            let first = self.b.ins().iadd_imm_s(base, first_at);
+            let span = self.b.ins().imul_imm_s(runs, i64::from(k));
+            let last = self.b.ins().iadd(first, span);
+            let (low, high) = if k >= 0 { (first, last) } else { (last, first) };
+            let (min, max) = if a.store {
+                (
+                    i64::from(self.env.window.lo),
+                    i64::from(self.env.window.hi - a.len),
+                )
+            } else {
+                (0, (MEM_SIZE as u32 - a.len) as i64)
+            };
+            let above = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, low, min);
+            let below = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedLessThanOrEqual, high, max);
+            ok = and(self, ok, above);
+            ok = and(self, ok, below);
+        }
+        (ok, extra)
+    }
+
+    /// The fast iterations, from the current block (the fuel paid): groups while a group's
+    /// worth remain, then single ones; ends in the block where the loop test has just failed,
+    /// every register a plain value, for the caller to emit the loop's exit edge.
+    fn fast_iterations(&mut self, cl: &CountedLoop, body: &[PlannedInsn], last: &PlannedInsn) {
+        let unroll = if body.len() <= MAX_UNROLLED_BODY {
+            UNROLL
+        } else {
+            1
+        };
+        let group_bound = match cl.test {
+            LoopTest::Below { step, bound, .. } => {
+                let b = self.wide(bound);
+                Some(self.b.ins().iadd_imm_s(b, -i64::from(step) * (unroll - 1)))
+            }
+            LoopTest::CountDown { .. } => None,
+        };
+        let group = self.b.create_block();
+        self.b.ins().jump(group, &[]);
+
+        // Whether (from the registers between two iterations) the loop runs at least
+        // `iterations` more: a group's worth, or one (the guest's own loop test).
+        let room = |l: &mut Self, iterations: i64| match cl.test {
+            LoopTest::Below { index, bound, .. } => match group_bound.filter(|_| iterations > 1) {
+                Some(b) => {
+                    let x = l.wide(index);
+                    l.b.ins().icmp(IntCC::SignedLessThan, x, b)
+                }
+                None => {
+                    let (x, b) = (l.reg(index), l.reg(bound));
+                    l.b.ins().icmp(IntCC::SignedLessThan, x, b)
+                }
+            },
+            LoopTest::CountDown { counter } => {
+                let c = l.reg(counter);
+                l.b.ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, c, iterations)
+            }
+        };
+
+        // Groups of `unroll` iterations while that many remain, then single ones, then out.
+        let (group_body, single_check, single, out) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.switch_to_block(group);
+        self.clear_pending();
+        let go = room(self, unroll);
+        self.b.ins().brif(go, group_body, &[], single_check, &[]);
+        self.b.switch_to_block(group_body);
+        for _ in 0..unroll {
+            self.iteration(body, cl);
+        }
+        self.round_again(cl, last, group);
+
+        self.b.switch_to_block(single_check);
+        let go = room(self, 1);
+        self.b.ins().brif(go, single, &[], out, &[]);
+        self.b.switch_to_block(single);
+        self.iteration(body, cl);
+        // Both ways on need every register as a plain value (the way out may read any); the
+        // loop flag is set on each of them instead.
+        let flag = usize::from(last.insn.regs[0]);
+        if let LoopTest::Below { .. } = cl.test {
+            self.cur.pending[flag] = None;
+        }
+        self.materialize(RegSet::ALL);
+        self.clear_pending();
+        let again = room(self, 1);
+        let round = self.b.create_block();
+        self.b.ins().brif(again, round, &[], out, &[]);
+        self.b.switch_to_block(round);
+        self.round_again(cl, last, single);
+
+        self.b.switch_to_block(out);
+        self.clear_pending();
+        if let LoopTest::Below { .. } = cl.test {
+            let zero = self.c32(0);
+            self.set_reg(last.insn.regs[0], zero);
+        }
+    }
+
+    /// One fast iteration of the body, with no checks. In a loop that stores nothing and
+    /// steps every base register, the loads are read-only and movable
+    /// (`Checks::UncheckedPure`). That is sound: each load's address depends on a stepped
+    /// register, whose value is a parameter of a fast loop's header, so Cranelift cannot
+    /// move the load above that header (and so above the entry checks), and nothing stores
+    /// between any two places it could put it.
+    fn iteration(&mut self, body: &[PlannedInsn], cl: &CountedLoop) {
+        let pure = cl.accesses.iter().all(|a| {
+            !a.store
+                && a.base
+                    .is_some_and(|r| cl.step[usize::from(r)].is_some_and(|k| k != 0))
+        });
+        let checks = if pure {
+            Checks::UncheckedPure
+        } else {
+            Checks::Unchecked
+        };
+        self.with_checks(checks, |l| {
+            for p in body {
+                l.straight(p, 0);
+            }
+        });
+    }
+
+    /// After an iteration that goes round again (so a `Below` loop's flag is 1): make every
+    /// register a plain value (the next check may leave the loop, and what follows it may
+    /// read any) and jump to `to`.
+    fn round_again(&mut self, cl: &CountedLoop, last: &PlannedInsn, to: Block) {
+        if let LoopTest::Below { .. } = cl.test {
+            let one = self.c32(1);
+            self.set_reg(last.insn.regs[0], one);
+        }
+        self.materialize(RegSet::ALL);
+        self.clear_pending();
+        self.b.ins().jump(to, &[]);
+    }
+}

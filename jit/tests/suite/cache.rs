@@ -185,12 +185,12 @@ fn once_hot_tiered_runs_the_region_jit_compiled() {
     c.jz(3, top);
     c.sys(8);
     c.halt();
-    let want = run_interp(&c.bytes, u64::MAX);
+    let want = reference(&c.bytes, u64::MAX);
     assert_eq!(want.exit, Exit::Halt);
     let mut jit = JitEngine::jit();
     let mut tiered = JitEngine::tiered();
     for (name, engine) in [("jit", &mut jit), ("tiered", &mut tiered)] {
-        let got = run_engine(engine, &c.bytes, u64::MAX);
+        let got = recorded(engine, &c.bytes, u64::MAX);
         assert_same(&want, &got, name);
     }
     // The same one region — setup and loop, compiled from the entry — not a region rooted

@@ -6,8 +6,10 @@ mod cache;
 mod counted;
 mod fuel;
 mod hostile;
+mod layers;
 #[cfg(target_os = "linux")]
 mod memory;
+mod opcodes;
 mod random;
 mod smc;
 mod smoke;

@@ -1,70 +1,44 @@
 //! Every opcode of the ISA table, lowered and run: each one with random operands, alone
 //! and inside a counted loop (which takes the unchecked fast copy when its addresses pass
 //! the entry checks), on every JIT engine and every fuel budget up to the end, compared
-//! with the reference interpreter (`interp::run_reference`) on every observable. With the
+//! with the reference interpreter on every observable (the kit's `agree`). With the
 //! exhaustive matches of the lowering this shows that each opcode's arm is right, not only
 //! that it exists.
 
-mod common;
-use common::*;
+use super::{agree, reference, Code};
 use pxvm::isa::{Flow, Layout, ALL_OPCODES};
-use pxvm::{interp, Insn, Machine, Opcode};
+use pxvm::testkit::Rng;
+use pxvm::{Insn, Opcode};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// A register value: mostly an address in the data area, sometimes small or anything.
-    fn value(&mut self) -> i32 {
-        match self.below(5) {
-            0 => self.below(16) as i32 - 8,
-            1 => self.next() as i32,
-            2 => 65_530 + self.below(8) as i32,
-            _ => 0x4000 + self.below(0x400) as i32,
-        }
-    }
+/// Any 32-bit value.
+fn any(rng: &mut Rng) -> i32 {
+    rng.below(1 << 32) as u32 as i32
 }
 
-fn run_reference(code: &[u8], fuel: u64) -> Outcome {
-    let mut machine = Machine::new(code).unwrap();
-    let mut host = RecHost::default();
-    let exit = interp::run_reference(&mut machine, &mut host, fuel);
-    Outcome {
-        exit,
-        machine,
-        lines: host.lines,
+/// A register value: mostly an address in the data area, sometimes small or anything.
+fn value(rng: &mut Rng) -> i32 {
+    match rng.below(5) {
+        0 => rng.below(16) as i32 - 8,
+        1 => any(rng),
+        2 => 65_530 + rng.below(8) as i32,
+        _ => 0x4000 + rng.below(0x400) as i32,
     }
 }
 
 /// Run `code` on every engine at every budget from 0 to the end (in steps), each compared
 /// with the reference.
-fn check(code: &[u8], what: &str) {
-    let full = run_reference(code, 10_000);
-    let end = full.machine.cycles + 1;
+fn check(code: &[u8]) {
+    let end = reference(code, 10_000).machine.cycles + 1;
     let step = (end / 5).max(1);
     for fuel in (0..=end).step_by(step as usize).chain([end]) {
-        let want = run_reference(code, fuel);
-        for (name, mut engine) in engines() {
-            let got = run_engine(&mut engine, code, fuel);
-            assert_same(&want, &got, &format!("{what} on {name}, fuel {fuel}"));
-        }
+        agree(code, fuel);
     }
 }
 
 /// Set R0..R6 (R5 is the loop counter) and R7 (a stack in the data area).
 fn setup(c: &mut Code, rng: &mut Rng, counter: i32) {
     for r in [0, 1, 2, 3, 4, 6] {
-        let v = rng.value();
+        let v = value(rng);
         c.imm(r, v);
     }
     c.imm(5, counter);
@@ -81,7 +55,7 @@ fn insn(op: Opcode, rng: &mut Rng, imm: Option<i32>) -> Insn {
         _ => match rng.below(3) {
             0 => rng.below(64) as i32 - 32,
             1 => 0x4000 + rng.below(0x400) as i32,
-            _ => rng.next() as i32,
+            _ => any(rng),
         },
     });
     let imm = if op == Opcode::SYSCALL { 9 } else { imm };
@@ -90,9 +64,9 @@ fn insn(op: Opcode, rng: &mut Rng, imm: Option<i32>) -> Insn {
 
 #[test]
 fn every_opcode_alone_agrees_with_the_reference() {
-    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut rng = Rng::new(0xD1B5_4A32_D192_ED03);
     for &op in ALL_OPCODES {
-        for round in 0..3 {
+        for _ in 0..3 {
             let mut c = Code::new();
             setup(&mut c, &mut rng, 3);
             // Control transfers go to the epilogue (or fall through into it).
@@ -106,14 +80,14 @@ fn every_opcode_alone_agrees_with_the_reference() {
             i.encode_into(&mut c.bytes);
             c.sys(8);
             c.halt();
-            check(&c.bytes, &format!("{op} round {round}: {i:?}"));
+            check(&c.bytes);
         }
     }
 }
 
 #[test]
 fn every_straight_line_opcode_in_a_counted_loop_agrees_with_the_reference() {
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
     for &op in ALL_OPCODES.iter().filter(|op| op.flow() == Flow::Next) {
         for round in 0..3 {
             let mut c = Code::new();
@@ -127,7 +101,7 @@ fn every_straight_line_opcode_in_a_counted_loop_agrees_with_the_reference() {
             c.jnz(5, top);
             c.sys(8);
             c.halt();
-            check(&c.bytes, &format!("{op} loop round {round}: {i:?}"));
+            check(&c.bytes);
         }
     }
 }

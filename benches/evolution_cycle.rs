@@ -3,11 +3,11 @@
 //! the request in memory) and with the version store on disk (atomic replacement with
 //! fsync, the boot assessment's commits included).
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use pxos::lifecycle::boot::{boot, BootOptions};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use pxos::lifecycle::boot::{BootOptions, boot};
 use pxos::runtime::engines::EngineKind;
-use pxos::runtime::host::files::MemFiles;
 use pxos::runtime::host::PxHost;
+use pxos::runtime::host::files::MemFiles;
 use pxos::store::Store;
 use pxvm::{Exit, Machine};
 

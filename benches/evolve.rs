@@ -2,9 +2,9 @@
 //! 100-instruction kernels at fuel 1,000 (the yardstick: at least 100,000
 //! evaluations per second on 2 cores), on each engine.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pxos::runtime::engines::EngineKind;
-use pxos::tools::evolve::{random_kernel, Alphabet, Evaluator, Goal};
+use pxos::tools::evolve::{Alphabet, Evaluator, Goal, random_kernel};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

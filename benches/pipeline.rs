@@ -5,7 +5,7 @@
 //! steps in-process, without the notification. Before measuring, the idle service's CPU
 //! use over two seconds is printed (it should be zero ticks).
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use pxos::lifecycle::pipeline::{self as service, Outcome};
 use pxos::store::Store;
 use std::io::{BufRead, BufReader};

@@ -6,7 +6,7 @@
 //! Problem sizes are smaller than `pxos bench` uses, to keep criterion's runs short; every
 //! run's output is checked against the native reference.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::host::PxHost;
 use pxos::runtime::run::run_kernel;

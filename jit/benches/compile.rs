@@ -1,7 +1,7 @@
 //! Compile cost: how long translating guest code takes, per basic block, both for regions
 //! of many blocks (the normal case) and for regions limited to a single block.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pxvm::{Engine, Exit, Machine, NullHost};
 use pxvm_jit::{JitConfig, JitEngine, RegionLimits};
 

@@ -2,7 +2,7 @@
 //! as native Rust; the 16-cycle seed kernel (where compiling cannot pay off); and a loop
 //! that patches its own code every round against the same loop without patching.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pxvm::{Engine, Exit, Interpreter, Machine, NullHost};
 use pxvm_jit::JitEngine;
 use std::hint::black_box;

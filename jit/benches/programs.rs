@@ -2,8 +2,8 @@
 
 #![allow(dead_code)] // each bench uses some of them
 
-use pxvm::testkit::Code;
 use pxvm::Opcode::*;
+use pxvm::testkit::Code;
 
 /// The SUB/CMP/JZ/JMP countdown: `iters` rounds of 4 instructions, then HALT.
 ///

@@ -9,13 +9,13 @@
 
 use crate::analysis::counted::analyse;
 use crate::analysis::liveness::effect;
-use crate::analysis::scan::{compilable_at, compiled_flow, plan_region, BlockMode, RegionLimits};
+use crate::analysis::scan::{BlockMode, RegionLimits, compilable_at, compiled_flow, plan_region};
 use crate::analysis::{PlannedInsn, RegSet};
 use crate::lower::taken_when_zero;
-use pxvm::exec::{step, Step};
-use pxvm::isa::{Flow, Memory, Opcode, ALL_OPCODES};
+use pxvm::exec::{Step, step};
+use pxvm::isa::{ALL_OPCODES, Flow, Memory, Opcode};
 use pxvm::machine::NUM_REGS;
-use pxvm::{Insn, Machine, NullHost, MEM_SIZE};
+use pxvm::{Insn, MEM_SIZE, Machine, NullHost};
 
 /// A small deterministic generator (xorshift64*), so the cases are the same every run.
 struct Rng(u64);

@@ -8,13 +8,13 @@
 //! instruction that shows it ([`first_divergence`]).
 
 use crate::runtime::engines::EngineKind;
-use crate::runtime::host::files::MemFiles;
 use crate::runtime::host::PxHost;
+use crate::runtime::host::files::MemFiles;
 use crate::runtime::run::RunReport;
 use crate::util::sha256_hex;
+use pxvm::KernelTooLarge;
 pub use pxvm::testkit::Scenario;
 use pxvm::testkit::{self, Diff, Observe, Run};
-use pxvm::KernelTooLarge;
 use pxvm::{Engine, Machine};
 use std::collections::BTreeMap;
 
@@ -197,8 +197,8 @@ pub fn first_divergence_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pxvm::testkit::code::{imm32, jmp, program, rrr};
     use pxvm::testkit::Planted;
+    use pxvm::testkit::code::{imm32, jmp, program, rrr};
 
     #[test]
     fn bisection_names_the_first_diverging_instruction() {

@@ -2,8 +2,8 @@
 //! engines disagree, shrink the program to a small one that still shows the disagreement.
 //! `pxos fuzz` is a loop around [`check_seed`] and [`minimise`].
 
-use crate::check::difftest::{run_everywhere, DiffError, Scenario};
-use pxvm::{decode, Decoded};
+use crate::check::difftest::{DiffError, Scenario, run_everywhere};
+use pxvm::{Decoded, decode};
 
 /// A divergence found by the fuzzer.
 #[derive(Debug, Clone)]

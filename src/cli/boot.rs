@@ -2,10 +2,10 @@
 //! generation — the kernel's output lines first unless `--quiet` — or, with `--json`, one
 //! JSON object per generation.
 
-use super::manage::{open_mut, StoreArg};
+use super::manage::{StoreArg, open_mut};
 use anyhow::Result;
 use clap::Args;
-use pxos::lifecycle::boot::{boot as boot_cycle, BootOptions, Stop};
+use pxos::lifecycle::boot::{BootOptions, Stop, boot as boot_cycle};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::run::DEFAULT_FUEL;
 use std::process::ExitCode;

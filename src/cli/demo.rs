@@ -11,12 +11,12 @@
 
 use super::manage::open_mut;
 use super::versions::table;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use pxos::lifecycle::boot::{boot, Action, BootOptions, Generation};
+use pxos::lifecycle::boot::{Action, BootOptions, Generation, boot};
 use pxos::runtime::engines::EngineKind;
-use pxos::runtime::host::files::MemFiles;
 use pxos::runtime::host::PxHost;
+use pxos::runtime::host::files::MemFiles;
 use pxos::runtime::run::run_kernel;
 use pxos::store::{self, EventKind, Status, Store};
 use pxos::tools::render::{self, RenderOptions};

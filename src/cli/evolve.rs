@@ -9,7 +9,7 @@
 //! interruption; they are run again) and removes the temporaries an interrupted
 //! checkpoint write left.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,11 +17,11 @@ use pxos::lifecycle::evolved::{self, Lineage};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::kernel;
 use pxos::store::Store;
-use pxos::tools::evolve::{cases, problems};
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, Goal, MutationRates, Selection, MAX_GENERATIONS, MAX_POPULATION,
-    MAX_WEIGHT,
+    Checkpoint, Config, Evolution, Goal, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
+    MutationRates, Selection,
 };
+use pxos::tools::evolve::{cases, problems};
 use pxos::util::userfile;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -238,7 +238,9 @@ fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
         return Ok(Goal::Cases(problems::load(name)?.goal));
     }
     let Some(kind) = args.goal else {
-        bail!("say what to optimise with --goal output, --goal draw, --goal faster or --goal cases (or --problem NAME)");
+        bail!(
+            "say what to optimise with --goal output, --goal draw, --goal faster or --goal cases (or --problem NAME)"
+        );
     };
     Ok(match kind {
         GoalKind::Cases => {
@@ -405,10 +407,10 @@ fn trim_log(path: &Path, generation: u64) -> Result<usize> {
         if !ended {
             break;
         }
-        let gen = serde_json::from_slice::<serde_json::Value>(&head)
+        let generation = serde_json::from_slice::<serde_json::Value>(&head)
             .ok()
             .and_then(|v| v.get("generation").and_then(serde_json::Value::as_u64));
-        lines.push((offset, gen));
+        lines.push((offset, generation));
         offset += len;
         complete = offset;
     }

@@ -7,10 +7,10 @@
 //! generation budget (an island that stopped early would leave its neighbour waiting).
 
 use anyhow::{Context, Result};
-use clap::builder::RangedU64ValueParser;
 use clap::Args;
+use clap::builder::RangedU64ValueParser;
 use pxos::tools::evolve::islands::{
-    island_config, run_island, run_key, Archipelago, FolderExchange, Migration, MAX_ISLANDS,
+    Archipelago, FolderExchange, MAX_ISLANDS, Migration, island_config, run_island, run_key,
 };
 use pxos::tools::evolve::{Config, Evolution, GenerationLog, Goal, Individual};
 use pxos::util::userfile;

@@ -4,7 +4,7 @@
 //! on the held-out cases) and the median generations to success, as a table or JSON.
 
 use anyhow::{Context, Result};
-use pxos::tools::evolve::{problems, Selection};
+use pxos::tools::evolve::{Selection, problems};
 use rayon::prelude::*;
 use std::process::ExitCode;
 use std::time::Instant;

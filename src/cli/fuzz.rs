@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use pxos::check::fuzz::{check_seed, Finding};
+use pxos::check::fuzz::{Finding, check_seed};
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};

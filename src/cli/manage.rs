@@ -3,7 +3,7 @@
 //! option and store opening shared with `pxos versions` and `pxos boot`. Input is checked
 //! before the store is touched, so a refused command leaves the store as it was.
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use clap::Args;
 use pxos::runtime::kernel;
 use pxos::store::verify::Level;
@@ -69,13 +69,13 @@ pub fn register(args: RegisterArgs) -> Result<ExitCode> {
     let bytes = kernel::load(&args.kernel)?;
     store::validate_kernel(&bytes)?;
     let root = &args.store.fs;
-    if let Some(parent) = &args.parent {
-        if !Store::exists(root) {
-            bail!(StoreError::UnknownVersion {
-                name: parent.clone(),
-                root: root.clone(),
-            });
-        }
+    if let Some(parent) = &args.parent
+        && !Store::exists(root)
+    {
+        bail!(StoreError::UnknownVersion {
+            name: parent.clone(),
+            root: root.clone(),
+        });
     }
     let mut store = open_mut(root, true)?;
     let parent = match &args.parent {

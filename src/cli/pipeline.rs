@@ -3,11 +3,11 @@
 //! pipeline stands). The logic is `pxos::lifecycle::pipeline`'s; this layer parses and prints.
 
 use super::manage::StoreArg;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use pxos::lifecycle::pipeline::{
-    ab_test, load_workload, side_by_side_png, watch as run_watch, window, Policy, WatchOptions,
-    KEYS, POLICY_FILE,
+    KEYS, POLICY_FILE, Policy, WatchOptions, ab_test, load_workload, side_by_side_png,
+    watch as run_watch, window,
 };
 use pxos::store::Store;
 use pxos::util::atomic;

@@ -4,11 +4,11 @@
 //! plain tree the drawing takes; the drawing itself never sees the store). Every output
 //! is checked to be writable before any work, and written whole or not at all.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use pxos::store::{Db, EventKind, Index, Status};
 use pxos::tools::evolve::GenerationLog;
-use pxos::tools::plot::{self, chart, ChartOptions, Lineage, Mark, Run, Version, VersionStatus};
+use pxos::tools::plot::{self, ChartOptions, Lineage, Mark, Run, Version, VersionStatus, chart};
 use pxos::util::userfile;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

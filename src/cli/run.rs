@@ -2,12 +2,12 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use pxos::check::difftest::{first_divergence, run_reference, Scenario};
+use pxos::check::difftest::{Scenario, first_divergence, run_reference};
 use pxos::runtime::engines::EngineKind;
-use pxos::runtime::host::files::{DirFiles, FileStore, MemFiles};
 use pxos::runtime::host::PxHost;
+use pxos::runtime::host::files::{DirFiles, FileStore, MemFiles};
 use pxos::runtime::kernel;
-use pxos::runtime::run::{run_kernel, DEFAULT_FUEL};
+use pxos::runtime::run::{DEFAULT_FUEL, run_kernel};
 use pxos::tools::render::{self, RenderOptions};
 use pxos::util::userfile;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! one column). Both only read the store, and both are linear in its number of versions
 //! (every lookup goes through one [`Index`]).
 
-use super::manage::{print_warnings, StoreArg};
+use super::manage::{StoreArg, print_warnings};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use pxos::store::{Db, Entry, Index, Store};

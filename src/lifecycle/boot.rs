@@ -35,9 +35,9 @@
 use crate::lifecycle::pipeline::PipelineError;
 use crate::lifecycle::pipeline::{self, Policy, PolicyError, SelfModifyRoute};
 use crate::runtime::engines::EngineKind;
-use crate::runtime::host::files::{DirFiles, FileStore};
 use crate::runtime::host::PxHost;
-use crate::runtime::run::{run_kernel, RunOutcome};
+use crate::runtime::host::files::{DirFiles, FileStore};
+use crate::runtime::run::{RunOutcome, run_kernel};
 use crate::store::candidates::{CanaryOutcome, Origin, Rollout};
 use crate::store::{Assessment, Entry, StoreVersions, SwitchRequest};
 use crate::store::{Status, Store, StoreError};
@@ -444,7 +444,7 @@ fn boot_canary(
         Ok(outcome) => outcome,
         // A canary that cannot even be loaded fails its boot: reverted, not retried forever.
         Err(BootError::Store(e)) => {
-            return canary_unreadable(store, opts, generation, entry, chose, &e)
+            return canary_unreadable(store, opts, generation, entry, chose, &e);
         }
         Err(e) => return Err(e),
     };
@@ -469,11 +469,15 @@ fn boot_canary(
         ),
         CanaryOutcome::Promoted { version, id } => (
             "promoted",
-            format!("canary boot clean; last stage passed: {version} (id {id}) PROMOTED to current"),
+            format!(
+                "canary boot clean; last stage passed: {version} (id {id}) PROMOTED to current"
+            ),
         ),
         CanaryOutcome::Reverted { version, id } => (
             "reverted",
-            format!("canary FAILED: {version} (id {id}) marked bad and REVERTED; the current version is untouched"),
+            format!(
+                "canary FAILED: {version} (id {id}) marked bad and REVERTED; the current version is untouched"
+            ),
         ),
     };
     let action = Action::Canary {

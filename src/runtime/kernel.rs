@@ -4,7 +4,7 @@
 //! much as a kernel can be (see [`crate::util::userfile`]).
 
 use crate::util::userfile::{self, FileError};
-use pxvm::asm::{assemble, AsmErrors};
+use pxvm::asm::{AsmErrors, assemble};
 use pxvm::{KernelTooLarge, MEM_SIZE};
 use std::io::Read;
 use std::path::{Path, PathBuf};

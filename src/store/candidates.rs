@@ -12,7 +12,7 @@
 
 use super::db::{Db, Entry, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{names, ops, Store};
+use super::{Store, names, ops};
 use crate::util::atomic;
 use crate::util::date;
 use serde::{Deserialize, Serialize};

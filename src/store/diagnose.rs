@@ -19,7 +19,7 @@
 use super::db::{Db, Entry, Status};
 use super::names::{self, KernelFileKind};
 use super::verify::{Diagnosis, Fix, Item, Level};
-use super::{kernel_problem, read_bounded, Store};
+use super::{Store, kernel_problem, read_bounded};
 use crate::util::nofollow;
 use crate::util::sha256_hex;
 use std::collections::{HashMap, HashSet};
@@ -354,10 +354,10 @@ impl<'a> Sources<'a> {
         if let Some(found) = preferred.iter().find_map(|f| self.matching(f, e)) {
             return Some(found);
         }
-        if let Some(file) = self.intact.get(sha).cloned() {
-            if let Some(found) = self.matching(&file, e) {
-                return Some(found);
-            }
+        if let Some(file) = self.intact.get(sha).cloned()
+            && let Some(found) = self.matching(&file, e)
+        {
+            return Some(found);
         }
         let file = self.others().get(sha).cloned()?;
         self.matching(&file, e)

@@ -40,7 +40,9 @@ pub enum StoreError {
     UnknownId { id: u64, root: PathBuf },
 
     /// The version failed its boot assessment (or its kernel is lost) and may not be booted.
-    #[error("version {name} (id {id}) is marked {status} and is not booted; use --force to put it back on probation")]
+    #[error(
+        "version {name} (id {id}) is marked {status} and is not booted; use --force to put it back on probation"
+    )]
     NotBootable {
         name: String,
         id: u64,
@@ -56,7 +58,9 @@ pub enum StoreError {
     KernelDamaged { path: PathBuf, problem: String },
 
     /// A rollback that goes further back than the lineage does.
-    #[error("cannot roll back {steps} generation(s) from {from}: it has only {available} bootable ancestor(s)")]
+    #[error(
+        "cannot roll back {steps} generation(s) from {from}: it has only {available} bootable ancestor(s)"
+    )]
     RollbackTooFar {
         steps: u32,
         available: u32,

@@ -17,8 +17,8 @@
 //! before it writes a repaired one (see [`super::Store`]).
 
 use super::db::{Db, Entry, Event, Status};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// The database read from versions.json's bytes with the messages about what was

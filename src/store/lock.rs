@@ -64,14 +64,14 @@ impl StoreLock {
 /// store) and never a FIFO (which would block).
 fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
     let path = root.join(LOCK_FILE);
-    if let Ok(meta) = std::fs::symlink_metadata(&path) {
-        if !meta.is_file() {
-            return Err(crate::util::FsError::NotRegular {
-                path,
-                kind: nofollow::kind_of(&meta),
-            }
-            .into());
+    if let Ok(meta) = std::fs::symlink_metadata(&path)
+        && !meta.is_file()
+    {
+        return Err(crate::util::FsError::NotRegular {
+            path,
+            kind: nofollow::kind_of(&meta),
         }
+        .into());
     }
     let file = nofollow::no_follow(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&path)

@@ -54,10 +54,10 @@ pub use error::{Result, StoreError};
 pub use index::Index;
 pub use lock::StoreLock;
 pub use names::validate as validate_name;
-pub use ops::{validate_kernel, Assessment};
+pub use ops::{Assessment, validate_kernel};
 pub use service::{StoreVersions, SwitchRequest};
 
-use crate::util::{atomic, date, nofollow, sha256_hex, FsError};
+use crate::util::{FsError, atomic, date, nofollow, sha256_hex};
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -132,12 +132,11 @@ pub fn classify(file: &str) -> KernelFileKind {
 /// which names are already used. Always returns a valid name that is not taken.
 pub fn child_name(parent: &str, taken: impl Fn(&str) -> bool) -> String {
     let free = |s: &String| validate(s).is_ok() && !taken(s);
-    if let Some(major) = major_of(parent) {
-        if let Some(next) = major.checked_add(1) {
-            if let Some(name) = (0u64..).map(|minor| format!("v{next}.{minor}")).find(free) {
-                return name;
-            }
-        }
+    if let Some(major) = major_of(parent)
+        && let Some(next) = major.checked_add(1)
+        && let Some(name) = (0u64..).map(|minor| format!("v{next}.{minor}")).find(free)
+    {
+        return name;
     }
     let (base, n) = match parent.rsplit_once('-') {
         Some((base, n)) if is_digits(n) => (base, n.parse::<u64>().unwrap_or(1)),

@@ -6,7 +6,7 @@
 
 use super::db::{Db, Entry, Event, EventKind, Status};
 use super::error::{Result, StoreError};
-use super::{names, Store};
+use super::{Store, names};
 use crate::util::atomic;
 use crate::util::date;
 use crate::util::sha256_hex;

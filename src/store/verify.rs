@@ -11,8 +11,8 @@
 //!
 //! Without repairing, nothing is written and each finding says what a repair would do.
 
-use super::db::{Event, EventKind};
 use super::Store;
+use super::db::{Event, EventKind};
 use crate::util::atomic;
 use crate::util::date;
 use serde::Serialize;

@@ -202,7 +202,7 @@ pub fn check_output(path: &Path) -> Result<(), FileError> {
         Some((_, meta)) if meta.is_dir() => {
             return Err(FileError::IsFolder {
                 path: path.to_path_buf(),
-            })
+            });
         }
         Some((_, meta)) if !meta.is_file() => return Ok(()), // written through
         Some((target, _)) => target,
@@ -297,12 +297,12 @@ fn open_through(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
 /// Open the user-named output `path` for appending (created if missing; links followed;
 /// devices and FIFOs written through; folders refused).
 pub fn open_append(path: &Path) -> Result<File, FileError> {
-    if let Some((_, meta)) = resolve_output(path)? {
-        if meta.is_dir() {
-            return Err(FileError::IsFolder {
-                path: path.to_path_buf(),
-            });
-        }
+    if let Some((_, meta)) = resolve_output(path)?
+        && meta.is_dir()
+    {
+        return Err(FileError::IsFolder {
+            path: path.to_path_buf(),
+        });
     }
     open_through(OpenOptions::new().create(true).append(true), path).map_err(|error| {
         FileError::Write {
@@ -434,10 +434,12 @@ mod tests {
         let link = dir.path().join("l");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         write_output(&link, b"new").unwrap();
-        assert!(fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert!(matches!(
             write_output(dir.path(), b"x"),

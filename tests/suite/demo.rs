@@ -68,10 +68,11 @@ fn the_demo_reproduces_the_seed_and_can_run_twice() {
     let first = db();
     assert_eq!(first["current"], "v2.0");
     assert_eq!(first["history"][1]["parent"], "v1.0");
-    assert!(dir
-        .path()
-        .join("pxos_fs/kernels/kernel_v1.0_backup.bin")
-        .is_file());
+    assert!(
+        dir.path()
+            .join("pxos_fs/kernels/kernel_v1.0_backup.bin")
+            .is_file()
+    );
 
     let o = demo(dir.path());
     assert!(o.status.success(), "second run: {}", stderr(&o));

@@ -1,10 +1,10 @@
 //! Every edge of the original pxVM's "imperfect computing" semantics, one test each,
 //! with programs built byte by byte (no assembler involved).
 
-use pxos::check::difftest::{check, Scenario};
-use pxvm::testkit::code::*;
+use pxos::check::difftest::{Scenario, check};
 use pxvm::Exit;
 use pxvm::Opcode::*;
+use pxvm::testkit::code::*;
 
 #[test]
 fn halt_is_not_counted_and_leaves_pc_after_it() {

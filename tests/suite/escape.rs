@@ -9,12 +9,12 @@ use super::filesys::{call, results};
 use super::store_util::{self, arg, asm, open, pxos, stderr};
 use pxos::check::difftest::Observed;
 use pxos::runtime::engines::EngineKind;
-use pxos::runtime::host::files::DirFiles;
 use pxos::runtime::host::PxHost;
+use pxos::runtime::host::files::DirFiles;
 use pxos::store::{Store, StoreError};
-use pxvm::testkit::code::*;
-use pxvm::testkit::{assert_same, boot, Run};
 use pxvm::Opcode::STORE;
+use pxvm::testkit::code::*;
+use pxvm::testkit::{Run, assert_same, boot};
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -79,9 +79,11 @@ fn guest_files_do_not_follow_links_or_open_fifos() {
         assert_eq!(fs::read(outer.join("out/victim.txt")).unwrap(), b"victim");
         assert_eq!(fs::read_dir(outer.join("outside")).unwrap().count(), 0);
         let fs_ = outer.join("fs");
-        assert!(fs::symlink_metadata(fs_.join("file_7"))
-            .unwrap()
-            .is_symlink());
+        assert!(
+            fs::symlink_metadata(fs_.join("file_7"))
+                .unwrap()
+                .is_symlink()
+        );
         assert_eq!(fs::read(fs_.join("file_5")).unwrap(), b"BADX");
     };
     let o = run_on_folders(&code, &setup, &after);
@@ -188,9 +190,11 @@ fn kernel_files_that_are_links_or_fifos_are_never_read_through() {
         "{text:?}"
     );
     assert_eq!(fs::read(&outside).unwrap(), k1);
-    assert!(fs::symlink_metadata(kernels.join("kernel_v1.0.bin"))
-        .unwrap()
-        .is_symlink());
+    assert!(
+        fs::symlink_metadata(kernels.join("kernel_v1.0.bin"))
+            .unwrap()
+            .is_symlink()
+    );
     let err = s
         .switch(1, true, pxos::store::EventKind::Switch, "t")
         .unwrap_err();

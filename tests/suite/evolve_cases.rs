@@ -192,16 +192,36 @@ fn a_bad_cases_file_is_a_clear_error_naming_file_line_and_field() {
     let seed = seed(dir.path());
     let bad = dir.path().join("bad.jsonl");
     for (text, field) in [
-        ("{\"expect\":{\"regs\":{\"R1\":1}}}\n{\"regs\":{\"R9\":1},\"expect\":{\"regs\":{\"R1\":1}}}\n", ":2: regs.R9: is not a register"),
+        (
+            "{\"expect\":{\"regs\":{\"R1\":1}}}\n{\"regs\":{\"R9\":1},\"expect\":{\"regs\":{\"R1\":1}}}\n",
+            ":2: regs.R9: is not a register",
+        ),
         ("{\"regs\":{\"R1\":1}}\n", ":1: expect: missing"),
-        ("{\"memory\":{\"0x10000\":[1]},\"expect\":{\"regs\":{\"R1\":1}}}\n", ":1: memory.0x10000: is not an address"),
-        ("{\"expect\":{\"output\":[1.5]}}\n", ":1: expect.output[0]: must be"),
+        (
+            "{\"memory\":{\"0x10000\":[1]},\"expect\":{\"regs\":{\"R1\":1}}}\n",
+            ":1: memory.0x10000: is not an address",
+        ),
+        (
+            "{\"expect\":{\"output\":[1.5]}}\n",
+            ":1: expect.output[0]: must be",
+        ),
     ] {
         std::fs::write(&bad, text).unwrap();
-        let o = pxos(&["evolve", &seed, "--goal", "cases", "--cases", bad.to_str().unwrap()]);
+        let o = pxos(&[
+            "evolve",
+            &seed,
+            "--goal",
+            "cases",
+            "--cases",
+            bad.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(2), "{text}");
         let want = format!("pxos: {}{field}", bad.display());
-        assert!(stderr(&o).starts_with(&want), "{}\nwanted {want}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&want),
+            "{}\nwanted {want}",
+            stderr(&o)
+        );
     }
     let o = pxos(&["evolve", &seed, "--goal", "cases"]);
     assert_eq!(o.status.code(), Some(2));

@@ -1,9 +1,9 @@
 //! The file syscalls (FS_OPEN, FS_CLOSE, FS_READ, FS_WRITE): handles, modes, positions
 //! and buffers, as the reference page describes them.
 
-use pxos::check::difftest::{check, Scenario};
-use pxvm::testkit::code::*;
+use pxos::check::difftest::{Scenario, check};
 use pxvm::Opcode::STORE;
+use pxvm::testkit::code::*;
 
 const OPEN: u8 = 20;
 const CLOSE: u8 = 21;

@@ -82,10 +82,12 @@ fn outputs_write_through_links_and_fifos() {
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let o = pxos(&["run", "kernels/kernel_v1.asm", "--png", s(&link)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::symlink_metadata(&link)
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert!(std::fs::read(&real).unwrap().starts_with(b"\x89PNG"));
 
     // A FIFO: the picture goes through it and the FIFO stays a FIFO. The test holds the
@@ -110,10 +112,12 @@ fn outputs_write_through_links_and_fifos() {
         }
     }
     assert!(got.starts_with(b"\x89PNG"), "{} bytes", got.len());
-    assert!(std::fs::symlink_metadata(&fifo)
-        .unwrap()
-        .file_type()
-        .is_fifo());
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
 
     // An evolve checkpoint behind a link: the link stays.
     let seed = dir.path().join("seed.asm");
@@ -139,10 +143,12 @@ fn outputs_write_through_links_and_fifos() {
         s(&ck),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::symlink_metadata(&ck)
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&ck)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&ck_real).unwrap()).unwrap();
     assert_eq!(saved["generation"], 1);
@@ -340,15 +346,17 @@ fn an_output_fifo_nobody_reads_is_an_error_not_a_hang() {
 fn standard_output_that_cannot_be_written_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s");
-    assert!(pxos(&[
-        "register",
-        "v1.0",
-        "kernels/kernel_v1.asm",
-        "--fs",
-        s(&store)
-    ])
-    .status
-    .success());
+    assert!(
+        pxos(&[
+            "register",
+            "v1.0",
+            "kernels/kernel_v1.asm",
+            "--fs",
+            s(&store)
+        ])
+        .status
+        .success()
+    );
     std::fs::create_dir_all(store.join("build")).unwrap();
     std::fs::write(store.join("build/k.asm"), "HALT\n").unwrap();
     for args in [

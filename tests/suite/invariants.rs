@@ -2,10 +2,10 @@
 //! ISA): fuel is exact, the pc stays in range, a run split in two equals the run in one
 //! piece, and every engine agrees (through `check`).
 
-use pxos::check::difftest::{check, Scenario};
+use pxos::check::difftest::{Scenario, check};
 use pxos::runtime::host::PxHost;
-use pxvm::testkit::{soup, Rng};
-use pxvm::{interp, Exit, Machine};
+use pxvm::testkit::{Rng, soup};
+use pxvm::{Exit, Machine, interp};
 
 /// The syscalls with no lasting side effects (no files written, no kernel requested).
 const SYSCALLS: &[u8] = &[1, 2, 3, 4, 10, 20, 21, 22, 23, 99, 201];

@@ -2,8 +2,8 @@
 //! giving the exit, cycles, pc, output lines (and optionally registers and fuel); each is
 //! assembled and run on every engine through `check`.
 
-use pxos::check::difftest::check;
 use pxos::check::difftest::Scenario;
+use pxos::check::difftest::check;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

@@ -6,8 +6,8 @@
 
 use super::cli_util::{stderr, stdout};
 use super::store_util::{asm, open};
-use pxos::store::candidates::{Candidate, State};
 use pxos::store::Store;
+use pxos::store::candidates::{Candidate, State};
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -223,11 +223,13 @@ fn an_asm_dropped_into_build_is_assembled_tested_rolled_out_and_promoted() {
     );
     assert_eq!(store.pipeline().get(1).unwrap().state, State::Promoted);
     assert!(store.pipeline().rollout.is_none());
-    assert!(store
-        .db()
-        .events
-        .iter()
-        .any(|e| e.kind == pxos::store::EventKind::Promoted));
+    assert!(
+        store
+            .db()
+            .events
+            .iter()
+            .any(|e| e.kind == pxos::store::EventKind::Promoted)
+    );
     let status = pxos_ok(dir.path(), &["status"]);
     assert!(
         status.contains("current:  v2.0") && status.contains("promoted"),

@@ -97,10 +97,12 @@ fn a_seed_format_database_loads_and_gains_checksums() {
     assert_eq!(s.db().parent_of(&cur).unwrap().version, "v1.0");
     let report = s.verify(true).unwrap();
     assert!(report.consistent(), "{report:?}");
-    assert!(report
-        .findings
-        .iter()
-        .any(|f| f.message.contains("SHA-256")));
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("SHA-256"))
+    );
     let text = fs::read_to_string(root.join("versions.json")).unwrap();
     assert!(
         text.contains(&sha256_hex(&kernel("kernel_v2.asm"))),

@@ -44,7 +44,9 @@ fn register_boot_and_list_the_lineage() {
     let gens: Vec<&&str> = lines.iter().filter(|l| l.starts_with("[gen ")).collect();
     assert_eq!(gens.len(), 3, "{out}");
     assert!(
-        gens[0].starts_with("[gen 1] v1.0 (id 1, probation) [tiered] exit=halt cycles=30 -> evolved into v2.0 (id 2"),
+        gens[0].starts_with(
+            "[gen 1] v1.0 (id 1, probation) [tiered] exit=halt cycles=30 -> evolved into v2.0 (id 2"
+        ),
         "{out}"
     );
     assert!(

@@ -73,11 +73,13 @@ fn verify_restores_the_current_kernel_from_kernel_current_bin() {
         ("v4.0", Status::Probation)
     );
     drop(s);
-    assert!(Store::open(dir.path())
-        .unwrap()
-        .verify(false)
-        .unwrap()
-        .consistent());
+    assert!(
+        Store::open(dir.path())
+            .unwrap()
+            .verify(false)
+            .unwrap()
+            .consistent()
+    );
 }
 
 #[test]
@@ -119,10 +121,12 @@ fn a_repair_that_cannot_be_written_is_not_marked_repaired() {
         .unwrap();
     assert!(!restore.repaired, "{restore:?}");
     assert!(restore.message.contains("not repaired"), "{restore:?}");
-    assert!(report
-        .findings
-        .iter()
-        .any(|f| f.level == Level::Error && f.message.starts_with("the repair stopped")));
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.level == Level::Error && f.message.starts_with("the repair stopped"))
+    );
     assert_eq!(
         fs::read(dir.path().join("versions.json")).unwrap(),
         db_before,
@@ -277,9 +281,11 @@ fn an_exhausted_id_counter_is_reported_and_lowered() {
     let mut s = open(dir.path());
     let check = s.verify(false).unwrap();
     assert!(!check.consistent(), "{check:?}");
-    assert!(messages(&check)
-        .join("\n")
-        .contains("no version can be added"));
+    assert!(
+        messages(&check)
+            .join("\n")
+            .contains("no version can be added")
+    );
     let err = s.register("v9", K1, None, "register").unwrap_err();
     assert!(err.to_string().contains("pxos verify"), "{err}");
     let report = s.verify(true).unwrap();

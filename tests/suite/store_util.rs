@@ -2,7 +2,7 @@
 //! a store, and [`boot_everywhere`], which runs a boot cycle on every engine (each on its
 //! own copy of the store) and fails the test if the engines disagree on any generation.
 
-use pxos::lifecycle::boot::{boot, BootOptions, BootSummary, Generation};
+use pxos::lifecycle::boot::{BootOptions, BootSummary, Generation, boot};
 use pxos::runtime::engines::EngineKind;
 use pxos::store::Store;
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! The drawing, number and self-modification syscalls: exact output lines and results.
 
-use pxos::check::difftest::{check, Scenario};
+use pxos::check::difftest::{Scenario, check};
 use pxvm::testkit::code::*;
 
 fn call_with(regs: &[(u8, i32)], num: u8) -> Vec<u8> {

@@ -150,9 +150,10 @@ fn self_modify_takes_precedence_over_a_switch_in_the_same_run() {
             ignored_switch: Some(1)
         }
     );
-    assert!(g[0]
-        .summary()
-        .contains("ignored (SELF_MODIFY takes precedence)"));
+    assert!(
+        g[0].summary()
+            .contains("ignored (SELF_MODIFY takes precedence)")
+    );
     assert_eq!((g[1].id, &g[1].action), (5, &Action::Halted));
     assert!(b.store().db().events.is_empty(), "no switch was recorded");
 }

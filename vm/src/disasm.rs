@@ -5,7 +5,7 @@
 //! opcodes and a truncated final instruction are written as `.byte`, and a long run of
 //! trailing zero bytes (HALTs) as `.zero`.
 
-use crate::insn::{decode, Decoded, Insn};
+use crate::insn::{Decoded, Insn, decode};
 use crate::isa::Layout;
 use std::fmt::Write as _;
 
@@ -111,12 +111,11 @@ pub fn disassemble(bytes: &[u8]) -> String {
     }
     let mut labeled = vec![false; bytes.len()];
     for (_, d) in &items {
-        if let Decoded::Insn(insn) = d {
-            if let Some(t) = branch_target(insn).and_then(|t| usize::try_from(t).ok()) {
-                if starts.get(t) == Some(&true) {
-                    labeled[t] = true;
-                }
-            }
+        if let Decoded::Insn(insn) = d
+            && let Some(t) = branch_target(insn).and_then(|t| usize::try_from(t).ok())
+            && starts.get(t) == Some(&true)
+        {
+            labeled[t] = true;
         }
     }
 

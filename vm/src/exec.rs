@@ -4,9 +4,9 @@
 //! function *is* the definition of pxVM. It favours being obviously right over being fast.
 
 use crate::host::{Host, SyscallCtx, VmEvent};
-use crate::insn::{decode, Decoded, Insn};
+use crate::insn::{Decoded, Insn, decode};
 use crate::isa::Opcode;
-use crate::machine::{jump_target, Machine, SP};
+use crate::machine::{Machine, SP, jump_target};
 use std::ops::Range;
 
 /// The result of executing one instruction.

@@ -3,7 +3,7 @@
 //! writes recorded so that engines caching translations can invalidate them), and the
 //! [`VmEvent`]s the machine itself reports (unknown opcodes, fetch faults).
 
-use crate::machine::{Machine, MEM_SIZE, NUM_REGS};
+use crate::machine::{MEM_SIZE, Machine, NUM_REGS};
 use std::fmt;
 use std::ops::Range;
 

@@ -9,10 +9,10 @@
 //! that `run` and `run_reference` agree on random programs and every fuel budget.
 
 use crate::engine::{Engine, Exit};
-use crate::exec::{alu, step, Step};
+use crate::exec::{Step, alu, step};
 use crate::host::Host;
-use crate::isa::{byte as op, Opcode};
-use crate::machine::{jump_target, Machine, MEM_SIZE, SP};
+use crate::isa::{Opcode, byte as op};
+use crate::machine::{MEM_SIZE, Machine, SP, jump_target};
 
 /// Run `m` against `host` for at most `fuel` retired instructions, one [`step`] at a time.
 /// This is the definition of pxVM execution; [`run`] must agree with it exactly.

@@ -24,7 +24,7 @@ pub mod vet;
 
 pub use engine::{Engine, Exit};
 pub use host::{Host, NullHost, SyscallCtx, VmEvent};
-pub use insn::{decode, Decoded, Insn};
+pub use insn::{Decoded, Insn, decode};
 pub use interp::Interpreter;
 pub use isa::{Layout, Opcode};
-pub use machine::{KernelTooLarge, Machine, MEM_SIZE};
+pub use machine::{KernelTooLarge, MEM_SIZE, Machine};

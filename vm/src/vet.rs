@@ -12,7 +12,7 @@
 //! checked: these checks refuse what is certainly not a kernel, not every kernel that
 //! could misbehave (a boot on probation catches the rest).
 
-use crate::insn::{decode, Decoded};
+use crate::insn::{Decoded, decode};
 use crate::isa::{Flow, Opcode};
 use crate::{KernelTooLarge, MEM_SIZE};
 use std::fmt;

@@ -15,8 +15,8 @@
 //! ISA's [`Memory`] column: an access this analysis does not model (the stack, the host)
 //! rejects the loop, so no access can run unchecked because it was overlooked here.
 
-use super::liveness::effect;
 use super::PlannedBlock;
+use super::liveness::effect;
 use pxvm::isa::{Memory, Opcode};
 use pxvm::machine::jump_target;
 
@@ -166,7 +166,7 @@ pub(crate) fn analyse(block: &PlannedBlock) -> Option<CountedLoop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::scan::{plan_region, BlockMode, RegionLimits};
+    use crate::analysis::scan::{BlockMode, RegionLimits, plan_region};
     use pxvm::Insn;
 
     fn block_of(insns: &[(Opcode, [u8; 3], i32)]) -> PlannedBlock {

@@ -17,10 +17,10 @@
 //! write, on its `Flow` column for dynamic exits), and `coverage` checks each against the
 //! reference semantics.
 
-use super::scan::{Plan, PlannedBlock, PlannedInsn};
 use super::RegSet;
+use super::scan::{Plan, PlannedBlock, PlannedInsn};
 use pxvm::isa::{Flow, Memory, Opcode};
-use pxvm::machine::{jump_target, word_index, SP};
+use pxvm::machine::{SP, jump_target, word_index};
 
 /// What one instruction does to liveness: the registers it reads and writes, and whether
 /// compiled code may leave right after it (then everything is read).
@@ -168,7 +168,7 @@ pub(crate) fn live_in(plan: &Plan) -> Vec<RegSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::scan::{plan_region, BlockMode, RegionLimits};
+    use crate::analysis::scan::{BlockMode, RegionLimits, plan_region};
     use pxvm::Insn;
 
     fn enc(code: &mut Vec<u8>, op: Opcode, regs: [u8; 3], imm: i32) {

@@ -11,7 +11,7 @@
 //! compiled with the reference `exec::step`. Invariant: every planned instruction is
 //! compilable, and a block's instructions before its last all have `Flow::Next`.
 
-use pxvm::insn::{decode, Decoded, Insn};
+use pxvm::insn::{Decoded, Insn, decode};
 use pxvm::isa::{Flow, Layout, Opcode};
 use pxvm::machine::jump_target;
 use std::collections::HashMap;
@@ -198,10 +198,10 @@ fn scan_block(mem: &[u8], start: u32, mode: BlockMode, max_len: usize) -> Option
     if last.insn.op.flow() == Flow::Call && jump_target(last.insn.imm).is_some() {
         companions.push(next);
     }
-    if let Ok(Decoded::Insn(after)) = decode(mem, next as usize) {
-        if after.op.flow() == Flow::Syscall {
-            companions.push(next + after.op.len() as u32);
-        }
+    if let Ok(Decoded::Insn(after)) = decode(mem, next as usize)
+        && after.op.flow() == Flow::Syscall
+    {
+        companions.push(next + after.op.len() as u32);
     }
     Some(PlannedBlock {
         start,
@@ -317,11 +317,11 @@ fn rediscover(
     while let Some(i) = queue.pop_front() {
         order.push(i);
         for pc in blocks[i].succs.iter().chain(&blocks[i].companions) {
-            if let Some(&j) = index.get(pc) {
-                if !seen[j] {
-                    seen[j] = true;
-                    queue.push_back(j);
-                }
+            if let Some(&j) = index.get(pc)
+                && !seen[j]
+            {
+                seen[j] = true;
+                queue.push_back(j);
             }
         }
     }
@@ -377,10 +377,11 @@ fn fold_fuel_checks(blocks: &mut [PlannedBlock], index: &HashMap<u32, usize>) {
     for i in (0..n).rev() {
         let mut extra = 0;
         for s in &blocks[i].succs {
-            if let Some(&j) = index.get(s) {
-                if blocks[j].folded && j > i {
-                    extra = extra.max(blocks[j].need);
-                }
+            if let Some(&j) = index.get(s)
+                && blocks[j].folded
+                && j > i
+            {
+                extra = extra.max(blocks[j].need);
             }
         }
         blocks[i].need = blocks[i].len() + extra;

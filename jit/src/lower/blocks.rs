@@ -22,9 +22,9 @@
 //! * every exit writes the registers (those the region may write), fuel and pc back to
 //!   `ctx`.
 
-use super::{host_flags, Current, Lowerer};
+use super::{Current, Lowerer, host_flags};
 use crate::analysis::counted;
-use crate::runtime::abi::{off, EXIT_CODE_WRITE, EXIT_FUEL, EXIT_JUMP};
+use crate::runtime::abi::{EXIT_CODE_WRITE, EXIT_FUEL, EXIT_JUMP, off};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockCall, InstBuilder, JumpTableData};
 use cranelift_frontend::Switch;

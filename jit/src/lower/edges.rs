@@ -26,7 +26,7 @@ use crate::runtime::abi::{EXIT_FUEL, EXIT_JUMP};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use pxvm::isa::{Flow, Opcode};
-use pxvm::machine::{jump_target, SP};
+use pxvm::machine::{SP, jump_target};
 
 /// Where an edge goes.
 #[derive(Clone, Copy)]
@@ -215,10 +215,10 @@ impl Lowerer<'_> {
                 continue;
             }
             let site = last.next();
-            if let Some(&j) = plan.index.get(&site).filter(|&&j| !plan.blocks[j].folded) {
-                if !sites.iter().any(|&(s, _)| s == site) {
-                    sites.push((site, j));
-                }
+            if let Some(&j) = plan.index.get(&site).filter(|&&j| !plan.blocks[j].folded)
+                && !sites.iter().any(|&(s, _)| s == site)
+            {
+                sites.push((site, j));
             }
         }
         for &(site, j) in sites.iter().take(MAX_RETURN_SITES) {

@@ -21,7 +21,7 @@ use super::{Checks, Lowerer};
 use crate::analysis::counted::{CountedLoop, LoopTest};
 use crate::analysis::{PlannedInsn, RegSet};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
+use cranelift_codegen::ir::{Block, InstBuilder, Value, types};
 use pxvm::MEM_SIZE;
 
 /// Bodies up to this many instructions are unrolled.

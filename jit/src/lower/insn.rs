@@ -8,11 +8,11 @@
 //! Invariant: every opcode has an arm of its own (no catch-all), so a new instruction is
 //! a compile error here until its semantics are written.
 
-use super::memory::guest_flags;
 use super::Lowerer;
+use super::memory::guest_flags;
 use crate::analysis::PlannedInsn;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::{InstBuilder, Value, types};
 use pxvm::isa::{DataAccess, Memory, Opcode};
 
 /// The two-operand arithmetic of `pxvm::exec::alu` (comparisons aside: they stay pending).

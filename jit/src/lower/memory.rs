@@ -12,9 +12,9 @@
 use super::{Checks, Lowerer};
 use crate::analysis::RegSet;
 use crate::runtime::abi::off;
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::Endianness;
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{Block, InstBuilder, MemFlagsData, Value, types};
 use pxvm::MEM_SIZE;
 
 /// Highest address at which a 4-byte access fits.

@@ -29,11 +29,11 @@ mod memory;
 #[cfg(test)]
 pub(crate) use edges::taken_when_zero;
 
-use crate::analysis::{liveness, Plan, RegSet};
-use crate::runtime::abi::{off, region_signature, StoreWindow};
+use crate::analysis::{Plan, RegSet, liveness};
+use crate::runtime::abi::{StoreWindow, off, region_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Type, Value,
+    Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Type, Value, types,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};

@@ -9,7 +9,7 @@
 //! Invariant: this module depends on nothing else in the crate; the lowering (which emits
 //! code against this contract) and the runtime (which calls that code) both build on it.
 
-use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
+use cranelift_codegen::ir::{AbiParam, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 use pxvm::machine::NUM_REGS;
 

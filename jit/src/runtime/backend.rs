@@ -6,7 +6,7 @@
 //! one.
 
 use super::abi::StoreWindow;
-use super::abi::{region_signature, trampoline_signature, Trampoline};
+use super::abi::{Trampoline, region_signature, trampoline_signature};
 use super::dump;
 use crate::analysis::Plan;
 use crate::lower;
@@ -15,7 +15,7 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Module, ModuleError};
+use cranelift_module::{Module, ModuleError, default_libcall_names};
 use std::mem::ManuallyDrop;
 use std::sync::OnceLock;
 

@@ -14,9 +14,9 @@
 
 use super::cache::{Cache, Left};
 use crate::analysis::scan::compiled_flow;
-use pxvm::exec::{step, Step};
+use pxvm::exec::{Step, step};
 use pxvm::isa::Opcode;
-use pxvm::{Engine, Exit, Host, Interpreter, Machine, MEM_SIZE};
+use pxvm::{Engine, Exit, Host, Interpreter, MEM_SIZE, Machine};
 
 /// When to compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,10 +216,11 @@ impl Dispatcher {
             Policy::Eager => false,
             Policy::Tiered { .. } => start != pc && cache.lookup(start).is_none(),
         };
-        if like_jit && cache.compile(start, mem).is_some() {
-            if let Some(code) = cache.lookup(pc) {
-                return Some(code);
-            }
+        if like_jit
+            && cache.compile(start, mem).is_some()
+            && let Some(code) = cache.lookup(pc)
+        {
+            return Some(code);
         }
         cache.compile(pc, mem)
     }

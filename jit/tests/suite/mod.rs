@@ -14,8 +14,8 @@ mod random;
 mod smc;
 mod smoke;
 
-pub use pxvm::testkit::{assert_same, recorded, reference, Code, Recorder, Run};
 use pxvm::Engine;
+pub use pxvm::testkit::{Code, Recorder, Run, assert_same, recorded, reference};
 
 /// The engines under test: `jit`, and a tiered engine with no warm-up and a threshold of
 /// 2 so that short tests exercise its tier switch.

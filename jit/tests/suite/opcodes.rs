@@ -5,8 +5,8 @@
 //! exhaustive matches of the lowering this shows that each opcode's arm is right, not only
 //! that it exists.
 
-use super::{agree, reference, Code};
-use pxvm::isa::{Flow, Layout, ALL_OPCODES};
+use super::{Code, agree, reference};
+use pxvm::isa::{ALL_OPCODES, Flow, Layout};
 use pxvm::testkit::Rng;
 use pxvm::{Insn, Opcode};
 

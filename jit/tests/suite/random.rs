@@ -5,8 +5,8 @@
 //! would show; a fresh pair runs some of them too.
 
 use super::*;
-use pxvm::testkit::{soup, Rng};
 use pxvm::Machine;
+use pxvm::testkit::{Rng, soup};
 
 /// A program from the kit's generator: up to 40 items over the whole ISA, syscalls 7 (a
 /// copy inside guest memory, which can rewrite code), 8 and 9.

@@ -21,7 +21,7 @@
 //! in every scenario, and B's total cycles may not exceed A's.
 
 use super::policy::AbPolicy;
-use crate::check::difftest::{run_one, Scenario};
+use crate::check::difftest::{Scenario, run_one};
 use crate::runtime::engines::EngineKind;
 use crate::runtime::host::files::FileStore;
 use pxvm::Exit;
@@ -108,7 +108,7 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
             return Err(invalid(
                 dir,
                 "is not a folder (symlinks are not followed)".into(),
-            ))
+            ));
         }
         Ok(_) => {}
     }
@@ -315,11 +315,7 @@ impl AbReport {
 
 fn ratio(b: u64, a: u64) -> f64 {
     if a == 0 {
-        if b == 0 {
-            1.0
-        } else {
-            f64::INFINITY
-        }
+        if b == 0 { 1.0 } else { f64::INFINITY }
     } else {
         b as f64 / a as f64
     }
@@ -487,7 +483,9 @@ mod tests {
     #[test]
     fn verdicts_follow_the_rule() {
         let plain = load_workload(None, 100_000).unwrap();
-        let slow = k("IMM32 R1, 5\nIMM32 R2, 0\nloop: ADDI R2, R2, 7\nADDI R1, R1, -1\nJNZ R1, loop\nMOV R1, R2\nSYSCALL 10\nHALT\n");
+        let slow = k(
+            "IMM32 R1, 5\nIMM32 R2, 0\nloop: ADDI R2, R2, 7\nADDI R1, R1, -1\nJNZ R1, loop\nMOV R1, R2\nSYSCALL 10\nHALT\n",
+        );
         let fast = k("IMM32 R1, 35\nSYSCALL 10\nHALT\n");
         let other = k("IMM32 R1, 36\nSYSCALL 10\nHALT\n");
         let loops = k("loop: JMP loop\n");

@@ -7,11 +7,11 @@
 //! it can only become current through its A/B test and the staged rollout. A version is
 //! evolved from once; a new current version starts a new run.
 
-use super::policy::{EvolveGoal, EvolvePolicy};
 use super::PipelineError;
+use super::policy::{EvolveGoal, EvolvePolicy};
 use crate::runtime::engines::EngineKind;
-use crate::store::candidates::Origin;
 use crate::store::Store;
+use crate::store::candidates::Origin;
 use crate::tools::evolve::{Checkpoint, Config, Evolution, Goal};
 use crate::util::atomic;
 use serde::{Deserialize, Serialize};

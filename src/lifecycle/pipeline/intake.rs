@@ -22,8 +22,8 @@
 //! a stored version, or to a candidate still in the pipeline, are a `duplicate`.
 
 use super::PipelineError;
-use crate::store::candidates::{Candidate, Origin, State};
 use crate::store::Store;
+use crate::store::candidates::{Candidate, Origin, State};
 use crate::util::sha256_hex;
 use crate::util::{atomic, nofollow};
 use std::fs;
@@ -173,11 +173,7 @@ fn safe_name(name: &str) -> String {
         })
         .take(100)
         .collect();
-    if s.is_empty() {
-        "_".into()
-    } else {
-        s
-    }
+    if s.is_empty() { "_".into() } else { s }
 }
 
 /// The id a claimed file's name carries (`c<ID>-…`).

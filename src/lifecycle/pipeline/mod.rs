@@ -29,13 +29,13 @@ mod watch;
 pub mod window;
 
 pub use ab::{
-    ab_test, load_workload, side_by_side_png, store_workload, AbReport, AbScenario, Verdict,
-    WorkloadError,
+    AbReport, AbScenario, Verdict, WorkloadError, ab_test, load_workload, side_by_side_png,
+    store_workload,
 };
 pub use intake::submit;
-pub use policy::{Policy, PolicyError, SelfModifyRoute, KEYS, MAX_FUEL, POLICY_FILE};
-pub use service::{step, Did, Idle, Outcome};
-pub use watch::{watch, WatchOptions, WATCH_LOCK};
+pub use policy::{KEYS, MAX_FUEL, POLICY_FILE, Policy, PolicyError, SelfModifyRoute};
+pub use service::{Did, Idle, Outcome, step};
+pub use watch::{WATCH_LOCK, WatchOptions, watch};
 
 use crate::store::StoreError;
 use std::path::{Path, PathBuf};

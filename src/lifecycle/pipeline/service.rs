@@ -7,15 +7,15 @@
 //! `ab_testing` is simply tested again: both are pure functions of the bytes). The policy
 //! is read at every step, so `pxos policy set` needs no restart.
 
+use super::PipelineError;
 use super::ab::{ab_test, load_workload};
 use super::autonomous::{self, EvolveStep};
 use super::intake::{self, kernel_of};
 use super::policy::Policy;
 use super::validate::validate;
 use super::window::{self, Instant};
-use super::PipelineError;
-use crate::store::candidates::{Candidate, State};
 use crate::store::Store;
+use crate::store::candidates::{Candidate, State};
 use std::path::Path;
 
 /// What one step did, for the service's log.
@@ -117,14 +117,14 @@ pub fn step(root: &Path, now: Instant) -> Result<Outcome, PipelineError> {
         waiting_files: scan.waiting,
         wake_at: None,
     };
-    if let Some(c) = ready {
-        if store.pipeline().rollout.is_none() {
-            if !open {
-                idle.wake_at = wake_at();
-                return Ok(Outcome::Idle(idle));
-            }
-            return Ok(Outcome::Did(start_rollout(&mut store, &policy, &c)?));
+    if let Some(c) = ready
+        && store.pipeline().rollout.is_none()
+    {
+        if !open {
+            idle.wake_at = wake_at();
+            return Ok(Outcome::Idle(idle));
         }
+        return Ok(Outcome::Did(start_rollout(&mut store, &policy, &c)?));
     }
     if let (Some(evolve), false) = (&policy.evolve, in_flight) {
         let due = store

@@ -3,7 +3,7 @@
 //! policy's fuel, on the reference interpreter and on every engine, which must agree on
 //! every observable (as `pxos run --engine both` checks) and must halt.
 
-use crate::check::difftest::{run_everywhere, DiffError, Scenario};
+use crate::check::difftest::{DiffError, Scenario, run_everywhere};
 
 /// Validate `bytes` with a boot of at most `fuel` instructions: the boot's cycle count, or
 /// why the candidate is rejected.

@@ -15,14 +15,14 @@
 
 use super::policy::POLICY_FILE;
 use super::service::{self, Outcome};
-use super::{intake, window, PipelineError};
+use super::{PipelineError, intake, window};
 use crate::store::Store;
 use notify::Watcher;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The service's lock file in the store folder.

@@ -140,7 +140,9 @@ impl FromStr for Window {
     fn from_str(text: &str) -> Result<Window, String> {
         let parts: Vec<&str> = text.split_whitespace().collect();
         let [days, span, zone] = parts[..] else {
-            return Err(format!("window {text:?}: expected `DAYS HH:MM-HH:MM UTC`, e.g. `daily 02:00-04:00 UTC` or `sat 00:00-06:00 UTC`"));
+            return Err(format!(
+                "window {text:?}: expected `DAYS HH:MM-HH:MM UTC`, e.g. `daily 02:00-04:00 UTC` or `sat 00:00-06:00 UTC`"
+            ));
         };
         if !zone.eq_ignore_ascii_case("utc") {
             return Err(format!(

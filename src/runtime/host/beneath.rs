@@ -45,9 +45,9 @@ fn components(path: &str) -> io::Result<(Vec<&str>, &str)> {
 
 #[cfg(unix)]
 mod imp {
-    use super::{components, refused, Access};
+    use super::{Access, components, refused};
     use rustix::fs::{
-        fstat, ftruncate, mkdirat, openat, statat, AtFlags, FileType, Mode, OFlags, Stat, CWD,
+        AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, ftruncate, mkdirat, openat, statat,
     };
     use rustix::io::Errno;
     use std::fs::File;
@@ -111,7 +111,7 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
-    use super::{components, refused, Access};
+    use super::{Access, components, refused};
     use std::fs::{self, File, OpenOptions};
     use std::io;
     use std::path::Path;

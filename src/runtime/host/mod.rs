@@ -8,10 +8,10 @@ pub mod beneath;
 pub mod files;
 pub mod tables;
 
-use files::{path_for_id, FileStore, MemFiles};
+use files::{FileStore, MemFiles, path_for_id};
 use pxvm::syscalls::*;
 use pxvm::vet::VetError;
-use pxvm::{Host, KernelTooLarge, SyscallCtx, VmEvent, MEM_SIZE};
+use pxvm::{Host, KernelTooLarge, MEM_SIZE, SyscallCtx, VmEvent};
 use std::collections::HashMap;
 
 /// Most output lines one run keeps; past it one warning line is appended and the rest are

@@ -126,7 +126,7 @@ pub fn merge(inputs: &[PathBuf], expect_shards: Option<u64>) -> Result<Vec<Value
                             first,
                             second: shard,
                             count,
-                        })
+                        });
                     }
                     Some(_) => {}
                 }

@@ -11,13 +11,13 @@
 mod jobs;
 mod merge;
 
-pub use jobs::{collect, InputError, Job, Shard, MAX_MANIFEST_BYTES};
-pub use merge::{merge, without_wall_time, MergeError, MAX_RECORD_BYTES};
+pub use jobs::{InputError, Job, MAX_MANIFEST_BYTES, Shard, collect};
+pub use merge::{MAX_RECORD_BYTES, MergeError, merge, without_wall_time};
 
 use crate::runtime::engines::EngineKind;
-use crate::runtime::host::files::DirFiles;
 use crate::runtime::host::PxHost;
-use crate::runtime::run::{run_kernel, RunReport};
+use crate::runtime::host::files::DirFiles;
+use crate::runtime::run::{RunReport, run_kernel};
 use crate::util::userfile::{self, FileError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -163,7 +163,7 @@ pub fn open_output(path: &Path) -> Result<Output, OutputError> {
         Err(TryLockError::WouldBlock) => {
             return Err(OutputError::Locked {
                 path: path.to_path_buf(),
-            })
+            });
         }
         Err(TryLockError::Error(error)) => return Err(write_err(error).into()),
     }

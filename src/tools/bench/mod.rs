@@ -87,7 +87,9 @@ pub enum BenchError {
         kernel: String,
         source: pxvm::asm::AsmErrors,
     },
-    #[error("{kernel} on {engine}: expected exit halt and output {expected:?}, got exit {exit} and output {got:?}")]
+    #[error(
+        "{kernel} on {engine}: expected exit halt and output {expected:?}, got exit {exit} and output {got:?}"
+    )]
     WrongResult {
         kernel: String,
         engine: String,
@@ -407,10 +409,12 @@ mod tests {
             "{line}\n{}",
             report.table()
         );
-        assert!(report
-            .rows
-            .iter()
-            .all(|r| r.engine != "jit" || r.first_run_ns.is_some()));
+        assert!(
+            report
+                .rows
+                .iter()
+                .all(|r| r.engine != "jit" || r.first_run_ns.is_some())
+        );
         assert!(
             report.rows[0].first_run_ns.is_none(),
             "native rows have no first run"

@@ -137,7 +137,7 @@ impl BenchKernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::difftest::{run_everywhere, Scenario};
+    use crate::check::difftest::{Scenario, run_everywhere};
 
     #[test]
     fn every_kernel_assembles_with_its_parameter_in_place() {

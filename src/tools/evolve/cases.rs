@@ -16,11 +16,11 @@
 //! Running a case is a pure function of (genome, case): the machine is reset, the case's
 //! state written, and the run uses a fresh in-memory file store.
 
-use crate::runtime::host::files::MemFiles;
 use crate::runtime::host::PxHost;
+use crate::runtime::host::files::MemFiles;
 use crate::util::userfile;
 use pxvm::machine::NUM_REGS;
-use pxvm::{Exit, Machine, MEM_SIZE};
+use pxvm::{Exit, MEM_SIZE, Machine};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -289,7 +289,7 @@ fn parse_case(line: &str) -> Result<Case, Bad> {
             return Err((
                 "expect".into(),
                 "missing: say what must come out (output, regs and/or memory)".into(),
-            ))
+            ));
         }
     };
     for key in expect_obj.keys() {

@@ -5,7 +5,7 @@
 //! survive it — cross two parents over at instruction boundaries, or flip raw bits.
 
 use pxvm::isa::ALL_OPCODES;
-use pxvm::{decode, Decoded, Insn, Layout, Opcode};
+use pxvm::{Decoded, Insn, Layout, Opcode, decode};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -118,10 +118,11 @@ fn addresses(items: &[Item]) -> Vec<usize> {
 /// Shift branch targets at or after `at` by `delta` bytes.
 fn relocate(items: &mut [Item], at: usize, delta: isize) {
     for item in items {
-        if let Item::Insn(insn) = item {
-            if is_branch(insn.op) && insn.imm >= at as i32 {
-                insn.imm = insn.imm.wrapping_add(delta as i32);
-            }
+        if let Item::Insn(insn) = item
+            && is_branch(insn.op)
+            && insn.imm >= at as i32
+        {
+            insn.imm = insn.imm.wrapping_add(delta as i32);
         }
     }
 }

@@ -65,7 +65,9 @@ pub enum GoalError {
     },
     #[error("the target output is empty: give at least one line")]
     EmptyTarget,
-    #[error("the reference kernel did not halt within the fuel ({exit} after {cycles} cycles): raise --fuel")]
+    #[error(
+        "the reference kernel did not halt within the fuel ({exit} after {cycles} cycles): raise --fuel"
+    )]
     ReferenceDidNotHalt { exit: Exit, cycles: u64 },
     #[error("cannot render: {0}")]
     Render(String),
@@ -137,7 +139,7 @@ impl Goal {
                 return Err(GoalError::Png {
                     path: path.to_path_buf(),
                     message: format!("unsupported color type {other:?}"),
-                })
+                });
             }
         };
         Ok(Goal::Draw(Picture {

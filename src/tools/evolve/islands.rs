@@ -17,9 +17,9 @@
 //! waits for its neighbour's file with a timeout: a missing neighbour is reported, not
 //! waited on forever.
 
-use super::{sort, Config, Evolution, Individual};
+use super::{Config, Evolution, Individual, sort};
 use crate::tools::evolve::goal::Goal;
-use crate::util::{atomic, nofollow, sha256_hex, FsError};
+use crate::util::{FsError, atomic, nofollow, sha256_hex};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -211,7 +211,7 @@ impl FolderExchange {
                     return Err(ExchangeError::Damaged {
                         path,
                         problem: format!("is {size} bytes, more than a migrants file holds"),
-                    })
+                    });
                 }
                 Err(FsError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound => {}

@@ -24,7 +24,7 @@ pub mod islands;
 pub mod problems;
 mod select;
 
-pub use genome::{random_kernel, Alphabet, MutationRates};
+pub use genome::{Alphabet, MutationRates, random_kernel};
 pub use goal::{Fitness, Goal, GoalError, GoalRecord, Picture, Reference};
 pub use select::Selection;
 

@@ -79,11 +79,7 @@ pub fn epsilons(pop: &[Individual], selection: Selection) -> Vec<f64> {
             let m = median(&mut col);
             let mut dev: Vec<f64> = col.iter().map(|e| (e - m).abs()).collect();
             let mad = median(&mut dev);
-            if mad.is_finite() {
-                mad
-            } else {
-                0.0
-            }
+            if mad.is_finite() { mad } else { 0.0 }
         })
         .collect()
 }

@@ -71,11 +71,7 @@ impl Axis {
     }
 
     fn t(&self, v: f64) -> f64 {
-        if self.log {
-            symlog(v)
-        } else {
-            v
-        }
+        if self.log { symlog(v) } else { v }
     }
 
     /// The tick values, at most `max` of them.

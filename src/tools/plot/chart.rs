@@ -8,11 +8,11 @@
 //! A run of many generations is thinned to the extremes of each pixel column before
 //! drawing, so the time and the picture do not grow with its length.
 
-use super::axis::{label, Axis};
+use super::PlotError;
+use super::axis::{Axis, label};
 use super::log::{Point, Run};
 use super::style::{self, GRID, INK, MUTED, PAPER};
 use super::text::{self, Align, Text};
-use super::PlotError;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;

@@ -109,11 +109,11 @@ impl Lineage {
             if at[&v.id] != i {
                 continue; // a repeated id
             }
-            if let Some(&p) = v.parent.and_then(|p| at.get(&p)) {
-                if p != i {
-                    children[p].push(i);
-                    has_parent[i] = true;
-                }
+            if let Some(&p) = v.parent.and_then(|p| at.get(&p))
+                && p != i
+            {
+                children[p].push(i);
+                has_parent[i] = true;
             }
         }
         for list in &mut children {

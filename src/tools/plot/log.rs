@@ -155,7 +155,7 @@ pub fn read_log(path: &Path, name: &str) -> Result<Vec<Run>, PlotError> {
                     path: shown,
                     line: number + 1,
                     reason: e.to_string(),
-                })
+                });
             }
             Err(e) => return Err(read_err(e)),
         };
@@ -172,7 +172,7 @@ pub fn read_log(path: &Path, name: &str) -> Result<Vec<Run>, PlotError> {
                     path: shown,
                     line: number,
                     reason,
-                })
+                });
             }
         }
     }

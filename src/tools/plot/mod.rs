@@ -19,9 +19,9 @@ pub mod style;
 pub mod text;
 pub mod tree;
 
-pub use chart::{fitness_png, ChartOptions};
+pub use chart::{ChartOptions, fitness_png};
 pub use lineage::{Collapsed, Lineage, Mark, Version, VersionStatus};
-pub use log::{read_log, Point, Run};
+pub use log::{Point, Run, read_log};
 pub use tree::lineage_png;
 
 use crate::util::userfile::FileError;
@@ -32,7 +32,9 @@ pub enum PlotError {
     #[error(transparent)]
     File(#[from] FileError),
     /// A line that is not a generation of `pxos evolve --log`.
-    #[error("{path}: line {line} is not a line of a pxos evolve log ({reason}); `pxos evolve --log FILE` writes one")]
+    #[error(
+        "{path}: line {line} is not a line of a pxos evolve log ({reason}); `pxos evolve --log FILE` writes one"
+    )]
     NotALog {
         path: String,
         line: u64,

@@ -5,7 +5,7 @@
 //! here: a picture collects [`Text`]s while it draws, then [`draw_all`] renders them.)
 
 use super::PlotError;
-use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use plotters::style::RGBColor;
 use std::sync::OnceLock;
 

@@ -7,10 +7,10 @@
 //! title, a summary and the key. Branches nest at most log2(n) columns deep, so the picture
 //! is as wide as its longest label and as tall as its number of nodes.
 
-use super::lineage::{colors, Collapsed, NodeKind, VersionStatus};
+use super::PlotError;
+use super::lineage::{Collapsed, NodeKind, VersionStatus, colors};
 use super::style::{self, INK, MUTED, PAPER};
 use super::text::{self, Text};
-use super::PlotError;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;

@@ -7,7 +7,7 @@
 use super::canvas::Canvas;
 use super::scene::{ConsoleLine, Scene};
 use super::script::{ConsoleKind, Rgba};
-use super::text::{self, Weight, CELL_H, CELL_W};
+use super::text::{self, CELL_H, CELL_W, Weight};
 
 /// The backdrop under everything.
 pub const BACKDROP: Rgba = [15, 17, 26, 255];

@@ -106,7 +106,7 @@ impl Scene {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::render::script::{parse, Rgba};
+    use crate::tools::render::script::{Rgba, parse};
 
     const BG: Rgba = [0, 0, 0, 255];
     const RED: Rgba = [255, 0, 0, 255];

@@ -87,9 +87,11 @@ fn text_draws_its_color_near_its_position() {
     let img = render(&["TEXT 310 210 0 255 0 255 Hello"]).unwrap();
     let box_ink = inked(&img, 310, 210, 310 + 5 * 7, 210 + 16);
     assert!(box_ink.contains(&[0, 255, 0, 255]));
-    assert!(box_ink
-        .iter()
-        .all(|p| p[0] <= BACKDROP[0] && p[1] >= BACKDROP[1]));
+    assert!(
+        box_ink
+            .iter()
+            .all(|p| p[0] <= BACKDROP[0] && p[1] >= BACKDROP[1])
+    );
     // Nothing else on the drawing area between the title bar and the console.
     let around = inked(&img, 260, 160, 400, 260).len();
     assert_eq!(around, box_ink.len());
@@ -118,9 +120,11 @@ fn malformed_lines_become_console_text() {
         "RECT 1 2 3 4 5 6 7 999",
     ]);
     let commands = script::parse(&input);
-    assert!(commands
-        .iter()
-        .all(|c| matches!(c, Command::Console { .. })));
+    assert!(
+        commands
+            .iter()
+            .all(|c| matches!(c, Command::Console { .. }))
+    );
     let scene = Scene::new(commands);
     assert_eq!(scene.console.len(), 4);
     assert_eq!((scene.rects, scene.texts), (0, 0));

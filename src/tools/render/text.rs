@@ -6,7 +6,7 @@
 
 use super::canvas::Canvas;
 use super::script::Rgba;
-use noto_sans_mono_bitmap::{get_raster, get_raster_width, FontWeight, RasterHeight};
+use noto_sans_mono_bitmap::{FontWeight, RasterHeight, get_raster, get_raster_width};
 
 const SIZE: RasterHeight = RasterHeight::Size16;
 

@@ -5,7 +5,7 @@
 //! each against its slot in the opcode's [`Layout`], and writes the bytes. A line that has an
 //! error still occupies its size, so later addresses and messages stay right.
 
-use super::expr::{eval, to_i32, EvalError, Scope, Sym, Symbols};
+use super::expr::{EvalError, Scope, Sym, Symbols, eval, to_i32};
 use super::parser::{Arg, Body, Directive, Expr, Line};
 use super::{Diag, Diags};
 use crate::insn::Insn;
@@ -386,7 +386,7 @@ fn operand(slot: Slot, name: &str, arg: &Arg, syms: &Symbols) -> Result<Operand,
             return fail(format!(
                 "expected a register (R0..R7), found {}",
                 found(arg)
-            ))
+            ));
         }
         Arg::Str { .. } => return fail(format!("expected a value ({name}), found a string")),
     };

@@ -3,8 +3,8 @@
 //! against it, with the range rules every operand shares (an i32 expression may be written
 //! from -2^31 up to 2^32-1; 0x80000000..=0xFFFFFFFF mean their two's complement).
 
-use super::parser::{register_number, Atom, Expr};
-use super::{shorten, Diag, Symbol, SymbolKind};
+use super::parser::{Atom, Expr, register_number};
+use super::{Diag, Symbol, SymbolKind, shorten};
 use std::collections::{HashMap, HashSet};
 
 /// Smallest value an i32 expression may have.
@@ -177,7 +177,7 @@ pub(crate) fn to_i32(value: i64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::super::lexer::lex_line;
-    use super::super::parser::{parse_line, Arg, Body};
+    use super::super::parser::{Arg, Body, parse_line};
     use super::*;
 
     fn expr(text: &str) -> Expr {

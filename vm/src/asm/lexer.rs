@@ -122,7 +122,7 @@ pub(crate) fn lex_line(line: &str) -> Result<Vec<Token>, Diag> {
                 return Err(diag(
                     start + 1,
                     format!("unexpected character '{}'", other.escape_debug()),
-                ))
+                ));
             }
         };
         tokens.push(Token {
@@ -202,7 +202,7 @@ fn lex_escape(cur: &Cursor<'_>, i: usize) -> Result<(u8, usize), Diag> {
                     "unknown escape '\\{}' (expected \\n \\t \\r \\0 \\\\ \\' \\\" or \\xNN)",
                     other.escape_debug()
                 ),
-            ))
+            ));
         }
     };
     Ok((byte, i + 2))
@@ -223,7 +223,7 @@ fn lex_char(cur: &Cursor<'_>, i: usize) -> Result<(i64, usize), Diag> {
                     "character literal '{}' is not ASCII; write its value as a number",
                     c.escape_debug()
                 ),
-            ))
+            ));
         }
     };
     match cur.at(next) {
@@ -296,14 +296,18 @@ mod tests {
             e.message
         );
         assert!(lex_line("0x").unwrap_err().message.contains("no digits"));
-        assert!(lex_line("0x100000000")
-            .unwrap_err()
-            .message
-            .contains("too large"));
-        assert!(lex_line("99999999999999999999999")
-            .unwrap_err()
-            .message
-            .contains("too large"));
+        assert!(
+            lex_line("0x100000000")
+                .unwrap_err()
+                .message
+                .contains("too large")
+        );
+        assert!(
+            lex_line("99999999999999999999999")
+                .unwrap_err()
+                .message
+                .contains("too large")
+        );
     }
 
     #[test]
@@ -321,10 +325,12 @@ mod tests {
             ]
         );
         assert!(lex_line("''").unwrap_err().message.contains("empty"));
-        assert!(lex_line("'ab'")
-            .unwrap_err()
-            .message
-            .contains("more than one"));
+        assert!(
+            lex_line("'ab'")
+                .unwrap_err()
+                .message
+                .contains("more than one")
+        );
         assert!(lex_line("'a").unwrap_err().message.contains("unterminated"));
         assert!(lex_line("'é'").unwrap_err().message.contains("not ASCII"));
     }

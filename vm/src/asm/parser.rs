@@ -5,7 +5,7 @@
 //! operand is the right kind for its slot is checked later, in `emit`.
 
 use super::lexer::{Tok, Token};
-use super::{shorten, Diag};
+use super::{Diag, shorten};
 use crate::isa::Opcode;
 
 /// A name as written, with its column.
@@ -43,11 +43,13 @@ impl Expr {
     /// `Some(Ok(n))` for `R0`..`R255`, `Some(Err(()))` for a register-like name out of range.
     pub fn register(&self) -> Option<Result<u8, ()>> {
         match self.terms.as_slice() {
-            [Term {
-                neg: false,
-                atom: Atom::Name(name),
-                ..
-            }] if self.text == *name => register_number(name),
+            [
+                Term {
+                    neg: false,
+                    atom: Atom::Name(name),
+                    ..
+                },
+            ] if self.text == *name => register_number(name),
             _ => None,
         }
     }

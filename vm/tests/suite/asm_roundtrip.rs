@@ -3,11 +3,11 @@
 //! instruction sequences survive the trip, and no text makes the assembler panic.
 
 use proptest::prelude::*;
-use pxvm::asm::{assemble, MAX_ERRORS};
+use pxvm::asm::{MAX_ERRORS, assemble};
 use pxvm::disasm::{disassemble, instructions};
-use pxvm::isa::{Layout, ALL_OPCODES};
-use pxvm::testkit::code::{ins, jmp};
+use pxvm::isa::{ALL_OPCODES, Layout};
 use pxvm::testkit::Rng;
+use pxvm::testkit::code::{ins, jmp};
 use pxvm::{Decoded, Insn, MEM_SIZE};
 
 /// Disassemble, reassemble, and demand the same bytes.

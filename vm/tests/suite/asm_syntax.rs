@@ -1,7 +1,7 @@
 //! Assembler syntax that must work: every directive with exact bytes, labels before and
 //! after use, constants, expressions, case rules, comments, CRLF and tabs.
 
-use pxvm::asm::{assemble, assemble_with_symbols, SymbolKind};
+use pxvm::asm::{SymbolKind, assemble, assemble_with_symbols};
 
 fn asm(src: &str) -> Vec<u8> {
     match assemble(src, "t.asm") {

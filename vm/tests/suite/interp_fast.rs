@@ -4,8 +4,8 @@
 //! memory: identical machine state, identical host calls.
 
 use pxvm::testkit::code::{imm32, jmp, program, rrr};
-use pxvm::testkit::{agree, soup, Recorder, Rng, SYS_COPY, SYS_POKE};
-use pxvm::{interp, Engine, Exit, Interpreter, Machine, Opcode::ADD};
+use pxvm::testkit::{Recorder, Rng, SYS_COPY, SYS_POKE, agree, soup};
+use pxvm::{Engine, Exit, Interpreter, Machine, Opcode::ADD, interp};
 
 /// `code` loaded at 0, or ending at the very end of memory (which exercises the fast
 /// interpreter's slow fetch path); R7 (the stack pointer) at the top of memory.

@@ -18,7 +18,7 @@ use pxos::runtime::engines::EngineKind;
 use pxos::runtime::kernel;
 use pxos::store::Store;
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, Goal, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
+    Checkpoint, Config, Evolution, Goal, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
     MutationRates, Selection,
 };
 use pxos::tools::evolve::{cases, problems};
@@ -317,6 +317,17 @@ fn seed_kernel(args: &EvolveArgs, problem: bool) -> Result<Vec<u8>> {
         (None, None) => {
             bail!("give a seed kernel (.asm or bytecode) or --from-version NAME to start from")
         }
+    })
+}
+
+/// An individual as the JSON reports show it: fitness, birth and bytecode.
+pub(super) fn individual_json(i: &Individual) -> serde_json::Value {
+    serde_json::json!({
+        "error": i.fitness.error,
+        "cycles": i.fitness.cycles,
+        "size": i.fitness.size,
+        "born": i.born,
+        "bytecode_hex": hex::encode(&i.genome),
     })
 }
 
@@ -674,13 +685,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             "generations": evo.state.generation,
             "evaluations": evo.evaluator.evaluations,
             "cache_hits": evo.evaluator.cache_hits,
-            "best": {
-                "error": best.fitness.error,
-                "cycles": best.fitness.cycles,
-                "size": best.fitness.size,
-                "born": best.born,
-                "bytecode_hex": hex::encode(&best.genome),
-            },
+            "best": individual_json(&best),
             "lineage": lineage,
         });
         println!("{}", serde_json::to_string(&report)?);

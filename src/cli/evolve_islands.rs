@@ -197,14 +197,9 @@ fn report(
             sorted
                 .into_iter()
                 .map(|(i, b)| {
-                    serde_json::json!({
-                        "island": i,
-                        "error": b.fitness.error,
-                        "cycles": b.fitness.cycles,
-                        "size": b.fitness.size,
-                        "born": b.born,
-                        "bytecode_hex": hex::encode(&b.genome),
-                    })
+                    let mut entry = super::evolve::individual_json(b);
+                    entry["island"] = serde_json::json!(i);
+                    entry
                 })
                 .collect()
         };
@@ -214,13 +209,7 @@ fn report(
             "migrants": migration.migrants,
             "generations": generations,
             "best_island": best_island,
-            "best": {
-                "error": best.fitness.error,
-                "cycles": best.fitness.cycles,
-                "size": best.fitness.size,
-                "born": best.born,
-                "bytecode_hex": hex::encode(&best.genome),
-            },
+            "best": super::evolve::individual_json(best),
             "per_island": per_island,
         });
         println!("{}", serde_json::to_string(&report)?);

@@ -95,8 +95,7 @@ pub(crate) struct Cache {
     /// `ENTRY_COUNT` code addresses once a backend exists, else empty.
     entries: Vec<usize>,
     codemap: CodeMap,
-    regions: Vec<Option<Region>>,
-    free_slots: Vec<u32>,
+    regions: Slots<Region>,
     dead_bytes: usize,
     /// Patch counts by block start.
     patches: HashMap<u32, u8>,
@@ -200,7 +199,7 @@ impl Cache {
     /// Flush when the cache holds too much.
     fn make_room(&mut self) {
         let code = self.backend.as_ref().map_or(0, |b| b.code_bytes);
-        let live = self.regions.len() - self.free_slots.len();
+        let live = self.regions.live();
         if code > self.limits.max_code_bytes
             || self.dead_bytes > self.limits.max_dead_bytes
             || live >= self.limits.max_regions
@@ -218,22 +217,15 @@ impl Cache {
     ) {
         // Regions that store into the new code's bytes without looking at the code map
         // must go (they are compiled again, around it, when next needed).
-        let blind: Vec<u32> = (self.regions.iter().enumerate())
-            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.window.overlaps(&plan.deps)))
-            .map(|(id, _)| id as u32)
+        let blind: Vec<u32> = (self.regions.iter())
+            .filter(|(_, r)| r.window.overlaps(&plan.deps))
+            .map(|(id, _)| id)
             .collect();
         let mut counted = Vec::new();
         for id in blind {
             self.kill(id, None, &mut counted);
         }
         let Compiled { addr: code, bytes } = compiled;
-        let id = match self.free_slots.pop() {
-            Some(id) => id,
-            None => {
-                self.regions.push(None);
-                (self.regions.len() - 1) as u32
-            }
-        };
         let mut source = Vec::new();
         for &(s, e) in &plan.deps {
             source.extend_from_slice(&mem[s as usize..e as usize]);
@@ -243,14 +235,14 @@ impl Cache {
         for b in plan.blocks.iter().filter(|b| !b.folded) {
             self.entries[b.start as usize] = code;
         }
-        self.codemap.add(id, plan.deps.clone());
-        self.regions[id as usize] = Some(Region {
+        let id = self.regions.insert(Region {
             code,
             bytes,
             blocks,
             source,
             window,
         });
+        self.codemap.add(id, plan.deps.clone());
         self.stats.live_regions += 1;
         self.stats.code_bytes = self.backend.as_ref().map_or(0, |b| b.code_bytes) as u64;
     }
@@ -258,7 +250,7 @@ impl Cache {
     /// Drop region `id`; with `patched`, count a patch for each of its blocks that overlaps
     /// `written`.
     fn kill(&mut self, id: u32, patched: Option<&Range<usize>>, counted: &mut Vec<u32>) {
-        let Some(region) = self.regions.get_mut(id as usize).and_then(Option::take) else {
+        let Some(region) = self.regions.take(id) else {
             return;
         };
         for &(start, end) in &region.blocks {
@@ -278,7 +270,6 @@ impl Cache {
             }
         }
         self.codemap.remove(id);
-        self.free_slots.push(id);
         self.dead_bytes += region.bytes;
         self.stats.invalidations += 1;
         self.stats.live_regions = self.stats.live_regions.saturating_sub(1);
@@ -304,9 +295,8 @@ impl Cache {
             return;
         }
         let mut stale = Vec::new();
-        for (id, region) in self.regions.iter().enumerate() {
-            let Some(region) = region else { continue };
-            let deps = self.codemap.deps(id as u32);
+        for (id, region) in self.regions.iter() {
+            let deps = self.codemap.deps(id);
             let mut at = 0;
             let same = deps.iter().all(|&(s, e)| {
                 let n = (e - s) as usize;
@@ -315,7 +305,7 @@ impl Cache {
                 ok
             });
             if !same {
-                stale.push(id as u32);
+                stale.push(id);
             }
         }
         if !stale.is_empty() {
@@ -331,7 +321,6 @@ impl Cache {
     /// Drop every translation and free the executable memory.
     pub fn flush(&mut self) {
         self.regions.clear();
-        self.free_slots.clear();
         self.entries.fill(0);
         self.codemap.clear();
         self.dead_bytes = 0;
@@ -386,5 +375,60 @@ impl Cache {
             }
             _ => (Left::Jump, used),
         }
+    }
+}
+
+/// Regions by id: a slot per id, reused after its region is dropped, so ids stay small
+/// (they index the code map) and a dropped id is never seen by `iter`.
+#[derive(Debug)]
+struct Slots<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    /// Keep `value` under a free id (a reused one if any) and return the id.
+    fn insert(&mut self, value: T) -> u32 {
+        match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = Some(value);
+                id
+            }
+            None => {
+                self.slots.push(Some(value));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Remove and return the value under `id`, freeing the id.
+    fn take(&mut self, id: u32) -> Option<T> {
+        let value = self.slots.get_mut(id as usize).and_then(Option::take)?;
+        self.free.push(id);
+        Some(value)
+    }
+
+    /// The values kept, with their ids.
+    fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        (self.slots.iter().enumerate()).filter_map(|(id, v)| Some((id as u32, v.as_ref()?)))
+    }
+
+    /// How many values are kept.
+    fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
     }
 }

@@ -11,7 +11,7 @@ use std::str::FromStr;
 /// unknown name refused with the command line's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EngineKind {
-    /// The reference interpreter.
+    /// The fast interpreter (`pxvm::interp::run`), proven equal to the reference.
     Interp,
     /// The Cranelift JIT: compiles every block before running it.
     Jit,

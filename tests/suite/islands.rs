@@ -139,3 +139,49 @@ fn bad_island_options_are_refused() {
         assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_link_in_the_exchange_is_refused_not_followed_or_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let args = common(&seed);
+    let base: Vec<&str> = args.iter().map(String::as_str).collect();
+    // The exchange folder itself a link: refused before any work.
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let link_arg = link.display().to_string();
+    let mut a = base.clone();
+    a.extend(["--island", "1", "--exchange", &link_arg]);
+    let o = pxos(&a);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a symbolic link"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&real).unwrap().count(), 0);
+    // A FIFO where the neighbour's migrants should be: an error naming it, no hang.
+    let exchange = dir.path().join("exchange");
+    std::fs::create_dir(&exchange).unwrap();
+    let exchange_arg = exchange.display().to_string();
+    let mut a = base.clone();
+    a.extend([
+        "--island",
+        "1",
+        "--exchange",
+        &exchange_arg,
+        "--exchange-timeout",
+        "1",
+    ]);
+    assert_eq!(pxos(&a).status.code(), Some(2));
+    let key = std::fs::read_dir(&exchange)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let neighbour = key.join("g0000000002-island0000.json");
+    super::cli_util::mkfifo(&neighbour);
+    let o = pxos(&a);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a FIFO"), "{}", stderr(&o));
+}

@@ -11,11 +11,7 @@ use rand_chacha::ChaCha8Rng;
 /// 100 distinct kernels of 100 random instructions each (syscalls: PRINT_INT only).
 fn population() -> Vec<Vec<u8>> {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let alphabet = Alphabet {
-        syscalls: vec![pxvm::syscalls::SYS_PRINT_INT],
-        opcodes: vec![],
-        max_len: 4096,
-    };
+    let alphabet = Alphabet::any(vec![pxvm::syscalls::SYS_PRINT_INT], 4096);
     (0..100)
         .map(|_| random_kernel(&mut rng, 100, &alphabet))
         .collect()

@@ -113,6 +113,18 @@ pub struct EvolveArgs {
     /// (comma-separated mnemonics, e.g. ADD,SUB,MOV,JZ,HALT) [default: all].
     #[arg(long, value_name = "OPS")]
     opcodes: Option<String>,
+    /// For --goal cases: new instructions use only registers R0..R<N-1>, 1 to 8
+    /// [default: 8, all].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
+    registers: Option<u8>,
+    /// For --goal cases: constants new immediates favour, comma-separated (e.g. 10,3).
+    #[arg(
+        long,
+        value_name = "INTS",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    constants: Option<Vec<i32>>,
     /// Run a problem of the shipped suite (kernels/evolve/problems/) with its budget;
     /// stops at the first kernel with zero error on training and held-out cases.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["goal", "problem_suite", "cases", "test_cases"])]
@@ -266,6 +278,8 @@ fn goal_from(args: &EvolveArgs, fuel: u64) -> Result<Goal> {
                     None => Vec::new(),
                 },
                 syscalls: None,
+                registers: args.registers.unwrap_or(pxvm::machine::NUM_REGS as u8),
+                constants: args.constants.clone().unwrap_or_default(),
             })
         }
         GoalKind::Output => {
@@ -456,6 +470,8 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             ("--cases", args.cases.is_some()),
             ("--test-cases", args.test_cases.is_some()),
             ("--opcodes", args.opcodes.is_some()),
+            ("--registers", args.registers.is_some()),
+            ("--constants", args.constants.is_some()),
         ] {
             if given {
                 bail!("{option} belongs to --goal cases");

@@ -164,6 +164,10 @@ pub struct CaseGoal {
     pub syscalls: Option<Vec<u8>>,
     /// Opcodes mutations may insert; empty: all.
     pub opcodes: Vec<pxvm::Opcode>,
+    /// New register operands use R0..R`registers` (1 to 8; 8: all).
+    pub registers: u8,
+    /// Constants new immediates favour (the problem's hint; empty: none).
+    pub constants: Vec<i32>,
 }
 
 impl CaseGoal {
@@ -200,6 +204,31 @@ impl CaseGoal {
         h.update(self.alphabet_syscalls());
         h.update((self.opcodes.len() as u64).to_le_bytes());
         h.update(self.opcodes.iter().map(|&o| o as u8).collect::<Vec<u8>>());
+        // Hashed only when it narrows the registers, so records made before the hint
+        // existed still match.
+        if usize::from(self.registers) != pxvm::machine::NUM_REGS {
+            h.update(b"registers");
+            h.update([self.registers]);
+        }
+        if !self.constants.is_empty() {
+            h.update(b"constants");
+            h.update((self.constants.len() as u64).to_le_bytes());
+            for c in &self.constants {
+                h.update(c.to_le_bytes());
+            }
+        }
+    }
+
+    /// The registers the training cases expect an answer in, at `HALT`.
+    pub fn output_registers(&self) -> Vec<u8> {
+        let mut regs: Vec<u8> = self
+            .train
+            .iter()
+            .flat_map(|c| c.expect.regs.iter().map(|&(r, _)| r as u8))
+            .collect();
+        regs.sort_unstable();
+        regs.dedup();
+        regs
     }
 }
 

@@ -96,6 +96,103 @@ pub struct Alphabet {
     pub opcodes: Vec<Opcode>,
     /// Largest genome, in bytes.
     pub max_len: usize,
+    /// New register operands are drawn from R0..R`registers` (1 to 8).
+    pub registers: u8,
+    /// The registers the goal reads when the kernel halts (the answer). When not empty,
+    /// an inserted instruction that writes a register usually writes one whose value is
+    /// still read later (an *effective* instruction, after Brameier & Banzhaf's linear
+    /// GP), so that insertions are seldom dead code.
+    pub outputs: Vec<u8>,
+    /// Constants the problem is known to need (e.g. 10 for counting decimal digits):
+    /// a new immediate is one of them one time in three.
+    pub constants: Vec<i32>,
+}
+
+impl Alphabet {
+    /// Every opcode and register, the given syscalls, no output registers.
+    pub fn any(syscalls: Vec<u8>, max_len: usize) -> Alphabet {
+        Alphabet {
+            syscalls,
+            opcodes: Vec::new(),
+            max_len,
+            registers: pxvm::machine::NUM_REGS as u8,
+            outputs: Vec::new(),
+            constants: Vec::new(),
+        }
+    }
+
+    /// A hinted constant, one time in three (none without hints); `fits` filters them.
+    fn constant(&self, rng: &mut ChaCha8Rng, fits: impl Fn(i32) -> bool) -> Option<i32> {
+        let fitting: Vec<i32> = self
+            .constants
+            .iter()
+            .copied()
+            .filter(|&c| fits(c))
+            .collect();
+        (!fitting.is_empty() && rng.random_range(0..3) == 0)
+            .then(|| fitting[rng.random_range(0..fitting.len())])
+    }
+
+    /// A new 8-bit immediate: a hinted constant that fits, or any byte.
+    fn byte(&self, rng: &mut ChaCha8Rng) -> i32 {
+        self.constant(rng, |c| (0..256).contains(&c))
+            .unwrap_or_else(|| rng.random_range(0..256))
+    }
+
+    /// A new 32-bit immediate: a hinted constant, or a random one.
+    fn imm(&self, rng: &mut ChaCha8Rng, items: &[Item]) -> i32 {
+        self.constant(rng, |_| true)
+            .unwrap_or_else(|| random_imm(rng, items))
+    }
+
+    fn register(&self, rng: &mut ChaCha8Rng) -> u8 {
+        rng.random_range(0..self.registers.clamp(1, pxvm::machine::NUM_REGS as u8))
+    }
+}
+
+/// Whether `op` writes its first register operand (and nothing else a later
+/// instruction reads, but for `CALL`/`RET`'s stack pointer). One arm per kind of
+/// opcode, no catch-all: a new opcode must say.
+fn writes_first_register(op: Opcode) -> bool {
+    use Opcode::*;
+    match op {
+        IMM8 | IMM32 | LOAD | MOV | LDW | LDB | ADDI | ANDI | ORI | XORI | SHLI | SHRI | SARI
+        | SLTI | ADD | SUB | MUL | DIV | MOD | AND | OR | XOR | SHL | SHR | SAR | SLT | SLTU
+        | CMP => true,
+        NOP | JMP | HALT | SYSCALL | STORE | JZ | JNZ | JR | STW | STB | CALL | RET => false,
+    }
+}
+
+/// The registers read after each position of `items` (index `i`: before item `i`),
+/// by a backward sweep that ignores jumps: at the end and at each `HALT` the goal's
+/// `outputs` are read; an instruction that writes its first register kills it and reads
+/// its other register operands; any other instruction reads all its register operands
+/// (a syscall, every register).
+fn live_registers(items: &[Item], outputs: &[u8]) -> Vec<u8> {
+    let mask = |regs: &[u8]| {
+        regs.iter()
+            .filter(|&&r| usize::from(r) < pxvm::machine::NUM_REGS)
+            .fold(0u8, |m, &r| m | 1 << r)
+    };
+    let at_halt = mask(outputs);
+    let mut live = vec![0u8; items.len() + 1];
+    live[items.len()] = at_halt;
+    for (i, item) in items.iter().enumerate().rev() {
+        let after = live[i + 1];
+        live[i] = match item {
+            Item::Byte(_) => after,
+            Item::Insn(insn) => {
+                let regs = &insn.regs[..insn.op.layout().reg_count()];
+                match insn.op {
+                    Opcode::HALT => at_halt,
+                    Opcode::SYSCALL => u8::MAX,
+                    op if writes_first_register(op) => after & !mask(&regs[..1]) | mask(&regs[1..]),
+                    _ => after | mask(regs),
+                }
+            }
+        };
+    }
+    live
 }
 
 fn is_branch(op: Opcode) -> bool {
@@ -160,9 +257,9 @@ pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) ->
             continue;
         }
         let regs = [
-            rng.random_range(0..8),
-            rng.random_range(0..8),
-            rng.random_range(0..8),
+            alphabet.register(rng),
+            alphabet.register(rng),
+            alphabet.register(rng),
         ];
         let imm = match op.layout() {
             Layout::U8 if op == Opcode::SYSCALL => {
@@ -171,11 +268,11 @@ pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) ->
                 }
                 i32::from(alphabet.syscalls[rng.random_range(0..alphabet.syscalls.len())])
             }
-            Layout::U8 | Layout::RegU8 => rng.random_range(0..256),
+            Layout::U8 | Layout::RegU8 => alphabet.byte(rng),
             l if l.has_imm() && is_branch(op) && !items.is_empty() => {
                 addresses(items)[rng.random_range(0..items.len())] as i32
             }
-            l if l.has_imm() => random_imm(rng, items),
+            l if l.has_imm() => alphabet.imm(rng, items),
             _ => 0,
         };
         return Insn::new(op, regs, imm);
@@ -186,14 +283,14 @@ fn mutate_operand(rng: &mut ChaCha8Rng, insn: &mut Insn, items: &[Item], alphabe
     let layout = insn.op.layout();
     let regs = layout.reg_count();
     if regs > 0 && (!layout.has_imm() || rng.random_bool(0.5)) {
-        insn.regs[rng.random_range(0..regs)] = rng.random_range(0..8);
+        insn.regs[rng.random_range(0..regs)] = alphabet.register(rng);
         return;
     }
     match layout {
         Layout::U8 if insn.op == Opcode::SYSCALL && !alphabet.syscalls.is_empty() => {
             insn.imm = i32::from(alphabet.syscalls[rng.random_range(0..alphabet.syscalls.len())]);
         }
-        Layout::U8 | Layout::RegU8 => insn.imm = rng.random_range(0..256),
+        Layout::U8 | Layout::RegU8 => insn.imm = alphabet.byte(rng),
         _ if is_branch(insn.op) && !items.is_empty() => {
             insn.imm = addresses(items)[rng.random_range(0..items.len())] as i32;
         }
@@ -203,7 +300,7 @@ fn mutate_operand(rng: &mut ChaCha8Rng, insn: &mut Insn, items: &[Item], alphabe
                 1 => insn.imm.wrapping_add(rng.random_range(-64..=64)),
                 2 => insn.imm.wrapping_mul(2),
                 3 => insn.imm / 2,
-                _ => random_imm(rng, items),
+                _ => alphabet.imm(rng, items),
             }
         }
         _ => {}
@@ -256,20 +353,25 @@ pub fn mutate(
         }
         1 => {
             let new = random_insn(rng, &items, alphabet);
+            let new = effective(rng, new, &items, i, alphabet);
             let delta = new.op.len() as isize - items[i].len() as isize;
             items[i] = Item::Insn(new);
             relocate(&mut items, addr[i] + 1, delta);
         }
         2 => {
-            let new = random_insn(rng, &items, alphabet);
             let at = rng.random_range(0..=items.len());
+            let new = random_insn(rng, &items, alphabet);
+            let new = effective(rng, new, &items, at, alphabet);
             let at_addr = addr.get(at).copied().unwrap_or(genome.len());
             relocate(&mut items, at_addr, new.op.len() as isize);
             items.insert(at, Item::Insn(new));
         }
-        3 if items.len() > 1 => {
-            let removed = items.remove(i);
-            relocate(&mut items, addr[i] + 1, -(removed.len() as isize));
+        // A kernel of one item keeps it (deleting would leave nothing to run).
+        3 => {
+            if items.len() > 1 {
+                let removed = items.remove(i);
+                relocate(&mut items, addr[i] + 1, -(removed.len() as isize));
+            }
         }
         4 => {
             let run = rng.random_range(1..=4).min(items.len() - i);
@@ -288,6 +390,28 @@ pub fn mutate(
         }
     }
     clamp(encode(&items), alphabet)
+}
+
+/// Usually (9 times in 10) make `insn`, about to be placed before item `at`, write a
+/// register read later (see [`Alphabet::outputs`]); unchanged if it writes none, or
+/// none is read later.
+fn effective(
+    rng: &mut ChaCha8Rng,
+    mut insn: Insn,
+    items: &[Item],
+    at: usize,
+    alphabet: &Alphabet,
+) -> Insn {
+    if alphabet.outputs.is_empty() || !writes_first_register(insn.op) || rng.random_bool(0.1) {
+        return insn;
+    }
+    let live = live_registers(items, &alphabet.outputs)[at.min(items.len())];
+    let allowed = live & (u8::MAX >> (8 - alphabet.registers.clamp(1, 8)));
+    if allowed != 0 {
+        let choices: Vec<u8> = (0..8).filter(|r| allowed & 1 << r != 0).collect();
+        insn.regs[0] = choices[rng.random_range(0..choices.len())];
+    }
+    insn
 }
 
 fn clamp(mut bytes: Vec<u8>, alphabet: &Alphabet) -> Vec<u8> {
@@ -314,11 +438,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn alphabet() -> Alphabet {
-        Alphabet {
-            syscalls: vec![10],
-            opcodes: vec![],
-            max_len: 4096,
-        }
+        Alphabet::any(vec![10], 4096)
     }
 
     #[test]
@@ -358,11 +478,7 @@ mod tests {
                     &mut rng,
                     &g,
                     &MutationRates::default(),
-                    &Alphabet {
-                        syscalls: vec![10],
-                        opcodes: vec![],
-                        max_len: 64,
-                    },
+                    &Alphabet::any(vec![10], 64),
                 );
                 assert!(!g.is_empty() && g.len() <= 64);
             }
@@ -372,5 +488,79 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let child = crossover(&mut rng, &seed, &seed, &alphabet());
         assert!(child.len() <= 2 * seed.len());
+    }
+
+    fn hinted() -> Alphabet {
+        Alphabet {
+            registers: 3,
+            outputs: vec![1],
+            constants: vec![10],
+            opcodes: vec![Opcode::ADDI, Opcode::ADD, Opcode::IMM8, Opcode::JNZ],
+            ..Alphabet::any(vec![], 4096)
+        }
+    }
+
+    #[test]
+    fn new_instructions_keep_to_the_registers_and_favour_the_constants() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let alphabet = hinted();
+        let (mut tens, mut imms) = (0, 0);
+        let rates = MutationRates {
+            byte_flip: 0,
+            ..MutationRates::default()
+        };
+        for _ in 0..100 {
+            let mut g = vec![Opcode::HALT as u8];
+            for _ in 0..20 {
+                g = mutate(&mut rng, &g, &rates, &alphabet);
+            }
+            for item in items(&g) {
+                let Item::Insn(insn) = item else {
+                    panic!("only instructions: {g:?}")
+                };
+                let n = insn.op.layout().reg_count();
+                assert!(insn.regs[..n].iter().all(|&r| r < 3), "{insn:?} in {g:?}");
+                if matches!(insn.op, Opcode::ADDI | Opcode::IMM8) {
+                    imms += 1;
+                    tens += usize::from(insn.imm == 10);
+                }
+            }
+        }
+        assert!(
+            imms > 100 && tens * 6 > imms,
+            "10 in {tens} of {imms} immediates"
+        );
+    }
+
+    #[test]
+    fn live_registers_follow_the_answer_backwards() {
+        use pxvm::testkit::code::{halt, program, rrr};
+        // R2 = R0 + R3 ; R1 = R2 + R2 ; HALT ; R3 = R1 + R1 (dead, after HALT)
+        let prog = program(&[
+            rrr(Opcode::ADD, 2, 0, 3),
+            rrr(Opcode::ADD, 1, 2, 2),
+            halt(),
+            rrr(Opcode::ADD, 3, 1, 1),
+        ]);
+        let live = live_registers(&items(&prog), &[1]);
+        let set = |regs: &[u8]| regs.iter().fold(0u8, |m, r| m | 1 << r);
+        assert_eq!(
+            live,
+            vec![set(&[0, 3]), set(&[2]), set(&[1]), set(&[1, 1]), set(&[1])]
+        );
+        // An insertion before the second ADD writes R2 (the only register read there)
+        // nine times in ten.
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let alphabet = Alphabet {
+            registers: 8,
+            ..hinted()
+        };
+        let writes_r2 = (0..1000)
+            .filter(|_| {
+                let insn = Insn::new(Opcode::ADD, [5, 0, 0], 0);
+                effective(&mut rng, insn, &items(&prog), 1, &alphabet).regs[0] == 2
+            })
+            .count();
+        assert!((850..=950).contains(&writes_r2), "{writes_r2}");
     }
 }

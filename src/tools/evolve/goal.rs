@@ -5,6 +5,7 @@
 //! fewer cycles), `cases` (input/output cases, see [`super::cases`]; scored by the
 //! evaluator, one run per case).
 
+use super::genome::Alphabet;
 use crate::util::userfile::{self, FileError};
 use pxvm::syscalls::*;
 use pxvm::{Exit, Machine};
@@ -230,6 +231,22 @@ impl Goal {
         match self {
             Goal::Cases(c) => c.opcodes.clone(),
             _ => Vec::new(),
+        }
+    }
+
+    /// What new instructions may contain, for genomes of at most `max_len` bytes.
+    pub fn alphabet(&self, max_len: usize) -> Alphabet {
+        let (registers, outputs, constants) = match self {
+            Goal::Cases(c) => (c.registers, c.output_registers(), c.constants.clone()),
+            _ => (pxvm::machine::NUM_REGS as u8, Vec::new(), Vec::new()),
+        };
+        Alphabet {
+            syscalls: self.syscalls(),
+            opcodes: self.opcodes(),
+            max_len,
+            registers,
+            outputs,
+            constants,
         }
     }
 

@@ -476,11 +476,7 @@ pub struct Evolution<'g> {
 impl<'g> Evolution<'g> {
     /// A new experiment from a seed kernel: generation 0 is the seed and its mutants.
     pub fn start(config: Config, goal: &'g Goal, seed_kernel: &[u8]) -> Evolution<'g> {
-        let alphabet = Alphabet {
-            syscalls: goal.syscalls(),
-            opcodes: goal.opcodes(),
-            max_len: config.max_len,
-        };
+        let alphabet = goal.alphabet(config.max_len);
         let mut rng = rng_for(config.seed, 0);
         let mut genomes = vec![seed_kernel.to_vec()];
         while genomes.len() < config.population.max(2) {
@@ -523,11 +519,7 @@ impl<'g> Evolution<'g> {
     /// [`Checkpoint::validate`]; a checkpoint without a goal record gets `goal`'s).
     pub fn resume(mut state: Checkpoint, goal: &'g Goal) -> Evolution<'g> {
         state.goal.get_or_insert_with(|| goal.record());
-        let alphabet = Alphabet {
-            syscalls: goal.syscalls(),
-            opcodes: goal.opcodes(),
-            max_len: state.config.max_len,
-        };
+        let alphabet = goal.alphabet(state.config.max_len);
         let evaluator = Evaluator::new(goal, state.config.engine, state.config.fuel);
         Evolution {
             state,
@@ -566,7 +558,7 @@ impl<'g> Evolution<'g> {
         match self.state.config.selection {
             Selection::Tournament => self.tournament(rng, pop),
             Selection::Lexicase | Selection::EpsilonLexicase => {
-                select::lexicase(rng, pop, epsilons)
+                select::lexicase(rng, pop, epsilons, self.state.config.size_weight > 0.0)
             }
         }
     }

@@ -58,7 +58,17 @@ pub struct Spec {
     pub opcodes: Vec<String>,
     /// The syscalls mutations may insert.
     pub syscalls: Vec<u8>,
+    /// The registers new instructions may use: R0..R`registers` (1 to 8; absent: 8).
+    #[serde(default = "all_registers")]
+    pub registers: u8,
+    /// Constants the problem needs, which new immediates favour (absent: none).
+    #[serde(default)]
+    pub constants: Vec<i32>,
     pub budget: Budget,
+}
+
+fn all_registers() -> u8 {
+    pxvm::machine::NUM_REGS as u8
 }
 
 /// A loaded problem.
@@ -100,11 +110,19 @@ pub fn load(name: &str) -> Result<Problem, ProblemError> {
                 .ok_or_else(|| ProblemError::Spec(name.into(), format!("unknown opcode {o}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if !(1..=pxvm::machine::NUM_REGS as u8).contains(&spec.registers) {
+        return Err(ProblemError::Spec(
+            name.into(),
+            format!("registers is {}; it must be 1..=8", spec.registers),
+        ));
+    }
     let goal = CaseGoal {
         train: cases::parse(train, &format!("{name}.train.jsonl"))?,
         test: cases::parse(test, &format!("{name}.test.jsonl"))?,
         syscalls: Some(spec.syscalls.clone()),
         opcodes,
+        constants: spec.constants.clone(),
+        registers: spec.registers,
     };
     Ok(Problem { spec, goal })
 }

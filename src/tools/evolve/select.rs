@@ -2,9 +2,12 @@
 //! lexicase selection (Helmuth & Spector): per parent, the cases are shuffled with the
 //! generation's random stream and the population is filtered case by case, keeping the
 //! individuals best on each; epsilon-lexicase (La Cava et al.) keeps those within the
-//! case's median absolute deviation of the best instead. After the cases, size is the last
-//! case (the smallest survive: parsimony); a random survivor is the parent. Every choice
-//! comes from the caller's ChaCha8 stream, so selection is deterministic.
+//! case's median absolute deviation of the best instead. With parsimony pressure
+//! (`--size-weight` above 0) size is the last case (the smallest survive); without it,
+//! survivors tied on every case are equals — a parent of any size, so that neutral
+//! variants (the ground new behaviour grows from) are not culled in favour of the
+//! smallest. A random survivor is the parent. Every choice comes from the caller's
+//! ChaCha8 stream, so selection is deterministic.
 
 use super::Individual;
 use rand::Rng;
@@ -84,11 +87,13 @@ pub fn epsilons(pop: &[Individual], selection: Selection) -> Vec<f64> {
         .collect()
 }
 
-/// One lexicase parent. `epsilons` has one tolerance per case (see [`epsilons`]).
+/// One lexicase parent. `epsilons` has one tolerance per case (see [`epsilons`]); with
+/// `parsimony`, size is the last case.
 pub fn lexicase<'p>(
     rng: &mut ChaCha8Rng,
     pop: &'p [Individual],
     epsilons: &[f64],
+    parsimony: bool,
 ) -> &'p Individual {
     let mut order: Vec<usize> = (0..epsilons.len()).collect();
     for i in (1..order.len()).rev() {
@@ -107,7 +112,7 @@ pub fn lexicase<'p>(
             .fold(f64::INFINITY, f64::min);
         alive.retain(|&i| error(i, c) <= best + epsilons[c]);
     }
-    if let Some(smallest) = alive.iter().map(|&i| pop[i].fitness.size).min() {
+    if parsimony && let Some(smallest) = alive.iter().map(|&i| pop[i].fitness.size).min() {
         alive.retain(|&i| pop[i].fitness.size == smallest);
     }
     &pop[alive[rng.random_range(0..alive.len())]]
@@ -153,7 +158,7 @@ mod tests {
                 let j = probe.random_range(0..=i);
                 order.swap(i, j);
             }
-            let p = lexicase(&mut rng, &pop, &eps);
+            let p = lexicase(&mut rng, &pop, &eps, true);
             assert_eq!(p.fitness.size, 10 + order[0], "order {order:?}");
             counts[p.fitness.size - 10 + usize::from(p.fitness.size == 1) * 3] += 1;
         }
@@ -171,7 +176,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         for _ in 0..20 {
             let eps = epsilons(&pop, Selection::Lexicase);
-            assert_eq!(lexicase(&mut rng, &pop, &eps).fitness.size, 7);
+            assert_eq!(lexicase(&mut rng, &pop, &eps, true).fitness.size, 7);
         }
         // Errors per case 0,0,1 and 0,0,0.5: the MAD is 0 for both, so epsilon-lexicase
         // agrees here; with a wider spread the tolerance lets the smallest through.
@@ -183,6 +188,28 @@ mod tests {
         ];
         let eps = epsilons(&spread, Selection::EpsilonLexicase);
         assert_eq!(eps, vec![2.0]);
-        assert_eq!(lexicase(&mut rng, &spread, &eps).fitness.size, 3);
+        assert_eq!(lexicase(&mut rng, &spread, &eps, true).fitness.size, 3);
+    }
+
+    #[test]
+    fn without_parsimony_individuals_tied_on_every_case_are_equals() {
+        let pop = vec![
+            ind(&[0.0, 0.0], 20),
+            ind(&[0.0, 0.0], 7),
+            ind(&[1.0, 0.5], 3),
+        ];
+        let eps = epsilons(&pop, Selection::Lexicase);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut sizes = [0usize; 21];
+        for _ in 0..200 {
+            sizes[lexicase(&mut rng, &pop, &eps, false).fitness.size] += 1;
+        }
+        assert_eq!(sizes[3], 0, "the worse individual is never chosen");
+        assert!(
+            sizes[20] > 60 && sizes[7] > 60,
+            "{} vs {}",
+            sizes[20],
+            sizes[7]
+        );
     }
 }

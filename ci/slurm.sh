@@ -5,7 +5,8 @@
 # resubmitted with a new merge, and checks the merged result equals an unsharded
 # `pxos batch` (wall times aside); then its islands array (islands.sh, islands.sbatch: one
 # evolution island per task, migrants through a shared folder) and checks each island's
-# log and best kernel equal the same experiment in one process (`--islands 3`). Its daemons use their own config, key, sockets and
+# log and best kernel equal the same experiment in one process (`--islands 3`), and that
+# islands that cannot all run at once stop after the exchange timeout. Its daemons use their own config, key, sockets and
 # folders under a temporary folder (SLURM_CONF points the Slurm commands there) and are
 # stopped on exit, failed or not. Every wait is bounded.
 #
@@ -264,4 +265,22 @@ for i in 0 1 2; do
   [[ $alone == *"\"bytecode_hex\":\"$hex\""* ]] || fail "best.island$i.bin is not island $i's best"
 done
 say "OK: 3 islands run by Slurm as an array equal the one-process run (logs and best kernels)"
+
+# The same array when its islands cannot all run at once (each task asks for the whole node,
+# so they run one after another): no island waits forever; each stops after
+# PXOS_EXCHANGE_TIMEOUT seconds, naming the neighbour whose migrants did not come. (A fresh
+# folder: the first run's migrants files would satisfy these islands.)
+export PXOS_ISLANDS_DIR=$work/shared/islands-queued PXOS_EXCHANGE_TIMEOUT=5
+PXOS_CPUS=$(sinfo --noheader --Node --format=%c | sort -n | head -1)
+export PXOS_CPUS
+submitted=$("$repo/docs/cluster/islands.sh") || fail "islands.sh (queued) failed"
+read -r _ queued <<<"$submitted"
+wait_for "islands job $queued to finish" finished "$queued"
+say "islands $queued, one task at a time: $(states "$queued")"
+[ "$(states "$queued")" = "3 FAILED" ] || fail "expected the 3 queued islands to fail"
+for i in 0 1 2; do
+  grep -Eq "^pxos: island [0-2]'s migrants for generation [0-9]+ did not arrive within 5 s .*is that island's task running\?" \
+    logs/"${queued}_$i".log || fail "island $i's log does not name the missing neighbour: $(cat logs/"${queued}_$i".log)"
+done
+say "OK: islands that cannot all run at once stop after the exchange timeout, naming the missing neighbour ($(grep -ho "island [0-2]'s migrants for generation [0-9]*" logs/"${queued}"_*.log | paste -sd, -))"
 say "done in $(($(date +%s) - started))s"

@@ -331,8 +331,8 @@ pub(super) fn individual_json(i: &Individual) -> serde_json::Value {
     })
 }
 
-/// For `--goal faster`: the reference (seed) kernel's cycles, the best kernel's and the
-/// speedup, as the reports show them (`faster` in `--json`; `null` for other goals). The
+/// For `--goal faster`: the reference kernel's cycles (`--reference`, usually the seed
+/// kernel too), the best kernel's and the speedup, as the reports show them (`faster` in `--json`; `null` for other goals). The
 /// speedup is `null` while the best does not reproduce the reference.
 pub(super) fn faster_json(goal: &Goal, best: &Individual) -> serde_json::Value {
     match goal {

@@ -3,7 +3,10 @@
 # slurmctld, slurmd, slurm-client), runs docs/CLUSTER.md's batch array exactly as the docs
 # show (docs/cluster/submit.sh, batch.sbatch, merge.sbatch), including a failed shard
 # resubmitted with a new merge, and checks the merged result equals an unsharded
-# `pxos batch` (wall times aside). Its daemons use their own config, key, sockets and
+# `pxos batch` (wall times aside); then its islands array (islands.sh, islands.sbatch: one
+# evolution island per task, migrants through a shared folder) and checks each island's
+# log and best kernel equal the same experiment in one process (`--islands 3`), and that
+# islands that cannot all run at once stop after the exchange timeout. Its daemons use their own config, key, sockets and
 # folders under a temporary folder (SLURM_CONF points the Slurm commands there) and are
 # stopped on exit, failed or not. Every wait is bounded.
 #
@@ -129,6 +132,7 @@ ReturnToService=2
 MinJobAge=600
 $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=ci Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=islands Nodes=ALL MaxTime=INFINITE OverSubscribe=FORCE:4 State=UP
 CONF
 slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start"
 slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
@@ -221,7 +225,62 @@ cmp "$work/a" "$work/b" || fail "the merged shards differ from the unsharded run
 say "OK: $records records; the 4 shards run by Slurm, merged, equal the unsharded batch"
 say "shard sizes: $(wc -l "$PXOS_RESULTS"/shard-*.jsonl | head -4 | awk '{print $1}' | xargs)"
 
-# --- 6. more arrays -------------------------------------------------------------------
-# Another documented array (e.g. evolution islands, one per task) goes here the same way:
-# its scripts in docs/cluster/, shown verbatim in docs/CLUSTER.md, submitted with the
-# commands the docs show, checked against the one-process result, on this same cluster.
+# --- 6. the documented islands array --------------------------------------------------
+# docs/CLUSTER.md's islands.sh and islands.sbatch with their default experiment (3 islands
+# of the `absolute` problem), then the same experiment in one process (`--islands 3`): every
+# island's log and best kernel must be equal. The islands wait for each other, so the 3
+# one-CPU tasks must run at once: on a node with fewer CPUs the `islands` partition lets
+# them share (OverSubscribe=FORCE), as a site's partition may.
+export PXOS_ISLANDS_DIR=$work/shared/islands
+submitted=$(SBATCH_PARTITION=islands "$repo/docs/cluster/islands.sh") || fail "islands.sh failed"
+read -r _ islands_job <<<"$submitted"
+say "submitted islands array job $islands_job"
+wait_for "islands job $islands_job to finish" finished "$islands_job"
+say "islands $islands_job: $(states "$islands_job")"
+[ "$(states "$islands_job")" = "3 COMPLETED" ] ||
+  fail "expected 3 completed islands: $(cat logs/"${islands_job}"_*.log)"
+
+# The one-process run as docs/CLUSTER.md shows it, in the folder $work/ring.
+one_process() {
+  pxos evolve --problem absolute --seed 0 --generations 30 --population 60 \
+    --islands 3 --migrate-every 5 --migrants 2 --log run.jsonl --json >ring.json
+}
+ring=$work/ring
+mkdir -p "$ring"
+(cd "$ring" && one_process) 2>"$work/ring.err" || fail "the one-process run: $(cat "$work/ring.err")"
+# Evaluations per second is the only field of a log line that depends on the machine.
+rate() { sed -E 's/"evaluations_per_second":[^,}]*,?//' "$1"; }
+# island I's entry of a report: {"born":..,"bytecode_hex":..,..,"island":I,"size":..}.
+entry() { grep -o "{[^{}]*\"island\":$2,[^{}]*}" "$1"; }
+for i in 0 1 2; do
+  rate "$PXOS_ISLANDS_DIR/run.island$i.jsonl" >"$work/a"
+  rate "$ring/run.island$i.jsonl" >"$work/b"
+  [ "$(wc -l <"$work/a")" = 30 ] || fail "island $i's log has $(wc -l <"$work/a") lines, not 30"
+  cmp -s "$work/a" "$work/b" ||
+    fail "island $i's log differs from the one-process run's: $(diff "$work/a" "$work/b" | head -5)"
+  alone=$(entry "$PXOS_ISLANDS_DIR/report.island$i.json" "$i") || fail "no island $i in its report"
+  [ "$alone" = "$(entry "$ring/ring.json" "$i")" ] ||
+    fail "island $i's best differs: $alone vs $(entry "$ring/ring.json" "$i")"
+  hex=$(od -An -v -tx1 "$PXOS_ISLANDS_DIR/best.island$i.bin" | tr -d ' \n')
+  [[ $alone == *"\"bytecode_hex\":\"$hex\""* ]] || fail "best.island$i.bin is not island $i's best"
+done
+say "OK: 3 islands run by Slurm as an array equal the one-process run (logs and best kernels)"
+
+# The same array when its islands cannot all run at once (each task asks for the whole node,
+# so they run one after another): no island waits forever; each stops after
+# PXOS_EXCHANGE_TIMEOUT seconds, naming the neighbour whose migrants did not come. (A fresh
+# folder: the first run's migrants files would satisfy these islands.)
+export PXOS_ISLANDS_DIR=$work/shared/islands-queued PXOS_EXCHANGE_TIMEOUT=5
+PXOS_CPUS=$(sinfo --noheader --Node --format=%c | sort -n | head -1)
+export PXOS_CPUS
+submitted=$("$repo/docs/cluster/islands.sh") || fail "islands.sh (queued) failed"
+read -r _ queued <<<"$submitted"
+wait_for "islands job $queued to finish" finished "$queued"
+say "islands $queued, one task at a time: $(states "$queued")"
+[ "$(states "$queued")" = "3 FAILED" ] || fail "expected the 3 queued islands to fail"
+for i in 0 1 2; do
+  grep -Eq "^pxos: island [0-2]'s migrants for generation [0-9]+ did not arrive within 5 s .*is that island's task running\?" \
+    logs/"${queued}_$i".log || fail "island $i's log does not name the missing neighbour: $(cat logs/"${queued}_$i".log)"
+done
+say "OK: islands that cannot all run at once stop after the exchange timeout, naming the missing neighbour ($(grep -ho "island [0-2]'s migrants for generation [0-9]*" logs/"${queued}"_*.log | paste -sd, -))"
+say "done in $(($(date +%s) - started))s"

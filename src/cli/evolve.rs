@@ -345,6 +345,38 @@ pub(super) fn individual_json(i: &Individual) -> serde_json::Value {
     })
 }
 
+/// For `--goal faster`: the reference kernel's cycles (`--reference`, usually the seed
+/// kernel too), the best kernel's and the speedup, as the reports show them (`faster` in `--json`; `null` for other goals). The
+/// speedup is `null` while the best does not reproduce the reference.
+pub(super) fn faster_json(goal: &Goal, best: &Individual) -> serde_json::Value {
+    match goal {
+        Goal::Faster(reference) => serde_json::json!({
+            "reference_cycles": reference.cycles,
+            "best_cycles": best.fitness.cycles,
+            "speedup": reference.speedup(&best.fitness),
+        }),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// For `--goal faster`: the human report's line on the reference's cycles and the speedup.
+pub(super) fn faster_line(goal: &Goal, best: &Individual) -> Option<String> {
+    let Goal::Faster(reference) = goal else {
+        return None;
+    };
+    let (from, to) = (reference.cycles, best.fitness.cycles);
+    Some(match reference.speedup(&best.fitness) {
+        Some(speedup) => format!(
+            "reference: {from} cycles; best: {to} cycles, {speedup:.2}x faster ({from}/{to})"
+        ),
+        None if best.fitness.error != 0.0 => format!(
+            "reference: {from} cycles; best: {to} cycles, but it does not reproduce the reference's output and memory yet (error {})",
+            best.fitness.error
+        ),
+        None => format!("reference: {from} cycles; best: {to} cycles"),
+    })
+}
+
 /// Read and check the checkpoint at `path`.
 fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let bytes = userfile::read_bounded(path, MAX_CHECKPOINT_BYTES, "a checkpoint")?;
@@ -702,6 +734,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             "evaluations": evo.evaluator.evaluations,
             "cache_hits": evo.evaluator.cache_hits,
             "best": individual_json(&best),
+            "faster": faster_json(&goal, &best),
             "lineage": lineage,
         });
         println!("{}", serde_json::to_string(&report)?);
@@ -715,6 +748,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             best.fitness.size,
             best.born
         );
+        if let Some(line) = faster_line(&goal, &best) {
+            println!("{line}");
+        }
         if let Some(t) = test_error {
             println!("error on the held-out test cases: {t}");
         }

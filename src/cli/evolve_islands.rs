@@ -140,19 +140,10 @@ pub fn run(
             all
         }
     };
-    let (best_island, best) = &bests[0];
     if let Some(out) = outputs.out {
-        userfile::write_output(out, &best.genome)?;
+        userfile::write_output(out, &bests[0].1.genome)?;
     }
-    report(
-        &bests,
-        *best_island,
-        best,
-        islands,
-        migration,
-        generations,
-        outputs.json,
-    )?;
+    report(&bests, goal, islands, migration, generations, outputs.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -183,13 +174,14 @@ fn write_line(log: &mut Option<(PathBuf, std::fs::File)>, line: &GenerationLog) 
 
 fn report(
     bests: &[(usize, Individual)],
-    best_island: usize,
-    best: &Individual,
+    goal: &Goal,
     islands: usize,
     migration: Migration,
     generations: u64,
     json: bool,
 ) -> Result<()> {
+    // The experiment's best comes first.
+    let (best_island, best) = (bests[0].0, &bests[0].1);
     if json {
         let per_island: Vec<_> = {
             let mut sorted: Vec<_> = bests.iter().collect();
@@ -210,6 +202,7 @@ fn report(
             "generations": generations,
             "best_island": best_island,
             "best": super::evolve::individual_json(best),
+            "faster": super::evolve::faster_json(goal, best),
             "per_island": per_island,
         });
         println!("{}", serde_json::to_string(&report)?);
@@ -224,6 +217,9 @@ fn report(
             best.fitness.size,
             best.born
         );
+        if let Some(line) = super::evolve::faster_line(goal, best) {
+            println!("{line}");
+        }
         for (i, b) in bests {
             println!(
                 "  island {i:>4}: error {}, {} cycles, {} bytes",

@@ -5,7 +5,7 @@
 //! scripts of docs/cluster/ verbatim, which ci/slurm.sh runs on a real Slurm, and that its
 //! Kubernetes Job runs the same commands.
 
-use super::cli_util::{mkfifo, pxos, pxos_limited, stderr, stdout};
+use super::cli_util::{command, mkfifo, pxos, pxos_limited, repo_file, stderr, stdout};
 use pxos::tools::batch::without_wall_time;
 use serde_json::Value;
 use std::path::Path;
@@ -438,29 +438,6 @@ fn batch_threads_are_bounded() {
         );
         assert!(stdout(&o).is_empty());
     }
-}
-
-/// The text of a repository file.
-fn repo_file(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
-}
-
-/// The command of a script whose line starts with `start` (after indentation): that line
-/// and the lines it continues onto (`\`), with runs of blanks made one space.
-fn command(script: &str, start: &str) -> String {
-    let mut lines = script
-        .lines()
-        .skip_while(|line| !line.trim_start().starts_with(start));
-    let mut text = String::new();
-    for line in lines.by_ref() {
-        text += line.trim_end_matches('\\');
-        text.push(' ');
-        if !line.ends_with('\\') {
-            break;
-        }
-    }
-    assert!(!text.is_empty(), "no line starts with {start} in {script}");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]

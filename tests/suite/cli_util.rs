@@ -55,3 +55,26 @@ pub fn mkfifo(path: &std::path::Path) {
     let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
     assert!(status.success(), "mkfifo {}", path.display());
 }
+
+/// The text of a repository file.
+pub fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// The command of a script whose line starts with `start` (after indentation): that line
+/// and the lines it continues onto (`\`), with runs of blanks made one space.
+pub fn command(script: &str, start: &str) -> String {
+    let mut lines = script
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(start));
+    let mut text = String::new();
+    for line in lines.by_ref() {
+        text += line.trim_end_matches('\\');
+        text.push(' ');
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    assert!(!text.is_empty(), "no line starts with {start} in {script}");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -624,3 +624,61 @@ fn populations_and_threads_are_bounded() {
         );
     }
 }
+
+#[test]
+fn faster_reports_the_reference_cycles_and_the_speedup() {
+    let naive =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels/evolve/naive_mul.asm");
+    let naive = naive.to_str().unwrap();
+    // The reference's cycles, as `pxos run` counts them.
+    let o = pxos(&["run", naive, "--json", "--engine", "interp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let reference_cycles = run["cycles"].as_u64().unwrap();
+    let args = [
+        "evolve",
+        naive,
+        "--goal",
+        "faster",
+        "--reference",
+        naive,
+        "--population",
+        "30",
+        "--generations",
+        "20",
+        "--engine",
+        "interp",
+    ];
+    let report = evolve(&[&args[..], &["--json"]].concat());
+    let faster = &report["faster"];
+    assert_eq!(faster["reference_cycles"].as_u64(), Some(reference_cycles));
+    let best_cycles = report["best"]["cycles"].as_u64().unwrap();
+    assert_eq!(faster["best_cycles"].as_u64(), Some(best_cycles));
+    assert!(best_cycles < reference_cycles, "{report}");
+    let speedup = faster["speedup"].as_f64().unwrap();
+    assert_eq!(speedup, reference_cycles as f64 / best_cycles as f64);
+    // The human report says the same.
+    let o = pxos(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = format!(
+        "reference: {reference_cycles} cycles; best: {best_cycles} cycles, {speedup:.2}x faster ({reference_cycles}/{best_cycles})"
+    );
+    assert!(stdout(&o).contains(&line), "{line} in:\n{}", stdout(&o));
+    // Another goal has no reference: `faster` is null.
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let other = evolve(&[
+        "evolve",
+        &seed,
+        "--goal",
+        "output",
+        "--target",
+        "1",
+        "--population",
+        "4",
+        "--generations",
+        "1",
+        "--json",
+    ]);
+    assert!(other["faster"].is_null(), "{other}");
+}

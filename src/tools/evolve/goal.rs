@@ -91,6 +91,16 @@ pub struct Reference {
     pub cycles: u64,
 }
 
+impl Reference {
+    /// How many times faster than the reference a kernel scored `fitness` is: the
+    /// reference's cycles over its cycles. `None` unless it reproduces the reference
+    /// (error 0; a kernel that does not is no faster version of it) in at least one cycle.
+    pub fn speedup(&self, fitness: &Fitness) -> Option<f64> {
+        (fitness.error == 0.0 && fitness.cycles > 0)
+            .then(|| self.cycles as f64 / fitness.cycles as f64)
+    }
+}
+
 /// An evolution goal.
 #[derive(Clone, Debug)]
 pub enum Goal {
@@ -412,6 +422,32 @@ mod tests {
             lines_error(&lines(&["1", "1", "2", "3", "5"]), &target),
             1.0
         );
+    }
+
+    #[test]
+    fn speedup_counts_only_kernels_that_reproduce_the_reference() {
+        let kernel =
+            pxvm::asm::assemble("IMM32 R1, 7\nSYSCALL SYS_PRINT_INT\nHALT\n", "t").unwrap();
+        let Goal::Faster(reference) = Goal::faster_than(&kernel, 100).unwrap() else {
+            panic!("faster_than makes a faster goal");
+        };
+        assert!(reference.cycles > 0);
+        let fitness = |error, cycles| Fitness {
+            error,
+            cycles,
+            size: 4,
+        };
+        let half = reference.cycles / 2;
+        assert_eq!(
+            reference.speedup(&fitness(0.0, half)),
+            Some(reference.cycles as f64 / half as f64)
+        );
+        assert_eq!(
+            reference.speedup(&fitness(0.0, reference.cycles)),
+            Some(1.0)
+        );
+        assert_eq!(reference.speedup(&fitness(0.5, half)), None);
+        assert_eq!(reference.speedup(&fitness(0.0, 0)), None);
     }
 
     #[test]

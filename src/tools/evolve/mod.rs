@@ -271,10 +271,10 @@ impl Checkpoint {
 /// Evaluates genomes against a goal, caching by content.
 ///
 /// Evaluation is the experiment's hot loop, so nothing in it is rebuilt per genome: each
-/// worker thread keeps one [`Bench`] (a machine and an engine — the JIT's code cache
-/// checks itself against memory on every run), the interpreter's machine is reloaded by
-/// clearing only what the last run wrote ([`Machine::reload`]), and the cache hashes
-/// genomes with a fast non-cryptographic hash.
+/// worker thread keeps its [`Bench`]es (machine, engine, host) from batch to batch in a
+/// small pool, the interpreter's machine is reloaded by clearing only what the last run
+/// wrote ([`Machine::reload`]), the host is recycled ([`PxHost::recycle`]), and the cache
+/// hashes genomes with a fast non-cryptographic hash.
 #[allow(missing_debug_implementations)] // holds a large cache
 pub struct Evaluator<'g> {
     goal: &'g Goal,
@@ -796,6 +796,36 @@ mod tests {
             }
             evo.state
         })
+    }
+
+    /// A bench reused from genome to genome (its machine reloaded, its host recycled)
+    /// scores every genome as a fresh bench does: random kernels over the whole ISA and
+    /// every syscall, and a genome that opens a file its predecessor created.
+    #[test]
+    fn a_reused_bench_scores_as_a_fresh_one() {
+        let goal = Goal::Output((0..10).map(|i| i.to_string()).collect());
+        let alphabet = Alphabet {
+            syscalls: pxvm::syscalls::NAMED.iter().map(|&(_, n)| n).collect(),
+            opcodes: vec![],
+            max_len: 4096,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut genomes: Vec<Vec<u8>> = (0..300)
+            .map(|i| random_kernel(&mut rng, 20 + i % 150, &alphabet))
+            .collect();
+        let asm = |src: &str| pxvm::asm::assemble(src, "t.asm").unwrap();
+        genomes.push(asm("IMM32 R1, 5\nIMM32 R2, 2\nSYSCALL 20\nHALT\n"));
+        genomes.push(asm(
+            "IMM32 R1, 5\nIMM32 R2, 0\nSYSCALL 20\nMOV R1, R0\nSYSCALL 10\nHALT\n",
+        ));
+        for engine in [EngineKind::Interp, EngineKind::Tiered] {
+            let evaluator = Evaluator::new(&goal, engine, 1_000);
+            let mut reused = evaluator.bench();
+            for g in &genomes {
+                let fresh = evaluator.score(&mut evaluator.bench(), g);
+                assert_eq!(evaluator.score(&mut reused, g), fresh, "{engine}: {g:?}");
+            }
+        }
     }
 
     #[test]

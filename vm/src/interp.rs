@@ -66,7 +66,7 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
         }
         macro_rules! regs_ok {
             ($($n:literal),+) => {
-                w & (0 $(| (0xF8u64 << (8 * $n)))+) == 0
+                w & ($(0xF8u64 << (8 * $n))|+) == 0
             };
         }
         macro_rules! i32_at {

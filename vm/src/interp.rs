@@ -3,16 +3,16 @@
 //! [`run_reference`] is the definition: a plain loop around [`exec::step`]. [`run`] is the
 //! same machine made fast: it keeps registers and pc in locals, reads each instruction as
 //! one 8-byte little-endian word straight from guest memory (so self-modifying code needs
-//! no bookkeeping — every fetch sees the current bytes) and executes the common
-//! instructions inline. Everything rare — HALT, SYSCALL, unknown opcodes, and any fetch
-//! within 8 bytes of the end of memory — goes through `exec::step` itself. Tests check
-//! that `run` and `run_reference` agree on random programs and every fuel budget.
+//! no bookkeeping — every fetch sees the current bytes) and executes every instruction
+//! inline, SYSCALL, HALT and unknown opcodes included. Only a fetch within 8 bytes of the
+//! end of memory goes through `exec::step` itself. Tests check that `run` and
+//! `run_reference` agree on random programs and every fuel budget.
 
 use crate::engine::{Engine, Exit};
 use crate::exec::{Step, alu, step};
-use crate::host::Host;
+use crate::host::{Host, SyscallCtx, VmEvent};
 use crate::isa::{Opcode, byte as op};
-use crate::machine::{MEM_SIZE, Machine, SP, jump_target};
+use crate::machine::{Machine, SP, jump_target};
 
 /// Run `m` against `host` for at most `fuel` retired instructions, one [`step`] at a time.
 /// This is the definition of pxVM execution; [`run`] must agree with it exactly.
@@ -39,7 +39,7 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
         if left == 0 {
             break Exit::Fuel;
         }
-        if pc + 8 > MEM_SIZE {
+        let Some(bytes) = m.mem.get(pc..pc + 8) else {
             match slow_step(m, host, &mut regs, &mut pc, start + (fuel - left)) {
                 Some(exit) => break exit,
                 None => {
@@ -47,13 +47,26 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
                     continue;
                 }
             }
-        }
-        let w = u64::from_le_bytes(m.mem[pc..pc + 8].try_into().expect("8 bytes"));
+        };
+        let w = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
         // Operand fields, extracted only by the arms that use them: register bytes 1..3 and
-        // 5, and the i32 starting at byte 1, 2 or 3 of the instruction.
+        // 5, and the i32 starting at byte 1, 2 or 3 of the instruction. A register operand
+        // is valid when it is below 8: `regs_ok!` checks all of an instruction's register
+        // bytes with one mask (bits 3..7 of each must be clear), after which `reg!` indexes
+        // with the low three bits, so no further bounds check is made.
         macro_rules! byte_at {
             ($n:literal) => {
                 usize::from((w >> (8 * $n)) as u8)
+            };
+        }
+        macro_rules! reg {
+            ($n:literal) => {
+                byte_at!($n) & 7
+            };
+        }
+        macro_rules! regs_ok {
+            ($($n:literal),+) => {
+                w & ($(0xF8u64 << (8 * $n))|+) == 0
             };
         }
         macro_rules! i32_at {
@@ -64,18 +77,16 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
         let code = w as u8;
         macro_rules! rrr {
             ($opc:ident) => {{
-                let (a, b, c) = (byte_at!(1), byte_at!(2), byte_at!(3));
-                if a < 8 && b < 8 && c < 8 {
-                    regs[a] = alu(Opcode::$opc, regs[b], regs[c]).unwrap_or(0);
+                if regs_ok!(1, 2, 3) {
+                    regs[reg!(1)] = alu(Opcode::$opc, regs[reg!(2)], regs[reg!(3)]).unwrap_or(0);
                 }
                 pc += 4;
             }};
         }
         macro_rules! rri {
             ($opc:ident) => {{
-                let (a, b) = (byte_at!(1), byte_at!(2));
-                if a < 8 && b < 8 {
-                    regs[a] = alu(Opcode::$opc, regs[b], i32_at!(3)).unwrap_or(0);
+                if regs_ok!(1, 2) {
+                    regs[reg!(1)] = alu(Opcode::$opc, regs[reg!(2)], i32_at!(3)).unwrap_or(0);
                 }
                 pc += 7;
             }};
@@ -83,23 +94,20 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
         match code {
             op::NOP => pc += 1,
             op::IMM8 => {
-                let a = byte_at!(1);
-                if a < 8 {
-                    regs[a] = byte_at!(2) as i32;
+                if regs_ok!(1) {
+                    regs[reg!(1)] = byte_at!(2) as i32;
                 }
                 pc += 3;
             }
             op::IMM32 => {
-                let a = byte_at!(1);
-                if a < 8 {
-                    regs[a] = i32_at!(2);
+                if regs_ok!(1) {
+                    regs[reg!(1)] = i32_at!(2);
                 }
                 pc += 6;
             }
             op::MOV => {
-                let (a, b) = (byte_at!(1), byte_at!(2));
-                if a < 8 && b < 8 {
-                    regs[a] = regs[b];
+                if regs_ok!(1, 2) {
+                    regs[reg!(1)] = regs[reg!(2)];
                 }
                 pc += 3;
             }
@@ -127,23 +135,20 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
             op::SLTI => rri!(SLTI),
             op::JMP => pc = jump_target(i32_at!(1)).map_or(pc + 5, |t| t as usize),
             op::JZ => {
-                let a = byte_at!(1);
                 pc = match jump_target(i32_at!(2)) {
-                    Some(t) if a < 8 && regs[a] == 0 => t as usize,
+                    Some(t) if regs_ok!(1) && regs[reg!(1)] == 0 => t as usize,
                     _ => pc + 6,
                 }
             }
             op::JNZ => {
-                let a = byte_at!(1);
                 pc = match jump_target(i32_at!(2)) {
-                    Some(t) if a < 8 && regs[a] != 0 => t as usize,
+                    Some(t) if regs_ok!(1) && regs[reg!(1)] != 0 => t as usize,
                     _ => pc + 6,
                 }
             }
             op::JR => {
-                let a = byte_at!(1);
-                pc = match a < 8 {
-                    true => jump_target(regs[a]).map_or(pc + 2, |t| t as usize),
+                pc = match regs_ok!(1) {
+                    true => jump_target(regs[reg!(1)]).map_or(pc + 2, |t| t as usize),
                     false => pc + 2,
                 }
             }
@@ -163,55 +168,62 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
                 pc = jump_target(target).map_or(pc + 1, |t| t as usize);
             }
             op::LOAD => {
-                let a = byte_at!(1);
-                if a < 8 {
-                    regs[a] = m.load_i32(i32_at!(2));
+                if regs_ok!(1) {
+                    regs[reg!(1)] = m.load_i32(i32_at!(2));
                 }
                 pc += 6;
             }
             op::STORE => {
-                let src = byte_at!(5);
-                if src < 8 {
-                    m.store_i32(i32_at!(1), regs[src]);
+                if regs_ok!(5) {
+                    m.store_i32(i32_at!(1), regs[reg!(5)]);
                 }
                 pc += 6;
             }
             op::LDW => {
-                let (a, b, off) = (byte_at!(1), byte_at!(2), i32_at!(3));
-                if a < 8 && b < 8 {
-                    regs[a] = m.load_i32(regs[b].wrapping_add(off));
+                if regs_ok!(1, 2) {
+                    regs[reg!(1)] = m.load_i32(regs[reg!(2)].wrapping_add(i32_at!(3)));
                 }
                 pc += 7;
             }
             op::LDB => {
-                let (a, b, off) = (byte_at!(1), byte_at!(2), i32_at!(3));
-                if a < 8 && b < 8 {
-                    regs[a] = m.load_u8(regs[b].wrapping_add(off));
+                if regs_ok!(1, 2) {
+                    regs[reg!(1)] = m.load_u8(regs[reg!(2)].wrapping_add(i32_at!(3)));
                 }
                 pc += 7;
             }
             op::STW => {
-                let (a, b, off) = (byte_at!(1), byte_at!(2), i32_at!(3));
-                if a < 8 && b < 8 {
-                    m.store_i32(regs[a].wrapping_add(off), regs[b]);
+                if regs_ok!(1, 2) {
+                    m.store_i32(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
                 }
                 pc += 7;
             }
             op::STB => {
-                let (a, b, off) = (byte_at!(1), byte_at!(2), i32_at!(3));
-                if a < 8 && b < 8 {
-                    m.store_u8(regs[a].wrapping_add(off), regs[b]);
+                if regs_ok!(1, 2) {
+                    m.store_u8(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
                 }
                 pc += 7;
             }
-            // HALT, SYSCALL and unknown opcodes: the reference step.
-            _ => match slow_step(m, host, &mut regs, &mut pc, start + (fuel - left)) {
-                Some(exit) => break exit,
-                None => {
-                    left -= 1;
-                    continue;
-                }
-            },
+            // A syscall: the host sees the registers and memory as the reference's
+            // `execute` shows them (pc and cycles are not part of a `SyscallCtx`).
+            op::SYSCALL => {
+                m.regs = regs;
+                host.syscall(byte_at!(1) as u8, &mut SyscallCtx::new(m));
+                regs = m.regs;
+                pc += 2;
+            }
+            // HALT: not counted; pc after the HALT byte.
+            op::HALT => {
+                pc += 1;
+                break Exit::Halt;
+            }
+            // Unknown opcodes: reported, skipped, counted.
+            _ => {
+                host.event(VmEvent::UnknownOpcode {
+                    pc: pc as u32,
+                    opcode: code,
+                });
+                pc += 1;
+            }
         }
         left -= 1;
     };

@@ -59,11 +59,17 @@ pub struct PxHost {
     next_handle: i32,
     max_output_lines: usize,
     dropped_lines: u64,
+    /// Whether `files` is still the empty in-memory store [`PxHost::default`] made: no
+    /// syscall has tried to create a file in it (see [`PxHost::recycle`]).
+    pristine_files: bool,
 }
 
 impl Default for PxHost {
     fn default() -> Self {
-        PxHost::new(Box::new(MemFiles::new()))
+        PxHost {
+            pristine_files: true,
+            ..PxHost::new(Box::new(MemFiles::new()))
+        }
     }
 }
 
@@ -79,7 +85,25 @@ impl PxHost {
             next_handle: 1,
             max_output_lines: DEFAULT_MAX_OUTPUT_LINES,
             dropped_lines: 0,
+            pristine_files: false,
         }
+    }
+
+    /// Make this host what `PxHost::default().with_max_output_lines(lines)` is — no output,
+    /// no pending kernel, no handles, an empty in-memory file store, no version service —
+    /// keeping its allocations, for the many short runs of an evolution experiment.
+    pub fn recycle(&mut self, lines: usize) {
+        self.sysout.clear();
+        self.pending = None;
+        if !self.pristine_files {
+            self.files = Box::new(MemFiles::new());
+            self.pristine_files = true;
+        }
+        self.versions = None;
+        self.handles.clear();
+        self.next_handle = 1;
+        self.max_output_lines = lines;
+        self.dropped_lines = 0;
     }
 
     /// Limit the output to `lines` lines (see [`DEFAULT_MAX_OUTPUT_LINES`]).
@@ -111,8 +135,14 @@ impl PxHost {
 
     /// Append one output line, respecting the output limit.
     pub fn emit(&mut self, line: String) {
+        self.emit_with(|| line);
+    }
+
+    /// [`PxHost::emit`] of the line `line` makes, which is made only if it is kept (past
+    /// the limit, lines are counted, not formatted).
+    fn emit_with(&mut self, line: impl FnOnce() -> String) {
         if self.sysout.len() < self.max_output_lines {
-            self.sysout.push(line);
+            self.sysout.push(line());
         } else {
             if self.dropped_lines == 0 {
                 self.sysout.push(format!(
@@ -126,11 +156,10 @@ impl PxHost {
 
     fn print(&mut self, r: &[i32; 8]) {
         let id = r[1];
-        let line = match tables::message(id) {
+        self.emit_with(|| match tables::message(id) {
             Some(text) => format!("PRINT PXVM: {text}"),
             None => format!("PRINT [vm warn] unknown message_id {id}"),
-        };
-        self.emit(line);
+        });
     }
 
     fn rect(&mut self, r: &[i32; 8]) {
@@ -157,7 +186,7 @@ impl PxHost {
 
     fn layer_use(&mut self, r: &[i32; 8]) {
         if let Some(name) = tables::layer(r[1]) {
-            self.emit(format!("SELECT {name}"));
+            self.emit_with(|| format!("SELECT {name}"));
         }
     }
 
@@ -167,7 +196,10 @@ impl PxHost {
         let path = path_for_id(id);
         let ok = match mode {
             0 | 1 => self.files.exists(&path),
-            2 => self.files.create(&path),
+            2 => {
+                self.pristine_files = false;
+                self.files.create(&path)
+            }
             _ => true,
         };
         if !ok {
@@ -285,7 +317,7 @@ impl Host for PxHost {
             SYS_RECT => return self.rect(&r),
             SYS_TEXT => return self.text(&r),
             SYS_LAYER_USE => return self.layer_use(&r),
-            SYS_PRINT_INT => return self.emit(r[1].to_string()),
+            SYS_PRINT_INT => return self.emit_with(|| r[1].to_string()),
             SYS_FS_OPEN => self.fs_open(r[1], r[2]),
             SYS_FS_CLOSE => self.fs_close(r[1]),
             SYS_FS_READ => self.fs_read(ctx, r[1], r[2], r[3]),
@@ -301,7 +333,7 @@ impl Host for PxHost {
                 i32::from(self.versions.as_mut().is_some_and(|v| v.switch_to(r[1])))
             }
             _ => {
-                self.emit(format!("# WARNING: unknown syscall {num}"));
+                self.emit_with(|| format!("# WARNING: unknown syscall {num}"));
                 0
             }
         };
@@ -309,6 +341,6 @@ impl Host for PxHost {
     }
 
     fn event(&mut self, event: VmEvent) {
-        self.emit(event.to_string());
+        self.emit_with(|| event.to_string());
     }
 }

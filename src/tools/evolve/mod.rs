@@ -271,10 +271,10 @@ impl Checkpoint {
 /// Evaluates genomes against a goal, caching by content.
 ///
 /// Evaluation is the experiment's hot loop, so nothing in it is rebuilt per genome: each
-/// worker thread keeps one [`Bench`] (a machine and an engine — the JIT's code cache
-/// checks itself against memory on every run), the interpreter's machine is reloaded by
-/// clearing only what the last run wrote ([`Machine::reload`]), and the cache hashes
-/// genomes with a fast non-cryptographic hash.
+/// worker thread keeps its [`Bench`]es (machine, engine, host) from batch to batch in a
+/// small pool, the interpreter's machine is reloaded by clearing only what the last run
+/// wrote ([`Machine::reload`]), the host is recycled ([`PxHost::recycle`]), and the cache
+/// hashes genomes with a fast non-cryptographic hash.
 #[allow(missing_debug_implementations)] // holds a large cache
 pub struct Evaluator<'g> {
     goal: &'g Goal,
@@ -290,17 +290,20 @@ type GenomeMap<V> = HashMap<Vec<u8>, V, rustc_hash::FxBuildHasher>;
 /// The cache is cleared when it grows past this many genomes.
 const CACHE_LIMIT: usize = 1 << 20;
 
-/// One worker's machine and engine, reused from genome to genome.
+/// One worker's machine, engine and host, reused from genome to genome.
 ///
 /// The interpreter is kept, and its machine reloaded by clearing only what the last run
-/// wrote ([`Machine::reload`]). A JIT engine is built afresh for each genome: its hotness
-/// counts and code cache describe one program, and carried over to unrelated genomes
-/// they would make it compile code no genome runs long enough to pay for.
+/// wrote ([`Machine::reload`]); the host is recycled ([`PxHost::recycle`]), so scoring an
+/// `output`, `draw` or `faster` genome allocates nothing but its output lines. A JIT engine
+/// is built afresh for each genome: its hotness counts and code cache describe one
+/// program, and carried over to unrelated genomes they would make it compile code no
+/// genome runs long enough to pay for.
 #[allow(missing_debug_implementations)] // holds an engine
 pub struct Bench {
     machine: Machine,
     kind: EngineKind,
     interpreter: Box<dyn pxvm::Engine>,
+    host: PxHost,
 }
 
 impl Bench {
@@ -310,6 +313,7 @@ impl Bench {
             machine: Machine::new(&[]).expect("empty kernel fits"),
             kind,
             interpreter: EngineKind::Interp.build(),
+            host: PxHost::default(),
         }
     }
 
@@ -326,11 +330,82 @@ impl Bench {
 
     /// Run the loaded genome against `host` for at most `fuel` instructions.
     fn run(&mut self, host: &mut PxHost, fuel: u64) -> pxvm::Exit {
-        match self.kind {
-            EngineKind::Interp => self.interpreter.run(&mut self.machine, host, fuel),
-            EngineKind::Jit | EngineKind::Tiered => {
-                self.kind.build().run(&mut self.machine, host, fuel)
-            }
+        run_on(
+            self.kind,
+            &mut *self.interpreter,
+            &mut self.machine,
+            host,
+            fuel,
+        )
+    }
+
+    /// Run the loaded genome against the bench's own host, recycled as a default host
+    /// keeping at most `lines` output lines.
+    fn run_own_host(&mut self, lines: usize, fuel: u64) -> pxvm::Exit {
+        self.host.recycle(lines);
+        run_on(
+            self.kind,
+            &mut *self.interpreter,
+            &mut self.machine,
+            &mut self.host,
+            fuel,
+        )
+    }
+}
+
+fn run_on(
+    kind: EngineKind,
+    interpreter: &mut dyn pxvm::Engine,
+    machine: &mut Machine,
+    host: &mut PxHost,
+    fuel: u64,
+) -> pxvm::Exit {
+    match kind {
+        EngineKind::Interp => interpreter.run(machine, host, fuel),
+        EngineKind::Jit | EngineKind::Tiered => kind.build().run(machine, host, fuel),
+    }
+}
+
+thread_local! {
+    /// Benches of finished batches, kept for the thread's next batch (at most
+    /// [`POOL_LIMIT`]), so that scoring a generation does not allocate and clear 64 KiB
+    /// machines again.
+    static POOL: std::cell::RefCell<Vec<Bench>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most benches a thread keeps between batches.
+const POOL_LIMIT: usize = 4;
+
+/// A bench taken from the thread's pool, given back when dropped.
+struct Pooled(Option<Bench>);
+
+impl Pooled {
+    fn take(kind: EngineKind) -> Pooled {
+        let bench = POOL
+            .with(|pool| {
+                let mut pool = pool.borrow_mut();
+                let i = pool.iter().position(|b| b.kind == kind)?;
+                Some(pool.swap_remove(i))
+            })
+            .unwrap_or_else(|| Bench::new(kind));
+        Pooled(Some(bench))
+    }
+
+    fn bench(&mut self) -> &mut Bench {
+        self.0.as_mut().expect("a pooled bench until dropped")
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(bench) = self.0.take() {
+            // A thread being torn down has no pool to return to; the bench is dropped.
+            let _ = POOL.try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.len() < POOL_LIMIT {
+                    pool.push(bench);
+                }
+            });
         }
     }
 }
@@ -360,12 +435,11 @@ impl<'g> Evaluator<'g> {
         if !bench.load(genome) {
             return Scored::unloadable(genome.len());
         }
-        let mut host = PxHost::default().with_max_output_lines(self.goal.max_output_lines());
-        let exit = bench.run(&mut host, self.fuel);
+        let exit = bench.run_own_host(self.goal.max_output_lines(), self.fuel);
         Scored {
             fitness: self
                 .goal
-                .score(exit, &bench.machine, &host.sysout, genome.len()),
+                .score(exit, &bench.machine, &bench.host.sysout, genome.len()),
             errors: Vec::new(),
         }
     }
@@ -424,7 +498,10 @@ impl<'g> Evaluator<'g> {
         let this = &*self;
         let scored: Vec<Scored> = todo
             .par_iter()
-            .map_init(|| this.bench(), |bench, g| this.score(bench, g))
+            .map_init(
+                || Pooled::take(this.engine),
+                |bench, g| this.score(bench.bench(), g),
+            )
             .collect();
         self.evaluations += todo.len() as u64;
         if self.cache.len() + todo.len() > CACHE_LIMIT {
@@ -711,6 +788,36 @@ mod tests {
             }
             evo.state
         })
+    }
+
+    /// A bench reused from genome to genome (its machine reloaded, its host recycled)
+    /// scores every genome as a fresh bench does: random kernels over the whole ISA and
+    /// every syscall, and a genome that opens a file its predecessor created.
+    #[test]
+    fn a_reused_bench_scores_as_a_fresh_one() {
+        let goal = Goal::Output((0..10).map(|i| i.to_string()).collect());
+        let alphabet = Alphabet {
+            syscalls: pxvm::syscalls::NAMED.iter().map(|&(_, n)| n).collect(),
+            opcodes: vec![],
+            max_len: 4096,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut genomes: Vec<Vec<u8>> = (0..300)
+            .map(|i| random_kernel(&mut rng, 20 + i % 150, &alphabet))
+            .collect();
+        let asm = |src: &str| pxvm::asm::assemble(src, "t.asm").unwrap();
+        genomes.push(asm("IMM32 R1, 5\nIMM32 R2, 2\nSYSCALL 20\nHALT\n"));
+        genomes.push(asm(
+            "IMM32 R1, 5\nIMM32 R2, 0\nSYSCALL 20\nMOV R1, R0\nSYSCALL 10\nHALT\n",
+        ));
+        for engine in [EngineKind::Interp, EngineKind::Tiered] {
+            let evaluator = Evaluator::new(&goal, engine, 1_000);
+            let mut reused = evaluator.bench();
+            for g in &genomes {
+                let fresh = evaluator.score(&mut evaluator.bench(), g);
+                assert_eq!(evaluator.score(&mut reused, g), fresh, "{engine}: {g:?}");
+            }
+        }
     }
 
     #[test]

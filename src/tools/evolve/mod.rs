@@ -796,11 +796,10 @@ mod tests {
     #[test]
     fn a_reused_bench_scores_as_a_fresh_one() {
         let goal = Goal::Output((0..10).map(|i| i.to_string()).collect());
-        let alphabet = Alphabet {
-            syscalls: pxvm::syscalls::NAMED.iter().map(|&(_, n)| n).collect(),
-            opcodes: vec![],
-            max_len: 4096,
-        };
+        let alphabet = Alphabet::any(
+            pxvm::syscalls::NAMED.iter().map(|&(_, n)| n).collect(),
+            4096,
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let mut genomes: Vec<Vec<u8>> = (0..300)
             .map(|i| random_kernel(&mut rng, 20 + i % 150, &alphabet))

@@ -31,7 +31,10 @@ pub fn engines() -> Vec<Box<dyn Engine>> {
     };
     vec![
         Box::new(pxvm_jit::JitEngine::jit()),
-        Box::new(pxvm_jit::JitEngine::with_config("jit-optimise-after-5", eager)),
+        Box::new(pxvm_jit::JitEngine::with_config(
+            "jit-optimise-after-5",
+            eager,
+        )),
         Box::new(pxvm_jit::JitEngine::with_config("tiered", hot)),
     ]
 }

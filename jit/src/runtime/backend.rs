@@ -172,7 +172,7 @@ impl Backend {
         self.ctx.set_disasm(dump.is_some());
         let defined = match (tier, &self.optimised) {
             (Tier::Optimised, Some(isa)) => define_with(module, id, &mut self.ctx, &**isa),
-            _ => module.define_function(id, &mut self.ctx),
+            _ => (module.define_function(id, &mut self.ctx)).map_err(Box::new),
         };
         let listing = match dump {
             Some(_) => (self.ctx.compiled_code()).and_then(|c| c.vcode.clone()),
@@ -219,15 +219,16 @@ fn define_with(
     id: cranelift_module::FuncId,
     ctx: &mut cranelift_codegen::Context,
     isa: &dyn cranelift_codegen::isa::TargetIsa,
-) -> cranelift_module::ModuleResult<()> {
-    let compiled = ctx.compile(isa, &mut ControlPlane::default())?;
+) -> Result<(), Box<ModuleError>> {
+    let compiled = (ctx.compile(isa, &mut ControlPlane::default())).map_err(ModuleError::from)?;
     let alignment = u64::from(compiled.buffer.alignment);
     let bytes = compiled.code_buffer().to_vec();
     let relocs = compiled.buffer.relocs().to_vec();
     let relocs: Vec<ModuleReloc> = (relocs.iter())
         .map(|reloc| ModuleReloc::from_mach_reloc(reloc, &ctx.func, id))
         .collect();
-    module.define_function_bytes(id, alignment, &bytes, &relocs)
+    module.define_function_bytes(id, alignment, &bytes, &relocs)?;
+    Ok(())
 }
 
 /// `trampoline(ctx, pc, code) = code(ctx, pc)`: the bridge from the C convention to the

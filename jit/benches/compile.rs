@@ -1,5 +1,7 @@
 //! Compile cost: how long translating guest code takes, per basic block, both for regions
-//! of many blocks (the normal case) and for regions limited to a single block.
+//! of many blocks (the normal case) and for regions limited to a single block, with the
+//! quick settings every region starts with on `jit` (`region`, `single_block`) and with the
+//! optimising settings hot regions are compiled with again (`*_optimised`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pxvm::{Engine, Exit, Machine, NullHost};
@@ -14,12 +16,18 @@ fn compile_per_block(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile");
     group.sample_size(20);
     group.throughput(Throughput::Elements(blocks as u64));
-    for (name, max_blocks) in [
-        ("region", RegionLimits::default().max_blocks),
-        ("single_block", 1),
+    let many = RegionLimits::default().max_blocks;
+    for (name, max_blocks, optimised) in [
+        ("region", many, false),
+        ("single_block", 1, false),
+        ("region_optimised", many, true),
+        ("single_block_optimised", 1, true),
     ] {
         let mut config = JitConfig::eager();
         config.regions.max_blocks = max_blocks;
+        if optimised {
+            config.optimise_after = None;
+        }
         let mut engine = JitEngine::with_config("jit", config);
         let mut m = Machine::new(&code).unwrap();
         group.bench_function(BenchmarkId::new(name, blocks), |b| {

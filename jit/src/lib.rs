@@ -16,7 +16,8 @@
 //!   (`blocks`), each instruction (`insn`), memory accesses (`memory`), block terminators
 //!   and the fuel on every edge (`edges`), and the fast copy of counted loops (`fastloop`).
 //! * `runtime` — `abi` (the contract between compiled code and Rust, the one module of
-//!   this layer the lowering uses), `backend` (the Cranelift module), `codemap` and `cache`
+//!   this layer the lowering uses), `backend` (the Cranelift module and the two tiers of
+//!   Cranelift settings: quick for first compiles, optimising for hot regions), `codemap` and `cache`
 //!   (compiled regions, the pc-indexed entry table, invalidation of written code),
 //!   `dispatch` (the Rust loop that steps what is never compiled — HALT, SYSCALL, unknown
 //!   opcodes, fetch faults — and fuel tails with `pxvm::exec::step`), `engine` (the `jit`
@@ -39,4 +40,4 @@ mod runtime;
 pub use analysis::scan::RegionLimits;
 pub use runtime::cache::{CacheLimits, CacheStats, INTERPRET_AFTER, LIVE_AFTER};
 pub use runtime::dispatch::Policy;
-pub use runtime::engine::{JitConfig, JitEngine};
+pub use runtime::engine::{JitConfig, JitEngine, OPTIMISE_AFTER};

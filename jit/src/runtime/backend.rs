@@ -1,21 +1,27 @@
-//! The Cranelift side of the code cache: the host ISA (built once per process), one
-//! `JITModule` holding every live region function plus the trampoline through which Rust
-//! enters compiled code, compiling a [`Plan`] into that module, and freeing the module's
-//! memory. cranelift-jit frees code only per module, so a cache flush drops the whole
-//! [`Backend`] (its `Drop` frees the executable memory) and the next compile builds a new
-//! one.
+//! The Cranelift side of the code cache: the host ISA in two [`Tier`]s (each built once
+//! per process), one `JITModule` holding every live region function plus the trampoline
+//! through which Rust enters compiled code, compiling a [`Plan`] into that module at either
+//! tier, and freeing the module's memory. cranelift-jit frees code only per module, so a
+//! cache flush drops the whole [`Backend`] (its `Drop` frees the executable memory) and the
+//! next compile builds a new one.
+//!
+//! The tier only chooses Cranelift's settings (optimisation level, register allocator);
+//! both tiers compile the same IR from the same plan, so their code has the same
+//! semantics. The module's own ISA is the quick one; an optimised function is compiled by
+//! the optimising ISA and handed to the module as bytes with its relocations.
 
 use super::abi::StoreWindow;
 use super::abi::{Trampoline, region_signature, trampoline_signature};
 use super::dump;
 use crate::analysis::Plan;
 use crate::lower;
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{InstBuilder, Type, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Module, ModuleError, default_libcall_names};
+use cranelift_module::{Module, ModuleError, ModuleReloc, default_libcall_names};
 use std::mem::ManuallyDrop;
 use std::sync::OnceLock;
 
@@ -23,14 +29,31 @@ use std::sync::OnceLock;
 /// finalize starts a fresh page.
 const PAGE: usize = 4096;
 
-/// The host ISA with the flags the JIT needs, or `None` if this host cannot run Cranelift
-/// code (then every engine in this crate interprets).
-fn host_isa() -> Option<OwnedTargetIsa> {
-    static ISA: OnceLock<Option<OwnedTargetIsa>> = OnceLock::new();
-    ISA.get_or_init(|| {
+/// Which Cranelift settings compile a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tier {
+    /// Cheap to compile: no mid-end optimisation (`opt_level=none`) and the single-pass
+    /// register allocator. Code that runs a first time, and maybe never again.
+    Quick,
+    /// Fast code: `opt_level=speed` and the backtracking register allocator. Code that has
+    /// proved hot.
+    Optimised,
+}
+
+/// The host ISA with the flags the JIT needs at `tier`, or `None` if this host cannot run
+/// Cranelift code (then every engine in this crate interprets).
+fn host_isa(tier: Tier) -> Option<OwnedTargetIsa> {
+    static QUICK: OnceLock<Option<OwnedTargetIsa>> = OnceLock::new();
+    static OPTIMISED: OnceLock<Option<OwnedTargetIsa>> = OnceLock::new();
+    let (cell, opt_level, regalloc) = match tier {
+        Tier::Quick => (&QUICK, "none", "single_pass"),
+        Tier::Optimised => (&OPTIMISED, "speed", "backtracking"),
+    };
+    cell.get_or_init(|| {
         let mut flags = settings::builder();
         let wanted = [
-            ("opt_level", "speed"),
+            ("opt_level", opt_level),
+            ("regalloc_algorithm", regalloc),
             ("preserve_frame_pointers", "true"),
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
@@ -68,6 +91,8 @@ pub(crate) struct Backend {
     ctx: cranelift_codegen::Context,
     fctx: FunctionBuilderContext,
     ptr: Type,
+    /// The optimising ISA, built on the first optimised compile.
+    optimised: Option<OwnedTargetIsa>,
     /// Executable memory used so far, in bytes (page-rounded per finalize).
     pub code_bytes: usize,
 }
@@ -84,7 +109,7 @@ impl Backend {
     /// A fresh module with its trampoline, or `None` if the host is unsupported or the
     /// trampoline cannot be built.
     pub fn new() -> Option<Backend> {
-        let isa = host_isa()?;
+        let isa = host_isa(Tier::Quick)?;
         let ptr = isa.pointer_type();
         let call_conv = isa.default_call_conv();
         let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
@@ -107,6 +132,7 @@ impl Backend {
             ctx,
             fctx,
             ptr,
+            optimised: None,
             code_bytes: PAGE,
         })
     }
@@ -115,12 +141,16 @@ impl Backend {
         self.trampoline
     }
 
-    /// Compile `plan` into one finalized function.
+    /// Compile `plan` at `tier` into one finalized function.
     pub fn compile(
         &mut self,
         plan: &Plan,
         window: StoreWindow,
+        tier: Tier,
     ) -> Result<Compiled, Box<ModuleError>> {
+        if tier == Tier::Optimised && self.optimised.is_none() {
+            self.optimised = host_isa(Tier::Optimised);
+        }
         let module = &mut *self.module;
         let sig = region_signature(self.ptr);
         let id = module.declare_anonymous_function(&sig)?;
@@ -140,7 +170,10 @@ impl Backend {
         );
         let dump = dump::dir();
         self.ctx.set_disasm(dump.is_some());
-        let defined = module.define_function(id, &mut self.ctx);
+        let defined = match (tier, &self.optimised) {
+            (Tier::Optimised, Some(isa)) => define_with(module, id, &mut self.ctx, &**isa),
+            _ => (module.define_function(id, &mut self.ctx)).map_err(Box::new),
+        };
         let listing = match dump {
             Some(_) => (self.ctx.compiled_code()).and_then(|c| c.vcode.clone()),
             None => None,
@@ -176,6 +209,26 @@ impl Drop for Backend {
         // module whenever it drops the backend.
         unsafe { module.free_memory() };
     }
+}
+
+/// Compile `ctx.func` with `isa` (not the module's own) and define it as function `id`
+/// of `module`, as `JITModule::define_function` does with the module's ISA. Both ISAs
+/// describe the same host with the same calling conventions and pointer width.
+fn define_with(
+    module: &mut JITModule,
+    id: cranelift_module::FuncId,
+    ctx: &mut cranelift_codegen::Context,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+) -> Result<(), Box<ModuleError>> {
+    let compiled = (ctx.compile(isa, &mut ControlPlane::default())).map_err(ModuleError::from)?;
+    let alignment = u64::from(compiled.buffer.alignment);
+    let bytes = compiled.code_buffer().to_vec();
+    let relocs = compiled.buffer.relocs().to_vec();
+    let relocs: Vec<ModuleReloc> = (relocs.iter())
+        .map(|reloc| ModuleReloc::from_mach_reloc(reloc, &ctx.func, id))
+        .collect();
+    module.define_function_bytes(id, alignment, &bytes, &relocs)?;
+    Ok(())
 }
 
 /// `trampoline(ctx, pc, code) = code(ctx, pc)`: the bridge from the C convention to the

@@ -8,10 +8,16 @@
 //! From [`LIVE_AFTER`] patches on, the block is compiled with its immediates read from
 //! memory, so a loop that rewrites its own immediates stops invalidating anything; from
 //! [`INTERPRET_AFTER`] patches on, the block is left to the interpreter for good.
+//!
+//! Tiers: with an `optimise_after` budget, a region is first compiled with the quick
+//! settings ([`Tier::Quick`]) and entered with at most the fuel left in its budget; once
+//! the guest instructions run from its entries reach the budget, it is compiled again from
+//! the same root with the optimising settings and replaces the quick code (the same plan,
+//! so the same semantics; only the machine code differs).
 
 use super::abi::StoreWindow;
 use super::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
-use super::backend::{Backend, Compiled};
+use super::backend::{Backend, Compiled, Tier};
 use super::codemap::CodeMap;
 use crate::analysis::Plan;
 use crate::analysis::scan::{BlockMode, RegionLimits, plan_region};
@@ -63,11 +69,18 @@ pub struct CacheStats {
     pub live_regions: u64,
     /// Executable memory held now (page-rounded).
     pub code_bytes: u64,
+    /// Quick regions compiled again with the optimising settings (not in `compiles`).
+    pub optimised: u64,
 }
 
 /// One compiled region.
 #[derive(Debug)]
 struct Region {
+    /// The pc it was planned from.
+    root: u32,
+    tier: Tier,
+    /// Guest instructions retired by calls entering it (quick regions only).
+    heat: u64,
     code: usize,
     bytes: usize,
     /// Block starts (the pcs this region may own in the entry table) and each block's end.
@@ -91,11 +104,16 @@ pub(crate) enum Left {
 pub(crate) struct Cache {
     limits: CacheLimits,
     region_limits: RegionLimits,
+    /// Guest instructions a quick region runs before it is optimised; `None`: compile
+    /// optimised at once.
+    optimise_after: Option<u64>,
     backend: Option<Box<Backend>>,
     /// `ENTRY_COUNT` code addresses once a backend exists, else empty.
     entries: Vec<usize>,
     codemap: CodeMap,
     regions: Slots<Region>,
+    /// Live regions by code address.
+    by_code: HashMap<usize, u32>,
     dead_bytes: usize,
     /// Patch counts by block start.
     patches: HashMap<u32, u8>,
@@ -107,10 +125,15 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    pub fn new(limits: CacheLimits, region_limits: RegionLimits) -> Cache {
+    pub fn new(
+        limits: CacheLimits,
+        region_limits: RegionLimits,
+        optimise_after: Option<u64>,
+    ) -> Cache {
         Cache {
             limits,
             region_limits,
+            optimise_after,
             ..Cache::default()
         }
     }
@@ -155,6 +178,65 @@ impl Cache {
     /// instruction there is not compilable, the block is left to the interpreter, or the
     /// host cannot run compiled code.
     pub fn compile(&mut self, pc: u32, mem: &[u8; MEM_SIZE]) -> Option<usize> {
+        let tier = match self.optimise_after {
+            Some(_) => Tier::Quick,
+            None => Tier::Optimised,
+        };
+        let (code, insns) = self.compile_at(pc, mem, tier)?;
+        self.stats.compiles += 1;
+        self.stats.compiled_insns += insns;
+        Some(code)
+    }
+
+    /// The fuel to enter `code` (an entry of this cache) with when `left` remains: a quick
+    /// region gets at most what is left of its budget, so that it comes back to be
+    /// optimised.
+    pub fn slice(&self, code: usize, left: u64) -> u64 {
+        let region = self.by_code.get(&code).and_then(|&id| self.regions.get(id));
+        match (region, self.optimise_after) {
+            (Some(r), Some(budget)) if r.tier == Tier::Quick => {
+                left.min(budget.saturating_sub(r.heat).max(1))
+            }
+            _ => left,
+        }
+    }
+
+    /// A call entering `code` retired `used` instructions; `cut` when it stopped because
+    /// its slice (not the run's fuel) ran out. A quick region whose budget is used up is
+    /// compiled again, optimised, from the same root; if that fails it keeps its quick code
+    /// and is never cut again.
+    pub fn warm(&mut self, code: usize, used: u64, cut: bool, mem: &[u8; MEM_SIZE]) {
+        let Some(budget) = self.optimise_after else {
+            return;
+        };
+        let Some(&id) = self.by_code.get(&code) else {
+            return;
+        };
+        let Some(region) = self.regions.get_mut(id) else {
+            return;
+        };
+        if region.tier != Tier::Quick {
+            return;
+        }
+        region.heat = region.heat.saturating_add(used);
+        if region.heat < budget && !cut {
+            return;
+        }
+        region.tier = Tier::Optimised;
+        let root = region.root;
+        if self.compile_at(root, mem, Tier::Optimised).is_some() {
+            self.stats.optimised += 1;
+            // The optimised region took over the entries; the quick one goes (if a flush
+            // has not taken it already), replaced rather than invalidated.
+            if self.by_code.get(&code) == Some(&id) {
+                self.remove(id);
+            }
+        }
+    }
+
+    /// Compile the region rooted at `pc` at `tier` and install it; its entry and its
+    /// instruction count.
+    fn compile_at(&mut self, pc: u32, mem: &[u8; MEM_SIZE], tier: Tier) -> Option<(usize, u64)> {
         if self.unsupported || self.interpret_only(pc) {
             return None;
         }
@@ -177,7 +259,8 @@ impl Cache {
         // A compile error (out of memory for code, or a bug) must not take the host down:
         // leave this entry to the interpreter from now on. A panic inside Cranelift leaves
         // its module in an unknown state, so that module is dropped (nothing of it runs).
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| backend.compile(&plan, window)));
+        let outcome =
+            panic::catch_unwind(AssertUnwindSafe(|| backend.compile(&plan, window, tier)));
         let compiled = match outcome {
             Ok(Ok(c)) => c,
             Ok(Err(_)) => {
@@ -190,10 +273,8 @@ impl Cache {
                 return None;
             }
         };
-        self.stats.compiles += 1;
-        self.stats.compiled_insns += plan.insn_count as u64;
-        self.install(&plan, compiled, window, mem);
-        Some(compiled.addr)
+        self.install(&plan, (pc, tier), compiled, window, mem);
+        Some((compiled.addr, plan.insn_count as u64))
     }
 
     /// Flush when the cache holds too much.
@@ -211,6 +292,7 @@ impl Cache {
     fn install(
         &mut self,
         plan: &Plan,
+        (root, tier): (u32, Tier),
         compiled: Compiled,
         window: StoreWindow,
         mem: &[u8; MEM_SIZE],
@@ -236,6 +318,9 @@ impl Cache {
             self.entries[b.start as usize] = code;
         }
         let id = self.regions.insert(Region {
+            root,
+            tier,
+            heat: 0,
             code,
             bytes,
             blocks,
@@ -243,36 +328,48 @@ impl Cache {
             window,
         });
         self.codemap.add(id, plan.deps.clone());
+        self.by_code.insert(code, id);
         self.stats.live_regions += 1;
         self.stats.code_bytes = self.backend.as_ref().map_or(0, |b| b.code_bytes) as u64;
     }
 
-    /// Drop region `id`; with `patched`, count a patch for each of its blocks that overlaps
-    /// `written`.
+    /// Invalidate region `id`; with `patched`, count a patch for each of its blocks that
+    /// overlaps `written`.
     fn kill(&mut self, id: u32, patched: Option<&Range<usize>>, counted: &mut Vec<u32>) {
-        let Some(region) = self.regions.take(id) else {
+        let Some(region) = self.remove(id) else {
+            return;
+        };
+        self.stats.invalidations += 1;
+        let Some(w) = patched else {
             return;
         };
         for &(start, end) in &region.blocks {
+            let hit = (start as usize) < w.end && w.start < end as usize;
+            if hit && !counted.contains(&start) {
+                counted.push(start);
+                let n = self.patches.entry(start).or_insert(0);
+                *n = n.saturating_add(1);
+                if *n >= INTERPRET_AFTER {
+                    self.mark_interpret(start..end);
+                }
+            }
+        }
+    }
+
+    /// Drop region `id` from every table (its entries, the code map) and count its code
+    /// as dead; the region, if it was alive.
+    fn remove(&mut self, id: u32) -> Option<Region> {
+        let region = self.regions.take(id)?;
+        self.by_code.remove(&region.code);
+        for &(start, _) in &region.blocks {
             if self.entries.get(start as usize) == Some(&region.code) {
                 self.entries[start as usize] = 0;
-            }
-            if let Some(w) = patched {
-                let hit = (start as usize) < w.end && w.start < end as usize;
-                if hit && !counted.contains(&start) {
-                    counted.push(start);
-                    let n = self.patches.entry(start).or_insert(0);
-                    *n = n.saturating_add(1);
-                    if *n >= INTERPRET_AFTER {
-                        self.mark_interpret(start..end);
-                    }
-                }
             }
         }
         self.codemap.remove(id);
         self.dead_bytes += region.bytes;
-        self.stats.invalidations += 1;
         self.stats.live_regions = self.stats.live_regions.saturating_sub(1);
+        Some(region)
     }
 
     /// Guest memory `range` was written: invalidate every translation that depends on it.
@@ -321,6 +418,7 @@ impl Cache {
     /// Drop every translation and free the executable memory.
     pub fn flush(&mut self) {
         self.regions.clear();
+        self.by_code.clear();
         self.entries.fill(0);
         self.codemap.clear();
         self.dead_bytes = 0;
@@ -415,6 +513,14 @@ impl<T> Slots<T> {
         let value = self.slots.get_mut(id as usize).and_then(Option::take)?;
         self.free.push(id);
         Some(value)
+    }
+
+    fn get(&self, id: u32) -> Option<&T> {
+        self.slots.get(id as usize)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        self.slots.get_mut(id as usize)?.as_mut()
     }
 
     /// The values kept, with their ids.

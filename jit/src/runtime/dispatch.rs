@@ -11,6 +11,10 @@
 //! steps, counts entries into blocks, and compiles a region when its entry becomes hot —
 //! preferring the region `jit` would have compiled, so that hot code is the same code.
 //! Both bound the compile work of one run relative to the instructions it retired.
+//!
+//! A quick region (see `cache`'s tiers) is entered with at most its slice of the fuel;
+//! running out of the slice is not the end of the run: the region has proved hot, is
+//! compiled again optimised, and the loop goes on at the pc where it stopped.
 
 use super::cache::{Cache, Left};
 use crate::analysis::scan::compiled_flow;
@@ -139,11 +143,15 @@ impl Dispatcher {
                     None => None,
                 };
                 if let Some(code) = code {
-                    let (how, used) = cache.enter(code, m, left);
+                    let slice = cache.slice(code, left);
+                    let (how, used) = cache.enter(code, m, slice);
                     left -= used.min(left);
+                    // Out of fuel for the slice, not for the run: the region is hot.
+                    let cut = how == Left::Fuel && slice < left + used;
+                    cache.warm(code, used, cut, &m.mem);
                     match how {
-                        Left::Jump => continue,
-                        Left::Fuel => return self.step_out(cache, m, host, left),
+                        Left::Fuel if !cut => return self.step_out(cache, m, host, left),
+                        Left::Jump | Left::Fuel => continue,
                     }
                 }
             }

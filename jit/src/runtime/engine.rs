@@ -12,33 +12,43 @@ use super::dispatch::{Dispatcher, Policy};
 use crate::analysis::scan::RegionLimits;
 use pxvm::{Engine, Exit, Host, Machine};
 
+/// Guest instructions a quick region of the `jit` engine runs before it is compiled again
+/// with the optimising settings.
+pub const OPTIMISE_AFTER: u64 = 1 << 16;
+
 /// Everything tunable about a [`JitEngine`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JitConfig {
     pub policy: Policy,
     pub regions: RegionLimits,
     pub cache: CacheLimits,
+    /// Compile regions with the quick settings first and optimise one once this many guest
+    /// instructions ran from its entries; `None`: compile optimised at once.
+    pub optimise_after: Option<u64>,
 }
 
 impl JitConfig {
-    /// Compile every block before running it.
+    /// Compile every block before running it: quick code first, optimised code for the
+    /// regions that run [`OPTIMISE_AFTER`] instructions.
     pub fn eager() -> JitConfig {
         JitConfig {
             policy: Policy::Eager,
             regions: RegionLimits::default(),
             cache: CacheLimits::default(),
+            optimise_after: Some(OPTIMISE_AFTER),
         }
     }
 
     /// Interpret first; compile blocks entered often. The warm-up keeps short runs (a few
     /// thousand instructions) entirely in the interpreter, where compiling could not pay
-    /// for itself.
+    /// for itself; what it compiles has proved hot already, so it is optimised at once.
     pub fn tiered() -> JitConfig {
         JitConfig {
             policy: Policy::Tiered {
                 warmup: 4096,
                 threshold: 64,
             },
+            optimise_after: None,
             ..JitConfig::eager()
         }
     }
@@ -67,7 +77,7 @@ impl JitEngine {
     pub fn with_config(name: &'static str, config: JitConfig) -> JitEngine {
         JitEngine {
             name,
-            cache: Cache::new(config.cache, config.regions),
+            cache: Cache::new(config.cache, config.regions, config.optimise_after),
             dispatcher: Dispatcher::new(config.policy),
         }
     }

@@ -17,9 +17,13 @@ mod smoke;
 use pxvm::Engine;
 pub use pxvm::testkit::{Code, Recorder, Run, assert_same, recorded, reference};
 
-/// The engines under test: `jit`, and a tiered engine with no warm-up and a threshold of
-/// 2 so that short tests exercise its tier switch.
+/// The engines under test: `jit`; a `jit` that optimises a quick region after 5 guest
+/// instructions, so that short tests cut quick regions' fuel and switch tiers mid-run; and
+/// a tiered engine with no warm-up and a threshold of 2 so that short tests exercise its
+/// tier switch.
 pub fn engines() -> Vec<Box<dyn Engine>> {
+    let mut eager = pxvm_jit::JitConfig::eager();
+    eager.optimise_after = Some(5);
     let mut hot = pxvm_jit::JitConfig::tiered();
     hot.policy = pxvm_jit::Policy::Tiered {
         warmup: 0,
@@ -27,6 +31,10 @@ pub fn engines() -> Vec<Box<dyn Engine>> {
     };
     vec![
         Box::new(pxvm_jit::JitEngine::jit()),
+        Box::new(pxvm_jit::JitEngine::with_config(
+            "jit-optimise-after-5",
+            eager,
+        )),
         Box::new(pxvm_jit::JitEngine::with_config("tiered", hot)),
     ]
 }

@@ -18,8 +18,8 @@ use pxos::runtime::engines::EngineKind;
 use pxos::runtime::kernel;
 use pxos::store::Store;
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, Goal, Individual, MAX_GENERATIONS, MAX_POPULATION, MAX_WEIGHT,
-    MutationRates, Selection,
+    Checkpoint, Config, Evolution, Goal, Individual, MAX_GENERATIONS, MAX_INIT_LENGTH,
+    MAX_POPULATION, MAX_WEIGHT, MutationRates, Selection,
 };
 use pxos::tools::evolve::{cases, problems};
 use pxos::util::userfile;
@@ -144,8 +144,8 @@ pub struct EvolveArgs {
     #[arg(long, value_enum)]
     selection: Option<SelectionArg>,
     /// Parsimony: add W x size (bytes) to the error used for ranking, elitism and
-    /// tournaments, 0 to 1,000,000 [default: 0]. (Lexicase always breaks its last tie by
-    /// size.)
+    /// tournaments, 0 to 1,000,000 [default: 0]; above 0, lexicase also breaks its last
+    /// tie by size (at 0 it breaks ties at random, keeping neutral variants).
     #[arg(long, value_name = "W")]
     size_weight: Option<f64>,
     /// Random seed: the same seed and options give the same result on any machine
@@ -168,6 +168,11 @@ pub struct EvolveArgs {
     /// Evaluation threads, 1 to 1,024 (default: one per core). Results do not depend on it.
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=super::batch::MAX_JOBS))]
     jobs: Option<usize>,
+    /// Start from scratch: generation 0 is the seed kernel and random kernels of 1 to N
+    /// instructions over the goal's alphabet, 0 to 1,000 [default: the problem's budget
+    /// for --problem; else 0: the seed kernel and its mutants].
+    #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_INIT_LENGTH as u64))]
+    init_length: Option<usize>,
     /// Largest kernel the search may grow, in bytes, 1 to 65,536 [default: 1024].
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=pxvm::MEM_SIZE as u64))]
     max_len: Option<usize>,
@@ -419,6 +424,7 @@ fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Conf
         path,
     )?;
     same_as_saved("--size-weight", args.size_weight, saved.size_weight, path)?;
+    same_as_saved("--init-length", args.init_length, saved.init_length, path)?;
     if args.mutation.is_some() || args.crossover.is_some() {
         let given = parse_rates(
             saved.rates.clone(),
@@ -564,6 +570,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 Selection::from,
             ),
             size_weight: args.size_weight.unwrap_or(0.0),
+            init_length: args
+                .init_length
+                .unwrap_or(budget.map_or(0, |b| b.init_length)),
             max_len: args.max_len.unwrap_or(1_024),
             rates: parse_rates(
                 MutationRates::default(),

@@ -244,6 +244,31 @@ pub fn random_kernel(rng: &mut ChaCha8Rng, len: usize, alphabet: &Alphabet) -> V
     encode(&items)
 }
 
+/// A kernel of `len` random instructions over `alphabet`, grown as insertion mutations
+/// grow one: each instruction goes to a random place and, usually, writes a register
+/// still read after it (see [`Alphabet::outputs`]), so little of it is dead code.
+pub fn random_effective_kernel(rng: &mut ChaCha8Rng, len: usize, alphabet: &Alphabet) -> Vec<u8> {
+    let mut items: Vec<Item> = Vec::with_capacity(len);
+    for _ in 0..len {
+        insert_random(rng, &mut items, alphabet);
+    }
+    clamp(encode(&items), alphabet)
+}
+
+/// Insert a random (usually effective) instruction at a random place of `items`,
+/// relocating the branch targets past it.
+fn insert_random(rng: &mut ChaCha8Rng, items: &mut Vec<Item>, alphabet: &Alphabet) {
+    let at = rng.random_range(0..=items.len());
+    let new = random_insn(rng, items, alphabet);
+    let new = effective(rng, new, items, at, alphabet);
+    let at_addr = addresses(items)
+        .get(at)
+        .copied()
+        .unwrap_or_else(|| items.iter().map(Item::len).sum());
+    relocate(items, at_addr, new.op.len() as isize);
+    items.insert(at, Item::Insn(new));
+}
+
 /// A random instruction over the ISA (syscalls limited to the alphabet).
 pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) -> Insn {
     loop {
@@ -358,14 +383,7 @@ pub fn mutate(
             items[i] = Item::Insn(new);
             relocate(&mut items, addr[i] + 1, delta);
         }
-        2 => {
-            let at = rng.random_range(0..=items.len());
-            let new = random_insn(rng, &items, alphabet);
-            let new = effective(rng, new, &items, at, alphabet);
-            let at_addr = addr.get(at).copied().unwrap_or(genome.len());
-            relocate(&mut items, at_addr, new.op.len() as isize);
-            items.insert(at, Item::Insn(new));
-        }
+        2 => insert_random(rng, &mut items, alphabet),
         // A kernel of one item keeps it (deleting would leave nothing to run).
         3 => {
             if items.len() > 1 {

@@ -46,6 +46,8 @@ pub const MAX_GENERATIONS: u64 = 1_000_000_000;
 pub const MAX_WEIGHT: u32 = 1_000_000;
 /// The largest `--size-weight`.
 pub const MAX_SIZE_WEIGHT: f64 = 1_000_000.0;
+/// The longest random kernel generation 0 may start with ([`Config::init_length`]).
+pub const MAX_INIT_LENGTH: usize = 1_000;
 
 /// An option or checkpoint field out of its bounds.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +96,12 @@ pub struct Config {
     /// and tournaments (absent in older checkpoints: 0).
     #[serde(default)]
     pub size_weight: f64,
+    /// Generation 0: when above 0, the seed kernel and random kernels of 1 to
+    /// `init_length` instructions over the goal's alphabet (a search from scratch, as
+    /// linear GP starts); when 0, the seed kernel and its mutants (a search around a
+    /// kernel). Absent in older checkpoints: 0.
+    #[serde(default)]
+    pub init_length: usize,
 }
 
 /// `config.engine`, read as [`EngineKind`] reads it; an error names the field.
@@ -115,6 +123,7 @@ impl Default for Config {
             rates: MutationRates::default(),
             selection: Selection::Tournament,
             size_weight: 0.0,
+            init_length: 0,
         }
     }
 }
@@ -147,6 +156,12 @@ impl Config {
             self.elites,
             0..=self.population,
             "0..=config.population",
+        )?;
+        check(
+            "config.init_length",
+            self.init_length,
+            0..=MAX_INIT_LENGTH,
+            &format!("0..={}", thousands(MAX_INIT_LENGTH as u64)),
         )?;
         check(
             "config.tournament",
@@ -551,18 +566,19 @@ pub struct Evolution<'g> {
 }
 
 impl<'g> Evolution<'g> {
-    /// A new experiment from a seed kernel: generation 0 is the seed and its mutants.
+    /// A new experiment from a seed kernel: generation 0 is the seed and its mutants, or
+    /// the seed and random kernels (see [`Config::init_length`]).
     pub fn start(config: Config, goal: &'g Goal, seed_kernel: &[u8]) -> Evolution<'g> {
         let alphabet = goal.alphabet(config.max_len);
         let mut rng = rng_for(config.seed, 0);
         let mut genomes = vec![seed_kernel.to_vec()];
         while genomes.len() < config.population.max(2) {
-            genomes.push(genome::mutate(
-                &mut rng,
-                seed_kernel,
-                &config.rates,
-                &alphabet,
-            ));
+            genomes.push(if config.init_length > 0 {
+                let len = rng.random_range(1..=config.init_length);
+                genome::random_effective_kernel(&mut rng, len, &alphabet)
+            } else {
+                genome::mutate(&mut rng, seed_kernel, &config.rates, &alphabet)
+            });
         }
         let mut evaluator = Evaluator::new(goal, config.engine, config.fuel);
         let fitness = evaluator.score_all(&genomes);

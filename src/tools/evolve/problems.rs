@@ -42,6 +42,9 @@ pub struct Budget {
     pub generations: u64,
     pub population: usize,
     pub fuel: u64,
+    /// Generation 0's random kernels are 1 to this many instructions long
+    /// ([`Config::init_length`]).
+    pub init_length: usize,
 }
 
 /// A problem's `NAME.json`.
@@ -180,6 +183,7 @@ pub fn config(problem: &Problem, seed: u64, selection: Selection) -> Config {
         population: problem.spec.budget.population,
         generations: problem.spec.budget.generations,
         fuel: problem.spec.budget.fuel,
+        init_length: problem.spec.budget.init_length,
         engine: EngineKind::Interp,
         selection,
         ..Config::default()
@@ -254,6 +258,46 @@ mod tests {
                 assert_eq!(reg, 1);
                 assert_eq!(i64::from(want), reference(name, c), "{name}: {c:?}");
             }
+        }
+    }
+
+    /// Every problem can be solved within its hint: `NAME.solution.asm`, written by hand,
+    /// uses only the hinted opcodes and registers and has zero error on the training and
+    /// held-out cases (so a failed search is the search's failure, not the hint's).
+    #[test]
+    fn every_problem_has_a_solution_within_its_hint() {
+        for name in names() {
+            let p = load(name).unwrap();
+            let path = format!(
+                "{}/kernels/evolve/problems/{name}.solution.asm",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let source = std::fs::read_to_string(&path).unwrap();
+            let kernel = pxvm::asm::assemble(&source, &path).unwrap();
+            let mut pc = 0;
+            while pc < kernel.len() {
+                let Ok(pxvm::Decoded::Insn(insn)) = pxvm::decode(&kernel, pc) else {
+                    panic!("{name}: no instruction at {pc:#x}");
+                };
+                assert!(p.goal.opcodes.contains(&insn.op), "{name}: {:?}", insn.op);
+                let regs = &insn.regs[..insn.op.layout().reg_count()];
+                assert!(
+                    regs.iter().all(|&r| r < p.goal.registers),
+                    "{name}: {insn:?} uses a register past R{}",
+                    p.goal.registers - 1
+                );
+                pc += insn.op.len();
+            }
+            let goal = Goal::Cases(p.goal.clone());
+            let evaluator =
+                super::super::Evaluator::new(&goal, EngineKind::Interp, p.spec.budget.fuel);
+            let scored = evaluator.score(&mut evaluator.bench(), &kernel);
+            assert_eq!(scored.fitness.error, 0.0, "{name}: training error");
+            assert_eq!(
+                evaluator.test_error(&kernel),
+                Some(0.0),
+                "{name}: held-out error"
+            );
         }
     }
 

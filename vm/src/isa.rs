@@ -191,7 +191,14 @@ macro_rules! isa_table {
             /// The operand layout.
             #[inline]
             pub const fn layout(self) -> Layout {
-                match self { $(Opcode::$name => Layout::$layout,)* }
+                // A table indexed by the opcode byte: one load, where a `match` compiles
+                // to an indirect jump (this is on the path of every decode and encode).
+                const LAYOUTS: [Layout; 256] = {
+                    let mut table = [Layout::None; 256];
+                    $(table[$byte] = Layout::$layout;)*
+                    table
+                };
+                LAYOUTS[self as usize]
             }
 
             /// Where control goes after it.
@@ -219,7 +226,12 @@ macro_rules! isa_table {
             /// The opcode for a byte, or `None` for an unknown opcode.
             #[inline]
             pub const fn from_byte(byte: u8) -> Option<Opcode> {
-                match byte { $($byte => Some(Opcode::$name),)* _ => None }
+                const OPCODES: [Option<Opcode>; 256] = {
+                    let mut table = [None; 256];
+                    $(table[$byte] = Some(Opcode::$name);)*
+                    table
+                };
+                OPCODES[byte as usize]
             }
         }
     };

@@ -646,13 +646,11 @@ impl<'g> Evolution<'g> {
         &self,
         rng: &mut ChaCha8Rng,
         pop: &'p [Individual],
-        epsilons: &[f64],
+        lexicase: Option<&select::Lexicase>,
     ) -> &'p Individual {
-        match self.state.config.selection {
-            Selection::Tournament => self.tournament(rng, pop),
-            Selection::Lexicase | Selection::EpsilonLexicase => {
-                select::lexicase(rng, pop, epsilons, self.state.config.size_weight > 0.0)
-            }
+        match lexicase {
+            None => self.tournament(rng, pop),
+            Some(lexicase) => lexicase.select(rng, pop, self.state.config.size_weight > 0.0),
         }
     }
 
@@ -666,14 +664,14 @@ impl<'g> Evolution<'g> {
         let pop = &self.state.population;
         let elites = config.elites.min(pop.len());
         let mut children = Vec::with_capacity(config.population);
-        let epsilons = match config.selection {
-            Selection::Tournament => Vec::new(),
-            s => select::epsilons(pop, s),
+        let lexicase = match config.selection {
+            Selection::Tournament => None,
+            s => Some(select::Lexicase::new(pop, s)),
         };
         while children.len() + elites < config.population.max(2) {
-            let a = self.parent(&mut rng, pop, &epsilons);
+            let a = self.parent(&mut rng, pop, lexicase.as_ref());
             let mut child = if rng.random_range(0..100) < config.rates.crossover_percent {
-                let b = self.parent(&mut rng, pop, &epsilons);
+                let b = self.parent(&mut rng, pop, lexicase.as_ref());
                 genome::crossover(&mut rng, &a.genome, &b.genome, &self.alphabet)
             } else {
                 a.genome.clone()

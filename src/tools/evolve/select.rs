@@ -13,6 +13,7 @@ use super::Individual;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// How parents are chosen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,35 +88,88 @@ pub fn epsilons(pop: &[Individual], selection: Selection) -> Vec<f64> {
         .collect()
 }
 
-/// One lexicase parent. `epsilons` has one tolerance per case (see [`epsilons`]); with
-/// `parsimony`, size is the last case.
-pub fn lexicase<'p>(
-    rng: &mut ChaCha8Rng,
-    pop: &'p [Individual],
-    epsilons: &[f64],
-    parsimony: bool,
-) -> &'p Individual {
-    let mut order: Vec<usize> = (0..epsilons.len()).collect();
-    for i in (1..order.len()).rev() {
-        let j = rng.random_range(0..=i);
-        order.swap(i, j);
-    }
-    let mut alive: Vec<usize> = (0..pop.len()).collect();
-    let error = |i: usize, c: usize| errors(&pop[i]).get(c).copied().unwrap_or(f64::MAX);
-    for &c in &order {
-        if alive.len() <= 1 {
-            break;
+/// The population as lexicase sees it, built once per generation: individuals with the same
+/// error on every case form one class (neutral variants are common, so there are far fewer
+/// classes than individuals), and the classes' errors are stored case by case, so that
+/// filtering on a case reads one contiguous row. Selecting through classes keeps exactly the
+/// choices of filtering individuals one by one — individuals with equal errors always pass or
+/// fail a case together — with the same random draws.
+#[derive(Clone, Debug)]
+pub struct Lexicase {
+    /// Per case, the tolerance ([`epsilons`]).
+    epsilons: Vec<f64>,
+    /// Each class's members: indices into the population, ascending.
+    members: Vec<Vec<usize>>,
+    /// `errors[case * classes + class]`: the class's error on the case.
+    errors: Vec<f64>,
+}
+
+impl Lexicase {
+    /// Group `pop` for lexicase (`selection` says whether tolerances are epsilon-lexicase's).
+    pub fn new(pop: &[Individual], selection: Selection) -> Lexicase {
+        let epsilons = epsilons(pop, selection);
+        let cases = epsilons.len();
+        let error = |i: &Individual, c: usize| errors(i).get(c).copied().unwrap_or(f64::MAX);
+        let mut class_of: HashMap<Vec<u64>, usize, rustc_hash::FxBuildHasher> = HashMap::default();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut rows: Vec<usize> = Vec::new();
+        for (i, ind) in pop.iter().enumerate() {
+            let key: Vec<u64> = (0..cases).map(|c| error(ind, c).to_bits()).collect();
+            let class = *class_of.entry(key).or_insert_with(|| {
+                members.push(Vec::new());
+                rows.push(i);
+                members.len() - 1
+            });
+            members[class].push(i);
         }
-        let best = alive
+        let errors = (0..cases)
+            .flat_map(|c| rows.iter().map(move |&i| (i, c)))
+            .map(|(i, c)| error(&pop[i], c))
+            .collect();
+        Lexicase {
+            epsilons,
+            members,
+            errors,
+        }
+    }
+
+    /// One parent: the cases in an order shuffled with `rng`, the population filtered case
+    /// by case (keeping those within the case's tolerance of the best), then — with
+    /// `parsimony` — the smallest, and a random survivor.
+    pub fn select<'p>(
+        &self,
+        rng: &mut ChaCha8Rng,
+        pop: &'p [Individual],
+        parsimony: bool,
+    ) -> &'p Individual {
+        let cases = self.epsilons.len();
+        let mut order: Vec<usize> = (0..cases).collect();
+        for i in (1..order.len()).rev() {
+            let j = rng.random_range(0..=i);
+            order.swap(i, j);
+        }
+        let classes = self.members.len();
+        let mut alive: Vec<usize> = (0..classes).collect();
+        for &c in &order {
+            // One class left cannot be filtered further: it is the best on every case.
+            if alive.len() <= 1 {
+                break;
+            }
+            let row = &self.errors[c * classes..(c + 1) * classes];
+            let best = alive.iter().map(|&k| row[k]).fold(f64::INFINITY, f64::min);
+            let limit = best + self.epsilons[c];
+            alive.retain(|&k| row[k] <= limit);
+        }
+        let mut survivors: Vec<usize> = alive
             .iter()
-            .map(|&i| error(i, c))
-            .fold(f64::INFINITY, f64::min);
-        alive.retain(|&i| error(i, c) <= best + epsilons[c]);
+            .flat_map(|&k| self.members[k].iter().copied())
+            .collect();
+        survivors.sort_unstable();
+        if parsimony && let Some(smallest) = survivors.iter().map(|&i| pop[i].fitness.size).min() {
+            survivors.retain(|&i| pop[i].fitness.size == smallest);
+        }
+        &pop[survivors[rng.random_range(0..survivors.len())]]
     }
-    if parsimony && let Some(smallest) = alive.iter().map(|&i| pop[i].fitness.size).min() {
-        alive.retain(|&i| pop[i].fitness.size == smallest);
-    }
-    &pop[alive[rng.random_range(0..alive.len())]]
 }
 
 #[cfg(test)]
@@ -148,7 +202,7 @@ mod tests {
             ind(&[9.0, 9.0, 0.0], 12),
             ind(&[5.0, 5.0, 5.0], 1),
         ];
-        let eps = epsilons(&pop, Selection::Lexicase);
+        let lex = Lexicase::new(&pop, Selection::Lexicase);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut counts = [0; 4];
         for _ in 0..300 {
@@ -158,7 +212,7 @@ mod tests {
                 let j = probe.random_range(0..=i);
                 order.swap(i, j);
             }
-            let p = lexicase(&mut rng, &pop, &eps, true);
+            let p = lex.select(&mut rng, &pop, true);
             assert_eq!(p.fitness.size, 10 + order[0], "order {order:?}");
             counts[p.fitness.size - 10 + usize::from(p.fitness.size == 1) * 3] += 1;
         }
@@ -175,8 +229,8 @@ mod tests {
         ];
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         for _ in 0..20 {
-            let eps = epsilons(&pop, Selection::Lexicase);
-            assert_eq!(lexicase(&mut rng, &pop, &eps, true).fitness.size, 7);
+            let lex = Lexicase::new(&pop, Selection::Lexicase);
+            assert_eq!(lex.select(&mut rng, &pop, true).fitness.size, 7);
         }
         // Errors per case 0,0,1 and 0,0,0.5: the MAD is 0 for both, so epsilon-lexicase
         // agrees here; with a wider spread the tolerance lets the smallest through.
@@ -188,7 +242,8 @@ mod tests {
         ];
         let eps = epsilons(&spread, Selection::EpsilonLexicase);
         assert_eq!(eps, vec![2.0]);
-        assert_eq!(lexicase(&mut rng, &spread, &eps, true).fitness.size, 3);
+        let lex = Lexicase::new(&spread, Selection::EpsilonLexicase);
+        assert_eq!(lex.select(&mut rng, &spread, true).fitness.size, 3);
     }
 
     #[test]
@@ -198,11 +253,11 @@ mod tests {
             ind(&[0.0, 0.0], 7),
             ind(&[1.0, 0.5], 3),
         ];
-        let eps = epsilons(&pop, Selection::Lexicase);
+        let lex = Lexicase::new(&pop, Selection::Lexicase);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut sizes = [0usize; 21];
         for _ in 0..200 {
-            sizes[lexicase(&mut rng, &pop, &eps, false).fitness.size] += 1;
+            sizes[lex.select(&mut rng, &pop, false).fitness.size] += 1;
         }
         assert_eq!(sizes[3], 0, "the worse individual is never chosen");
         assert!(
@@ -211,5 +266,66 @@ mod tests {
             sizes[20],
             sizes[7]
         );
+    }
+
+    /// Lexicase as the papers state it: filter the individuals themselves, case by case.
+    fn lexicase_one_by_one<'p>(
+        rng: &mut ChaCha8Rng,
+        pop: &'p [Individual],
+        epsilons: &[f64],
+        parsimony: bool,
+    ) -> &'p Individual {
+        let mut order: Vec<usize> = (0..epsilons.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = rng.random_range(0..=i);
+            order.swap(i, j);
+        }
+        let mut alive: Vec<usize> = (0..pop.len()).collect();
+        let error = |i: usize, c: usize| errors(&pop[i]).get(c).copied().unwrap_or(f64::MAX);
+        for &c in &order {
+            let best = alive
+                .iter()
+                .map(|&i| error(i, c))
+                .fold(f64::INFINITY, f64::min);
+            alive.retain(|&i| error(i, c) <= best + epsilons[c]);
+        }
+        if parsimony && let Some(smallest) = alive.iter().map(|&i| pop[i].fitness.size).min() {
+            alive.retain(|&i| pop[i].fitness.size == smallest);
+        }
+        &pop[alive[rng.random_range(0..alive.len())]]
+    }
+
+    #[test]
+    fn selecting_through_classes_makes_the_choices_of_filtering_one_by_one() {
+        // Populations with many ties (errors from a small set, as neutral variants give),
+        // every selection mode: the same parent, and the random stream left in the same
+        // state, draw after draw.
+        let mut draw = ChaCha8Rng::seed_from_u64(11);
+        for round in 0..60 {
+            let cases = draw.random_range(1..12);
+            let size = draw.random_range(2..80);
+            let pop: Vec<Individual> = (0..size)
+                .map(|_| {
+                    let errs: Vec<f64> = (0..cases)
+                        .map(|_| f64::from(draw.random_range(0..4u8)) * 1.5)
+                        .collect();
+                    ind(&errs, draw.random_range(1..6))
+                })
+                .collect();
+            for selection in [Selection::Lexicase, Selection::EpsilonLexicase] {
+                let lex = Lexicase::new(&pop, selection);
+                let eps = epsilons(&pop, selection);
+                for parsimony in [false, true] {
+                    let mut fast = ChaCha8Rng::seed_from_u64(round);
+                    let mut slow = fast.clone();
+                    for _ in 0..50 {
+                        let a = lex.select(&mut fast, &pop, parsimony);
+                        let b = lexicase_one_by_one(&mut slow, &pop, &eps, parsimony);
+                        assert!(std::ptr::eq(a, b), "round {round} {selection} {parsimony}");
+                    }
+                    assert_eq!(fast.random::<u64>(), slow.random::<u64>());
+                }
+            }
+        }
     }
 }

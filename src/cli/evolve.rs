@@ -30,8 +30,8 @@ use std::process::ExitCode;
 
 /// The largest `--target-file` read.
 const MAX_TARGET_FILE_BYTES: u64 = 1 << 20;
-/// The largest checkpoint read.
-const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
+/// The largest checkpoint read (of one population or of islands).
+pub(super) const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GoalKind {
@@ -194,7 +194,8 @@ pub struct EvolveArgs {
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
     /// Continue the experiment saved in --checkpoint, with its options and goal (give
-    /// the same --goal and targets again; options may be left out).
+    /// the same --goal and targets again, and for islands --islands N and --island I;
+    /// options may be left out).
     #[arg(long, requires = "checkpoint")]
     resume: bool,
     /// Write the best kernel's bytecode here.
@@ -464,7 +465,7 @@ fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Conf
 /// between writing a generation's log line and its checkpoint wrote them; the resumed run
 /// writes them again), and a torn last line. Earlier lines — another experiment's
 /// included — are kept. Returns how many lines were removed.
-pub(super) fn trim_log(path: &Path, generation: u64) -> Result<usize> {
+fn trim_log(path: &Path, generation: u64) -> Result<usize> {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return Ok(0);
     }
@@ -506,6 +507,19 @@ pub(super) fn trim_log(path: &Path, generation: u64) -> Result<usize> {
             .with_context(|| format!("cannot trim {}", path.display()))?;
     }
     Ok(removed)
+}
+
+/// Before a resumed experiment appends to its log `path` again: remove the lines of
+/// generations after the checkpoint's `generation` ([`trim_log`]), saying so.
+pub(super) fn trim_resumed_log(path: &Path, generation: u64) -> Result<()> {
+    let removed = trim_log(path, generation)?;
+    if removed > 0 {
+        eprintln!(
+            "pxos: note: removed {removed} line(s) of generations after {generation} from {} (an interrupted run logged them; they run again)",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
@@ -662,14 +676,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         Some(mut state) => {
             state.config = config;
             if let Some(log) = &args.log {
-                let removed = trim_log(log, state.generation)?;
-                if removed > 0 {
-                    eprintln!(
-                        "pxos: note: removed {removed} line(s) of generations after {} from {} (an interrupted run logged them; they run again)",
-                        state.generation,
-                        log.display()
-                    );
-                }
+                trim_resumed_log(log, state.generation)?;
             }
             Evolution::resume(state, &goal)
         }

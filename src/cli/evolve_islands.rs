@@ -65,13 +65,10 @@ pub struct Outputs<'a> {
     pub checkpoint: Option<&'a Path>,
 }
 
-/// The largest checkpoint read (as for one population).
-const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
-
 /// Read and check the island experiment's checkpoint at `path`; a single population's is
 /// refused, saying how to resume it.
 pub fn load_checkpoint(path: &Path) -> Result<IslandsCheckpoint> {
-    let bytes = userfile::read_bounded(path, MAX_CHECKPOINT_BYTES, "a checkpoint")?;
+    let bytes = userfile::read_bounded(path, super::evolve::MAX_CHECKPOINT_BYTES, "a checkpoint")?;
     let state: IslandsCheckpoint = match serde_json::from_slice(&bytes) {
         Ok(state) => state,
         Err(e) => {
@@ -148,18 +145,12 @@ fn migration_of(
 }
 
 /// Before a resumed island writes its log again: remove the lines of generations after
-/// the checkpoint's (see `evolve::trim_log`).
+/// the checkpoint's.
 fn trim_island_log(path: Option<&Path>, generation: u64) -> Result<()> {
-    if let Some(log) = path {
-        let removed = super::evolve::trim_log(log, generation)?;
-        if removed > 0 {
-            eprintln!(
-                "pxos: note: removed {removed} line(s) of generations after {generation} from {} (an interrupted run logged them; they run again)",
-                log.display()
-            );
-        }
+    match path {
+        Some(log) => super::evolve::trim_resumed_log(log, generation),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Write `checkpoint` to `path` atomically.

@@ -813,4 +813,24 @@ fn a_damaged_islands_checkpoint_is_an_error_naming_the_file() {
         );
         assert!(!err.contains("panicked"), "{err}");
     }
+    // A FIFO in its place is refused, not read (which would block).
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(&ck).unwrap();
+        super::cli_util::mkfifo(&ck);
+        let o = pxos(&[
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            &ck_arg,
+            "--islands",
+            "3",
+            "--goal",
+            "output",
+            "--target",
+            "1,2,3,5",
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("is a FIFO"), "{}", stderr(&o));
+    }
 }

@@ -396,7 +396,7 @@ impl IslandsCheckpoint {
             "migration.every",
             self.migration.every,
             1..=super::MAX_GENERATIONS,
-            "at least 1",
+            &format!("1..={}", crate::util::thousands(super::MAX_GENERATIONS)),
         )?;
         check(
             "migration.migrants",

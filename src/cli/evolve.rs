@@ -17,6 +17,7 @@ use pxos::lifecycle::evolved::{self, Lineage};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::kernel;
 use pxos::store::Store;
+use pxos::tools::evolve::islands::IslandsCheckpoint;
 use pxos::tools::evolve::{
     Checkpoint, Config, Evolution, Goal, Individual, MAX_GENERATIONS, MAX_INIT_LENGTH,
     MAX_POPULATION, MAX_WEIGHT, MutationRates, Selection,
@@ -29,8 +30,8 @@ use std::process::ExitCode;
 
 /// The largest `--target-file` read.
 const MAX_TARGET_FILE_BYTES: u64 = 1 << 20;
-/// The largest checkpoint read.
-const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
+/// The largest checkpoint read (of one population or of islands).
+pub(super) const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GoalKind {
@@ -193,7 +194,8 @@ pub struct EvolveArgs {
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
     /// Continue the experiment saved in --checkpoint, with its options and goal (give
-    /// the same --goal and targets again; options may be left out).
+    /// the same --goal and targets again, and for islands --islands N and --island I;
+    /// options may be left out).
     #[arg(long, requires = "checkpoint")]
     resume: bool,
     /// Write the best kernel's bytecode here.
@@ -385,8 +387,21 @@ pub(super) fn faster_line(goal: &Goal, best: &Individual) -> Option<String> {
 /// Read and check the checkpoint at `path`.
 fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let bytes = userfile::read_bounded(path, MAX_CHECKPOINT_BYTES, "a checkpoint")?;
-    let state: Checkpoint = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a pxos evolve checkpoint", path.display()))?;
+    let state: Checkpoint = match serde_json::from_slice(&bytes) {
+        Ok(state) => state,
+        Err(e) => {
+            if let Ok(ring) = serde_json::from_slice::<IslandsCheckpoint>(&bytes) {
+                bail!(
+                    "{} holds an island experiment ({} islands); resume it with --islands {}",
+                    path.display(),
+                    ring.islands,
+                    ring.islands
+                );
+            }
+            return Err(e)
+                .with_context(|| format!("{} is not a pxos evolve checkpoint", path.display()));
+        }
+    };
     state
         .validate()
         .with_context(|| format!("{}: damaged checkpoint", path.display()))?;
@@ -494,6 +509,19 @@ fn trim_log(path: &Path, generation: u64) -> Result<usize> {
     Ok(removed)
 }
 
+/// Before a resumed experiment appends to its log `path` again: remove the lines of
+/// generations after the checkpoint's `generation` ([`trim_log`]), saying so.
+pub(super) fn trim_resumed_log(path: &Path, generation: u64) -> Result<()> {
+    let removed = trim_log(path, generation)?;
+    if removed > 0 {
+        eprintln!(
+            "pxos: note: removed {removed} line(s) of generations after {generation} from {} (an interrupted run logged them; they run again)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     if args.problem_suite {
         return super::evolve_suite::suite(
@@ -541,12 +569,23 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             ("--checkpoint", args.checkpoint.as_deref()),
         ],
     )?;
-    let saved = match (&args.checkpoint, args.resume) {
-        (Some(path), true) => Some(load_checkpoint(path)?),
+    // A resumed experiment: one population's, or (with --islands) the islands'.
+    let (saved, saved_islands) = match (&args.checkpoint, args.resume, args.islands.islands) {
+        (Some(path), true, None) => (Some(load_checkpoint(path)?), None),
+        (Some(path), true, Some(_)) => (None, Some(super::evolve_islands::load_checkpoint(path)?)),
+        _ => (None, None),
+    };
+    let saved_config = saved
+        .as_ref()
+        .map(|s| &s.config)
+        .or(saved_islands.as_ref().map(|s| &s.config));
+    let saved_goal = match (&saved, &saved_islands) {
+        (Some(state), _) => Some(state.goal.as_ref()),
+        (_, Some(ring)) => Some(Some(&ring.goal)),
         _ => None,
     };
-    let config = match (&saved, &args.checkpoint) {
-        (Some(state), Some(path)) => resumed_config(&args, &state.config, path)?,
+    let config = match (saved_config, &args.checkpoint) {
+        (Some(saved), Some(path)) => resumed_config(&args, saved, path)?,
         _ => Config {
             seed: args.seed.unwrap_or(0),
             population: args
@@ -584,8 +623,8 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     };
     config.validate()?;
     let goal = goal_from(&args, config.fuel)?;
-    if let (Some(state), Some(path)) = (&saved, &args.checkpoint) {
-        match &state.goal {
+    if let (Some(saved_goal), Some(path)) = (saved_goal, &args.checkpoint) {
+        match saved_goal {
             Some(record) if *record != goal.record() => bail!(
                 "the experiment in {} pursues goal {record}, not the goal given now, {}; give the same --goal and targets to resume it, or start a new experiment",
                 path.display(),
@@ -603,18 +642,26 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if let Some(islands) = args.islands.islands {
-        let seed = seed_kernel(&args, problem.is_some())?;
+        let seed;
+        let start = match saved_islands {
+            Some(state) => super::evolve_islands::Start::Resume(Box::new(state)),
+            None => {
+                seed = seed_kernel(&args, problem.is_some())?;
+                super::evolve_islands::Start::Seed(&seed)
+            }
+        };
         let outputs = super::evolve_islands::Outputs {
             log: args.log.as_deref(),
             out: args.out.as_deref(),
             json: args.json,
+            checkpoint: args.checkpoint.as_deref(),
         };
         return super::evolve_islands::run(
             &args.islands,
             islands,
             config,
             &goal,
-            &seed,
+            start,
             threads,
             outputs,
         );
@@ -629,14 +676,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         Some(mut state) => {
             state.config = config;
             if let Some(log) = &args.log {
-                let removed = trim_log(log, state.generation)?;
-                if removed > 0 {
-                    eprintln!(
-                        "pxos: note: removed {removed} line(s) of generations after {} from {} (an interrupted run logged them; they run again)",
-                        state.generation,
-                        log.display()
-                    );
-                }
+                trim_resumed_log(log, state.generation)?;
             }
             Evolution::resume(state, &goal)
         }

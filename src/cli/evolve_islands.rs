@@ -5,12 +5,20 @@
 //! islands go through the same populations for the same seed and options, and the report
 //! lists each island's best kernel so runs can be compared. Island runs use their whole
 //! generation budget (an island that stopped early would leave its neighbour waiting).
+//!
+//! `--checkpoint FILE` saves every island's state (or, with `--island I`, island I's) after
+//! each generation's migration; `--resume` continues from it exactly. A resumed experiment
+//! keeps its island count, migration, options and goal: any of them given again with
+//! another value is refused, as is a ring's checkpoint resumed as one island or the other
+//! way round. As for one population, resuming trims log lines of generations after the
+//! checkpoint's and removes the temporaries an interrupted checkpoint write left.
 
 use anyhow::{Context, Result};
 use clap::Args;
 use clap::builder::RangedU64ValueParser;
 use pxos::tools::evolve::islands::{
-    Archipelago, FolderExchange, MAX_ISLANDS, Migration, island_config, run_island, run_key,
+    Archipelago, FolderExchange, IslandsCheckpoint, MAX_ISLANDS, Migration, island_config,
+    run_island, run_key,
 };
 use pxos::tools::evolve::{Config, Evolution, GenerationLog, Goal, Individual};
 use pxos::util::userfile;
@@ -24,7 +32,7 @@ pub struct IslandArgs {
     /// Evolve N islands (populations of --population each) along a ring, 2 to 1,024.
     #[arg(long, value_name = "N",
           value_parser = RangedU64ValueParser::<usize>::new().range(2..=MAX_ISLANDS as u64),
-          conflicts_with_all = ["checkpoint", "resume", "fs", "promote", "problem_suite"])]
+          conflicts_with_all = ["fs", "promote", "problem_suite"])]
     pub islands: Option<usize>,
     /// With --islands: migrate after every G-th generation [default: 10].
     #[arg(long, value_name = "G", requires = "islands",
@@ -53,6 +61,111 @@ pub struct Outputs<'a> {
     pub log: Option<&'a Path>,
     pub out: Option<&'a Path>,
     pub json: bool,
+    /// `--checkpoint`: saved after every generation.
+    pub checkpoint: Option<&'a Path>,
+}
+
+/// Read and check the island experiment's checkpoint at `path`; a single population's is
+/// refused, saying how to resume it.
+pub fn load_checkpoint(path: &Path) -> Result<IslandsCheckpoint> {
+    let bytes = userfile::read_bounded(path, super::evolve::MAX_CHECKPOINT_BYTES, "a checkpoint")?;
+    let state: IslandsCheckpoint = match serde_json::from_slice(&bytes) {
+        Ok(state) => state,
+        Err(e) => {
+            if serde_json::from_slice::<pxos::tools::evolve::Checkpoint>(&bytes).is_ok() {
+                anyhow::bail!(
+                    "{}: holds one population's experiment, not an island experiment; resume it without --islands",
+                    path.display()
+                );
+            }
+            return Err(e).with_context(|| {
+                format!(
+                    "{}: not a pxos evolve checkpoint of an island experiment",
+                    path.display()
+                )
+            });
+        }
+    };
+    state
+        .validate()
+        .with_context(|| format!("{}: damaged checkpoint", path.display()))?;
+    Ok(state)
+}
+
+/// The migration of the experiment: the options', or a resumed one's, which the options
+/// given again must agree with (as must the island count and `--island`).
+fn migration_of(
+    args: &IslandArgs,
+    islands: usize,
+    saved: Option<&IslandsCheckpoint>,
+    checkpoint: Option<&Path>,
+) -> Result<Migration> {
+    let Some(saved) = saved else {
+        return Ok(Migration {
+            every: args.migrate_every.unwrap_or(10),
+            migrants: args.migrants.unwrap_or(2),
+        });
+    };
+    let path = checkpoint
+        .expect("a resumed experiment has a checkpoint")
+        .display();
+    let keep = "a resumed experiment keeps its options (leave it out, or start a new experiment)";
+    if islands != saved.islands {
+        anyhow::bail!(
+            "--islands {islands} differs from the experiment in {path}, which has {} islands; {keep}",
+            saved.islands
+        );
+    }
+    for (option, given, had) in [
+        ("--migrate-every", args.migrate_every, saved.migration.every),
+        (
+            "--migrants",
+            args.migrants.map(|m| m as u64),
+            saved.migration.migrants as u64,
+        ),
+    ] {
+        if let Some(v) = given.filter(|v| *v != had) {
+            anyhow::bail!(
+                "{option} {v} differs from the experiment in {path}, which has {had}; {keep}"
+            );
+        }
+    }
+    match (args.island, saved.island) {
+        (Some(a), Some(b)) if a != b => anyhow::bail!(
+            "--island {a} differs from the island in {path}, island {b} of {islands}; resume each island from its own checkpoint"
+        ),
+        (Some(a), None) => anyhow::bail!(
+            "{path} holds every island of a ring run in one process; resume it without --island {a}"
+        ),
+        (None, Some(b)) => anyhow::bail!(
+            "{path} holds island {b} of {islands}, run as its own process; resume it with --island {b} --exchange DIR"
+        ),
+        _ => Ok(saved.migration),
+    }
+}
+
+/// Before a resumed island writes its log again: remove the lines of generations after
+/// the checkpoint's.
+fn trim_island_log(path: Option<&Path>, generation: u64) -> Result<()> {
+    match path {
+        Some(log) => super::evolve::trim_resumed_log(log, generation),
+        None => Ok(()),
+    }
+}
+
+/// Write `checkpoint` to `path` atomically.
+fn save(path: &Path, checkpoint: &IslandsCheckpoint) -> Result<()> {
+    userfile::write_output(path, &serde_json::to_vec(checkpoint)?)?;
+    Ok(())
+}
+
+/// Where an island experiment starts.
+#[derive(Debug)]
+pub enum Start<'a> {
+    /// A new experiment from this seed kernel.
+    Seed(&'a [u8]),
+    /// The experiment saved in this checkpoint (checked; `--checkpoint` is its file).
+    Resume(Box<IslandsCheckpoint>),
 }
 
 /// Run the island experiment `args` describes.
@@ -61,14 +174,15 @@ pub fn run(
     islands: usize,
     config: Config,
     goal: &Goal,
-    seed_kernel: &[u8],
+    start: Start<'_>,
     threads: usize,
     outputs: Outputs<'_>,
 ) -> Result<ExitCode> {
-    let migration = Migration {
-        every: args.migrate_every.unwrap_or(10),
-        migrants: args.migrants.unwrap_or(2),
+    let (seed_kernel, saved): (&[u8], _) = match start {
+        Start::Seed(kernel) => (kernel, None),
+        Start::Resume(state) => (&[], Some(*state)),
     };
+    let migration = migration_of(args, islands, saved.as_ref(), outputs.checkpoint)?;
     if migration.migrants >= config.population {
         anyhow::bail!(
             "--migrants {} must be smaller than --population {}",
@@ -80,6 +194,13 @@ pub fn run(
         .num_threads(threads.max(1))
         .build()?;
     let generations = config.generations;
+    if let Some(path) = outputs.checkpoint {
+        userfile::remove_stale_temporaries(path);
+    }
+    let saved = saved.map(|mut s| {
+        s.plan(generations);
+        s
+    });
     let bests: Vec<(usize, Individual)> = match args.island {
         Some(me) => {
             if me >= islands {
@@ -93,38 +214,64 @@ pub fn run(
             let timeout = Duration::from_secs(args.exchange_timeout.unwrap_or(600));
             let exchange = FolderExchange::new(dir, &key, me, islands, timeout)
                 .with_context(|| format!("--exchange {}", dir.display()))?;
+            let mut evolution = match saved {
+                Some(mut state) => {
+                    trim_island_log(outputs.log, state.generation())?;
+                    Evolution::resume(state.states.remove(0), goal)
+                }
+                None => {
+                    pool.install(|| Evolution::start(island_config(&config, me), goal, seed_kernel))
+                }
+            };
             let mut log = open_log(outputs.log)?;
-            let mut evolution =
-                pool.install(|| Evolution::start(island_config(&config, me), goal, seed_kernel));
-            let mut failed = None;
             pool.install(|| {
                 run_island(
                     &mut evolution,
                     migration,
                     &exchange,
                     generations,
-                    |line, _| {
-                        if let Err(e) = write_line(&mut log, line) {
-                            failed.get_or_insert(e);
-                        }
+                    |line, _| write_line(&mut log, line),
+                    |evolution| match outputs.checkpoint {
+                        Some(path) => save(
+                            path,
+                            &IslandsCheckpoint::of_island(
+                                evolution, me, islands, migration, &config, goal,
+                            ),
+                        ),
+                        None => Ok(()),
                     },
                 )
             })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
             vec![(me, evolution.best().clone())]
         }
         None => {
-            let mut archipelago =
-                pool.install(|| Archipelago::start(&config, islands, migration, goal, seed_kernel));
-            let mut logs = (0..islands)
-                .map(|i| open_log(outputs.log.map(|p| island_log(p, i)).as_deref()))
+            let logs: Vec<Option<PathBuf>> = (0..islands)
+                .map(|i| outputs.log.map(|p| island_log(p, i)))
+                .collect();
+            let mut archipelago = match saved {
+                Some(state) => {
+                    for log in &logs {
+                        trim_island_log(log.as_deref(), state.generation())?;
+                    }
+                    Archipelago::resume(state, goal)
+                }
+                None => pool
+                    .install(|| Archipelago::start(&config, islands, migration, goal, seed_kernel)),
+            };
+            let mut logs = logs
+                .iter()
+                .map(|p| open_log(p.as_deref()))
                 .collect::<Result<Vec<_>>>()?;
             while archipelago.islands[0].state.generation < generations {
                 let lines = pool.install(|| archipelago.step());
                 for (log, (line, _)) in logs.iter_mut().zip(&lines) {
                     write_line(log, line)?;
+                }
+                if let Some(path) = outputs.checkpoint {
+                    save(
+                        path,
+                        &IslandsCheckpoint::of_ring(&archipelago, &config, goal),
+                    )?;
                 }
             }
             let best = archipelago.best().0;

@@ -1,9 +1,12 @@
 //! `pxos evolve --islands`: the ring of islands in one process equals the same islands run
 //! as separate processes exchanging migrants through a folder (real processes, started
-//! together), and a missing island is reported instead of waited for.
+//! together), and a missing island is reported instead of waited for. A ring or an island
+//! process stopped and resumed from its checkpoint ends as the one never stopped; a
+//! resume with other options, or from a damaged checkpoint, is refused.
 
 use super::cli_util::{command, pxos, repo_file, stderr, stdout};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 fn common(seed: &str) -> Vec<String> {
     [
@@ -381,4 +384,453 @@ fn cluster_docs_show_the_islands_scripts_ci_runs_and_kubernetes_runs_the_same() 
     let dockerfile = repo_file("Dockerfile");
     assert!(dockerfile.contains("COPY docs/cluster /usr/local/share/pxos/cluster"));
     assert!(dockerfile.contains("cargo build --release --locked --bin pxos"));
+}
+
+/// `common`'s experiment planned for `generations`, with `extra` options.
+fn ring_args(seed: &str, generations: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = common(seed);
+    let at = args.iter().position(|a| a == "--generations").unwrap();
+    args[at + 1] = generations.to_string();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run_ok(args: &[String]) -> (serde_json::Value, String) {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = pxos(&a);
+    assert!(o.status.success(), "{a:?}: {}", stderr(&o));
+    (serde_json::from_str(&stdout(&o)).unwrap(), stderr(&o))
+}
+
+/// Start `pxos ARGS` without waiting for it.
+fn spawn(args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ok(child: std::process::Child, what: &str) -> (serde_json::Value, String) {
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{what}: {}", stderr(&o));
+    (serde_json::from_str(&stdout(&o)).unwrap(), stderr(&o))
+}
+
+/// A log's lines without the fields that count the evaluator's work: a resumed run starts
+/// with an empty cache, so it evaluates again some genomes a run never stopped had cached.
+/// What remains describes the populations (best, mean, sizes, diversity, held-out error).
+fn populations_log(path: &Path) -> Vec<serde_json::Value> {
+    log_lines(path)
+        .into_iter()
+        .map(|mut v| {
+            let line = v.as_object_mut().unwrap();
+            assert!(line.remove("evaluations").is_some());
+            assert!(line.remove("cache_hits").is_some());
+            v
+        })
+        .collect()
+}
+
+fn arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The in-process ring stopped after generation 5 — its log holds generation 5, its last
+/// checkpoint generation 3, as when a run is killed between the two writes — and resumed on
+/// another number of threads ends as the ring never stopped: the same report, logs (the
+/// lines after the checkpoint written once) and final checkpoint, byte for byte.
+#[test]
+fn a_ring_stopped_and_resumed_equals_the_ring_never_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seed = seed_kernel(d);
+    let whole_ck = d.join("whole.json");
+    let (whole, _) = run_ok(&ring_args(
+        &seed,
+        "8",
+        &[
+            "--jobs",
+            "2",
+            "--log",
+            &arg(&d.join("whole.jsonl")),
+            "--checkpoint",
+            &arg(&whole_ck),
+        ],
+    ));
+
+    let (ck, ck3, log) = (d.join("ck.json"), d.join("ck3.json"), d.join("part.jsonl"));
+    let first = ring_args(
+        &seed,
+        "5",
+        &[
+            "--jobs",
+            "1",
+            "--log",
+            &arg(&log),
+            "--checkpoint",
+            &arg(&ck),
+        ],
+    );
+    run_ok(&first);
+    run_ok(&ring_args(
+        &seed,
+        "3",
+        &["--jobs", "1", "--checkpoint", &arg(&ck3)],
+    ));
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck3).unwrap()).unwrap();
+    assert_eq!(saved["islands"], 3);
+    assert_eq!(saved["states"].as_array().unwrap().len(), 3);
+    assert_eq!(saved["states"][2]["generation"], 3);
+    std::fs::copy(&ck3, &ck).unwrap();
+    let stale = d.join(".ck.json.tmp.999999999.9");
+    std::fs::write(&stale, b"{\"torn").unwrap();
+
+    let (resumed, notes) = run_ok(
+        &[
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            &arg(&ck),
+            "--islands",
+            "3",
+            "--goal",
+            "output",
+            "--target",
+            "1,2,3,5",
+            "--generations",
+            "8",
+            "--jobs",
+            "2",
+            "--log",
+            &arg(&log),
+            "--json",
+        ]
+        .map(String::from),
+    );
+    assert_eq!(resumed, whole);
+    for i in 0..3 {
+        assert!(
+            notes.contains(&format!(
+                "removed 2 line(s) of generations after 3 from {}",
+                arg(&d.join(format!("part.island{i}.jsonl")))
+            )),
+            "{notes}"
+        );
+        let part = populations_log(&d.join(format!("part.island{i}.jsonl")));
+        assert_eq!(part.len(), 8);
+        assert_eq!(
+            part,
+            populations_log(&d.join(format!("whole.island{i}.jsonl"))),
+            "island {i}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&ck).unwrap(),
+        std::fs::read(&whole_ck).unwrap()
+    );
+    assert!(!stale.exists(), "the dead writer's temporary is removed");
+}
+
+/// Three island processes stopped at generation 4 (island 1's checkpoint lost back to
+/// generation 2, so it runs generations 3 and 4 again, rewriting its migrants files and
+/// rereading its neighbour's) and resumed to generation 8 end as the ring never stopped:
+/// the same bests and logs, and the exchange holds each island's migrants once per
+/// migration, in one run folder.
+#[test]
+fn island_processes_stopped_and_resumed_equal_the_ring_never_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seed = seed_kernel(d);
+    let (whole, _) = run_ok(&ring_args(
+        &seed,
+        "8",
+        &["--log", &arg(&d.join("ring.jsonl"))],
+    ));
+
+    let exchange = d.join("exchange");
+    std::fs::create_dir(&exchange).unwrap();
+    let island = |i: usize, generations: &str, extra: &[&str], log: bool| {
+        let index = i.to_string();
+        let ck = arg(&d.join(format!("ck{i}.json")));
+        let log_path = arg(&d.join(format!("run.island{i}.jsonl")));
+        let ex = arg(&exchange);
+        let mut a: Vec<&str> = vec!["--island", &index, "--exchange", &ex, "--checkpoint", &ck];
+        if log {
+            a.extend(["--log", &log_path]);
+        }
+        a.extend_from_slice(extra);
+        ring_args(&seed, generations, &a)
+    };
+    let first: Vec<_> = (0..3).map(|i| spawn(&island(i, "4", &[], true))).collect();
+    for (i, child) in first.into_iter().enumerate() {
+        let (report, _) = wait_ok(child, &format!("island {i}"));
+        assert_eq!(report["generations"], 4);
+    }
+    // Island 1 again to generation 2 only: its checkpoint now holds generation 2.
+    run_ok(&island(1, "2", &[], false));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("ck1.json")).unwrap()).unwrap();
+    assert_eq!(saved["island"], 1);
+    assert_eq!(saved["states"][0]["generation"], 2);
+
+    let second: Vec<_> = (0..3)
+        .map(|i| spawn(&island(i, "8", &["--resume"], true)))
+        .collect();
+    for (i, child) in second.into_iter().enumerate() {
+        let (alone, notes) = wait_ok(child, &format!("resumed island {i}"));
+        assert_eq!(alone["per_island"][0], whole["per_island"][i], "island {i}");
+        if i == 1 {
+            assert!(
+                notes.contains("removed 2 line(s) of generations after 2"),
+                "{notes}"
+            );
+        }
+        let log = populations_log(&d.join(format!("run.island{i}.jsonl")));
+        assert_eq!(log.len(), 8);
+        assert_eq!(
+            log,
+            populations_log(&d.join(format!("ring.island{i}.jsonl"))),
+            "island {i}"
+        );
+    }
+    let runs: Vec<_> = std::fs::read_dir(&exchange)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "one run folder for both plans: {runs:?}");
+    let mut files: Vec<String> = std::fs::read_dir(&runs[0])
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let expected: Vec<String> = [2, 4, 6, 8]
+        .iter()
+        .flat_map(|g| (0..3).map(move |i| format!("g{g:010}-island{i:04}.json")))
+        .collect();
+    assert_eq!(files, expected);
+}
+
+/// A resumed island experiment keeps its island count, migration, options, goal and kind
+/// (a ring, or one island of a ring per process); a single population's checkpoint is not an
+/// island experiment's, nor the other way round. Each refusal is one clear error.
+#[test]
+fn resuming_islands_with_other_options_or_from_another_kind_of_checkpoint_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seed = seed_kernel(d);
+    let (ring_ck, one_ck, plain_ck) = (
+        arg(&d.join("ring.json")),
+        arg(&d.join("one.json")),
+        arg(&d.join("plain.json")),
+    );
+    let exchange = arg(d);
+    let (ring_ck, one_ck, plain_ck) = (ring_ck.as_str(), one_ck.as_str(), plain_ck.as_str());
+    run_ok(&ring_args(&seed, "2", &["--checkpoint", ring_ck]));
+    // Island 1 alone for one generation (no migration yet, so no neighbour needed).
+    run_ok(&ring_args(
+        &seed,
+        "1",
+        &[
+            "--island",
+            "1",
+            "--exchange",
+            &exchange,
+            "--checkpoint",
+            one_ck,
+        ],
+    ));
+    let o = pxos(&[
+        "evolve",
+        &seed,
+        "--goal",
+        "output",
+        "--target",
+        "1,2,3,5",
+        "--population",
+        "20",
+        "--generations",
+        "1",
+        "--engine",
+        "interp",
+        "--checkpoint",
+        plain_ck,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resume = |ck: &str, target: &str, extra: &[&str]| -> Output {
+        let mut a = vec![
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            ck,
+            "--goal",
+            "output",
+            "--target",
+            target,
+            "--json",
+        ];
+        a.extend_from_slice(extra);
+        pxos(&a)
+    };
+    let cases: Vec<(&str, &str, Vec<&str>, String)> = vec![
+        (ring_ck, "1,2,3,5", vec!["--islands", "4"], format!("--islands 4 differs from the experiment in {ring_ck}, which has 3 islands")),
+        (ring_ck, "1,2,3,5", vec!["--islands", "3", "--migrate-every", "3"], "--migrate-every 3 differs".into()),
+        (ring_ck, "1,2,3,5", vec!["--islands", "3", "--migrants", "2"], "--migrants 2 differs".into()),
+        (ring_ck, "1,2,3,5", vec!["--islands", "3", "--seed", "5"], "--seed 5 differs".into()),
+        (ring_ck, "1,2,3,5", vec!["--islands", "3", "--population", "30"], "--population 30 differs".into()),
+        (ring_ck, "7,7", vec!["--islands", "3"], "pursues goal output".into()),
+        (ring_ck, "1,2,3,5", vec!["--islands", "3", "--island", "0", "--exchange", &exchange], "holds every island of a ring run in one process; resume it without --island 0".into()),
+        (ring_ck, "1,2,3,5", vec![], format!("{ring_ck} holds an island experiment (3 islands); resume it with --islands 3")),
+        (one_ck, "1,2,3,5", vec!["--islands", "3", "--island", "2", "--exchange", &exchange], "--island 2 differs from the island".into()),
+        (one_ck, "1,2,3,5", vec!["--islands", "3"], "holds island 1 of 3, run as its own process; resume it with --island 1 --exchange DIR".into()),
+        (plain_ck, "1,2,3,5", vec!["--islands", "3"], "holds one population's experiment, not an island experiment; resume it without --islands".into()),
+    ];
+    for (ck, target, extra, says) in cases {
+        let o = resume(ck, target, &extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("pxos: ") && err.contains(&says),
+            "{extra:?}: {err}"
+        );
+    }
+    // Nothing repeated but the goal and --islands: the experiment continues exactly.
+    let o = resume(
+        ring_ck,
+        "1,2,3,5",
+        &["--islands", "3", "--generations", "8"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resumed: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let (whole, _) = run_ok(&ring_args(&seed, "8", &[]));
+    assert_eq!(resumed, whole);
+}
+
+/// A damaged, truncated or hostile island checkpoint: `pxos: FILE: ...` naming the field
+/// where there is one, exit status 2, never a panic or an allocation beyond its size.
+#[test]
+fn a_damaged_islands_checkpoint_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let ck = dir.path().join("ck.json");
+    let ck_arg = arg(&ck);
+    run_ok(&ring_args(&seed, "2", &["--checkpoint", &ck_arg]));
+    let good_bytes = std::fs::read(&ck).unwrap();
+    let good: serde_json::Value = serde_json::from_slice(&good_bytes).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let damaged: Vec<(Edit, &str)> = vec![
+        (
+            |v| v["islands"] = 0.into(),
+            "damaged checkpoint: islands is 0",
+        ),
+        (
+            |v| v["islands"] = 1_000_000_000_000u64.into(),
+            "damaged checkpoint: islands is 1000000000000",
+        ),
+        (
+            |v| v["migration"]["migrants"] = 20.into(),
+            "damaged checkpoint: migration.migrants is 20",
+        ),
+        (
+            |v| v["migration"]["every"] = 0.into(),
+            "damaged checkpoint: migration.every is 0",
+        ),
+        (
+            |v| v["states"] = serde_json::json!([]),
+            "damaged checkpoint: states holds 0 island state(s); 3 expected",
+        ),
+        (
+            |v| v["states"][1]["population"][3]["genome"] = serde_json::json!([]),
+            "damaged checkpoint: states [1] population [3] has a genome of 0 bytes",
+        ),
+        (
+            |v| v["states"][2]["generation"] = 1.into(),
+            "damaged checkpoint: states [2] generation is 1",
+        ),
+        (
+            |v| v["states"][0]["config"]["seed"] = 5.into(),
+            "damaged checkpoint: states [0] config is not the experiment's config",
+        ),
+        (
+            |v| v["config"]["population"] = 0.into(),
+            "damaged checkpoint: config.population is 0",
+        ),
+        (
+            |v| v["island"] = 7.into(),
+            "damaged checkpoint: island is 7",
+        ),
+        (
+            |v| v["states"][0]["config"]["engine"] = "warp".into(),
+            "not a pxos evolve checkpoint of an island experiment: config.engine: unknown engine 'warp'",
+        ),
+        (
+            |v| v["islands"] = (-1).into(),
+            "not a pxos evolve checkpoint of an island experiment",
+        ),
+    ];
+    let mut files: Vec<(Vec<u8>, &str)> = damaged
+        .into_iter()
+        .map(|(edit, says)| {
+            let mut bad = good.clone();
+            edit(&mut bad);
+            (serde_json::to_vec(&bad).unwrap(), says)
+        })
+        .collect();
+    files.push((
+        good_bytes[..good_bytes.len() / 2].to_vec(),
+        "not a pxos evolve checkpoint of an island experiment: EOF",
+    ));
+    files.push((
+        vec![0xff; 64],
+        "not a pxos evolve checkpoint of an island experiment",
+    ));
+    files.push((
+        b"[]".to_vec(),
+        "not a pxos evolve checkpoint of an island experiment",
+    ));
+    for (bytes, says) in files {
+        std::fs::write(&ck, &bytes).unwrap();
+        let o = pxos(&[
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            &ck_arg,
+            "--islands",
+            "3",
+            "--goal",
+            "output",
+            "--target",
+            "1,2,3,5",
+            "--generations",
+            "4",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{says}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with(&format!("pxos: {ck_arg}: ")) && err.contains(says),
+            "{says}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A FIFO in its place is refused, not read (which would block).
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(&ck).unwrap();
+        super::cli_util::mkfifo(&ck);
+        let o = pxos(&[
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            &ck_arg,
+            "--islands",
+            "3",
+            "--goal",
+            "output",
+            "--target",
+            "1,2,3,5",
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("is a FIFO"), "{}", stderr(&o));
+    }
 }

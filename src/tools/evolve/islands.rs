@@ -16,9 +16,19 @@
 //! key (a hash of the options, so files of another experiment are never mixed in), and
 //! waits for its neighbour's file with a timeout: a missing neighbour is reported, not
 //! waited on forever.
+//!
+//! Checkpoints ([`IslandsCheckpoint`]): every island's state (a ring) or one island's
+//! (`--island I`), taken at a generation boundary — after the generation's migration — with
+//! the ring's options and goal, so a resumed experiment continues exactly. A resumed island
+//! process runs its generations after the checkpoint again from the same population, so it
+//! writes the same migrants files again (an atomic overwrite with identical content) and
+//! reads its neighbour's files of those generations again (unchanged: they are never
+//! removed, and for one run key and generation there is only one content). The run key
+//! leaves out the generation plan, so an island stopped at `--generations k` and resumed
+//! with a longer plan meets its neighbours in the same folder.
 
-use super::{Config, Evolution, Individual, sort};
-use crate::tools::evolve::goal::Goal;
+use super::{Checkpoint, Config, Evolution, Individual, Invalid, check, sort};
+use crate::tools::evolve::goal::{Goal, GoalRecord};
 use crate::util::{FsError, atomic, nofollow, sha256_hex};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -96,6 +106,20 @@ impl<'g> Archipelago<'g> {
             .map(|i| Evolution::start(island_config(config, i), goal, seed_kernel))
             .collect();
         Archipelago { islands, migration }
+    }
+
+    /// Continue the ring saved in `checkpoint` (check it first with
+    /// [`IslandsCheckpoint::validate`]; it holds every island).
+    pub fn resume(checkpoint: IslandsCheckpoint, goal: &'g Goal) -> Archipelago<'g> {
+        let islands = checkpoint
+            .states
+            .into_iter()
+            .map(|state| Evolution::resume(state, goal))
+            .collect();
+        Archipelago {
+            islands,
+            migration: checkpoint.migration,
+        }
     }
 
     /// One generation on every island (in island order), then migration if it is due.
@@ -251,10 +275,15 @@ fn parse_migrants(path: &Path, bytes: &[u8]) -> Result<Vec<Individual>, Exchange
 
 /// The key of an island experiment: the same for every island of one run (the options,
 /// the goal, the island count and the migration), different for any other run, so two
-/// experiments sharing an exchange folder never read each other's migrants.
+/// experiments sharing an exchange folder never read each other's migrants. The
+/// generation plan is left out: it does not change any generation's populations, and an
+/// island stopped early and resumed with a longer plan is still the same run.
 pub fn run_key(config: &Config, goal: &Goal, islands: usize, migration: Migration) -> String {
     let text = serde_json::json!({
-        "config": config,
+        "config": Config {
+            generations: 0,
+            ..config.clone()
+        },
         "goal": goal.record(),
         "islands": islands,
         "migration": migration,
@@ -264,25 +293,166 @@ pub fn run_key(config: &Config, goal: &Goal, islands: usize, migration: Migratio
 }
 
 /// Run island `exchange.island` for `generations` generations (from where `evolution`
-/// stands), swapping migrants through `exchange` whenever `migration` is due; `each` sees
-/// every generation's log line.
-pub fn run_island(
+/// stands), swapping migrants through `exchange` whenever `migration` is due. `each` sees
+/// every generation's log line as soon as the generation is bred (before its migration),
+/// `boundary` the island after each generation's migration (where a checkpoint is taken);
+/// an error of either stops the run.
+pub fn run_island<E: From<ExchangeError>>(
     evolution: &mut Evolution<'_>,
     migration: Migration,
     exchange: &FolderExchange,
     generations: u64,
-    mut each: impl FnMut(&super::GenerationLog, bool),
-) -> Result<(), ExchangeError> {
+    mut each: impl FnMut(&super::GenerationLog, bool) -> Result<(), E>,
+    mut boundary: impl FnMut(&Evolution<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     while evolution.state.generation < generations {
         let (log, improved) = evolution.step();
-        each(&log, improved);
+        each(&log, improved)?;
         let generation = evolution.state.generation;
         if migration.due(generation) && exchange.islands > 1 {
             let incoming = exchange.swap(generation, &evolution.emigrants(migration.migrants))?;
             evolution.immigrate(&incoming);
         }
+        boundary(evolution)?;
     }
     Ok(())
+}
+
+/// The resumable state of an island experiment: every island of a ring run in one process,
+/// or one island run as its own process (`island`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct IslandsCheckpoint {
+    /// How many islands the ring has.
+    pub islands: usize,
+    pub migration: Migration,
+    /// The experiment's options (island 0's seed; island `i` has [`island_seed`]).
+    pub config: Config,
+    /// The goal the experiment pursues.
+    pub goal: GoalRecord,
+    /// `Some(i)`: the state of island `i` alone, run as its own process with a folder
+    /// exchange; `None`: every island's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub island: Option<usize>,
+    /// Each island's state, in island order (one state when `island` is `Some`), all at
+    /// the same generation.
+    pub states: Vec<Checkpoint>,
+}
+
+impl IslandsCheckpoint {
+    /// The checkpoint of every island of `archipelago`, an experiment with options
+    /// `config` pursuing `goal`.
+    pub fn of_ring(archipelago: &Archipelago<'_>, config: &Config, goal: &Goal) -> Self {
+        IslandsCheckpoint {
+            islands: archipelago.islands.len(),
+            migration: archipelago.migration,
+            config: config.clone(),
+            goal: goal.record(),
+            island: None,
+            states: archipelago
+                .islands
+                .iter()
+                .map(|i| i.state.clone())
+                .collect(),
+        }
+    }
+
+    /// The checkpoint of island `island` of `islands`, whose state is `evolution`'s.
+    pub fn of_island(
+        evolution: &Evolution<'_>,
+        island: usize,
+        islands: usize,
+        migration: Migration,
+        config: &Config,
+        goal: &Goal,
+    ) -> Self {
+        IslandsCheckpoint {
+            islands,
+            migration,
+            config: config.clone(),
+            goal: goal.record(),
+            island: Some(island),
+            states: vec![evolution.state.clone()],
+        }
+    }
+
+    /// Generations completed (every island's).
+    pub fn generation(&self) -> u64 {
+        self.states.first().map_or(0, |s| s.generation)
+    }
+
+    /// Check a loaded checkpoint as the command line's options are checked, and that it is
+    /// whole and consistent: every island's state valid, with the experiment's options and
+    /// the island's seed, the experiment's goal and the same generation; the migration
+    /// within the population.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check(
+            "islands",
+            self.islands,
+            2..=MAX_ISLANDS,
+            &format!("2..={}", crate::util::thousands(MAX_ISLANDS as u64)),
+        )?;
+        self.config.validate()?;
+        check(
+            "migration.every",
+            self.migration.every,
+            1..=super::MAX_GENERATIONS,
+            &format!("1..={}", crate::util::thousands(super::MAX_GENERATIONS)),
+        )?;
+        check(
+            "migration.migrants",
+            self.migration.migrants,
+            0..=self.config.population - 1,
+            "smaller than config.population",
+        )?;
+        let expected = match self.island {
+            Some(i) => {
+                check("island", i, 0..=self.islands - 1, "0..islands")?;
+                1
+            }
+            None => self.islands,
+        };
+        if self.states.len() != expected {
+            return Err(Invalid {
+                field: "states",
+                problem: format!(
+                    "holds {} island state(s); {expected} expected",
+                    self.states.len()
+                ),
+            });
+        }
+        let generation = self.generation();
+        for (k, state) in self.states.iter().enumerate() {
+            let island = self.island.unwrap_or(k);
+            let bad = |problem: String| Invalid {
+                field: "states",
+                problem: format!("[{k}] {problem}"),
+            };
+            state.validate().map_err(|e| bad(e.to_string()))?;
+            if state.config != island_config(&self.config, island) {
+                return Err(bad(format!(
+                    "config is not the experiment's config with island {island}'s seed"
+                )));
+            }
+            if state.goal.as_ref() != Some(&self.goal) {
+                return Err(bad("goal is not the experiment's goal".into()));
+            }
+            if state.generation != generation {
+                return Err(bad(format!(
+                    "generation is {}; the other islands are at {generation}",
+                    state.generation
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Plan `generations` generations in all (a resumed experiment given a new plan).
+    pub fn plan(&mut self, generations: u64) {
+        self.config.generations = generations;
+        for state in &mut self.states {
+            state.config.generations = generations;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -375,8 +545,15 @@ mod tests {
                             FolderExchange::new(dir, key, i, 3, Duration::from_secs(60)).unwrap();
                         let mut evolution =
                             Evolution::start(island_config(&config(), i), goal, &seed_kernel());
-                        run_island(&mut evolution, MIGRATION, &exchange, generations, |_, _| {})
-                            .unwrap();
+                        run_island::<ExchangeError>(
+                            &mut evolution,
+                            MIGRATION,
+                            &exchange,
+                            generations,
+                            |_, _| Ok(()),
+                            |_| Ok(()),
+                        )
+                        .unwrap();
                         evolution.state
                     })
                 })
@@ -396,7 +573,15 @@ mod tests {
         let exchange =
             FolderExchange::new(dir.path(), &key, 1, 2, Duration::from_millis(100)).unwrap();
         let mut evolution = Evolution::start(island_config(&config(), 1), &goal, &seed_kernel());
-        let err = run_island(&mut evolution, MIGRATION, &exchange, 5, |_, _| {}).unwrap_err();
+        let err = run_island::<ExchangeError>(
+            &mut evolution,
+            MIGRATION,
+            &exchange,
+            5,
+            |_, _| Ok(()),
+            |_| Ok(()),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("island 0's migrants for generation 3 did not arrive"),
@@ -428,5 +613,153 @@ mod tests {
         assert_ne!(k, run_key(&other, &goal, 3, MIGRATION));
         assert_ne!(k, run_key(&config(), &goal, 4, MIGRATION));
         assert_eq!(k, run_key(&config(), &goal, 3, MIGRATION));
+        // The generation plan is not part of the run: a longer one meets the same files.
+        let longer = Config {
+            generations: 40,
+            ..config()
+        };
+        assert_eq!(k, run_key(&longer, &goal, 3, MIGRATION));
+    }
+
+    /// Run `f` on a pool of `threads` threads (results must not depend on the count).
+    fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    }
+
+    /// A ring of 3 islands run for `steps` generations, or for `stop` generations, saved,
+    /// checked, reloaded from JSON and resumed for the rest.
+    fn ring(threads: usize, steps: u64, stop: Option<u64>) -> Vec<Checkpoint> {
+        let goal = goal();
+        on_threads(threads, || {
+            let mut a = Archipelago::start(&config(), 3, MIGRATION, &goal, &seed_kernel());
+            for s in 0..steps {
+                if Some(s) == stop {
+                    let saved = IslandsCheckpoint::of_ring(&a, &config(), &goal);
+                    let json = serde_json::to_vec(&saved).unwrap();
+                    let loaded: IslandsCheckpoint = serde_json::from_slice(&json).unwrap();
+                    loaded.validate().unwrap();
+                    assert_eq!(loaded.generation(), s);
+                    a = Archipelago::resume(loaded, &goal);
+                }
+                a.step();
+            }
+            a.islands.into_iter().map(|i| i.state).collect()
+        })
+    }
+
+    #[test]
+    fn a_ring_resumed_from_its_checkpoint_continues_exactly_on_one_or_two_threads() {
+        let whole = ring(1, 10, None);
+        // Stopped right after a migration (generation 6) and between two (generation 4).
+        assert_eq!(whole, ring(2, 10, Some(6)));
+        assert_eq!(whole, ring(1, 10, Some(4)));
+        assert_eq!(whole, ring(2, 10, Some(4)));
+    }
+
+    #[test]
+    fn an_island_process_resumed_from_its_checkpoint_continues_exactly() {
+        let goal = goal();
+        let whole = ring(2, 9, None);
+        let dir = tempfile::tempdir().unwrap();
+        let key = run_key(&config(), &goal, 3, MIGRATION);
+        // Every island to generation 5, checkpointed; island 1's checkpoint of generation 2
+        // is kept too, as if it had been killed then and its later checkpoints were lost.
+        let run = |i: usize, from: Option<IslandsCheckpoint>, to: u64| {
+            let (goal, dir, key) = (&goal, dir.path(), key.as_str());
+            move || {
+                let exchange =
+                    FolderExchange::new(dir, key, i, 3, Duration::from_secs(60)).unwrap();
+                let mut evolution = match from {
+                    Some(mut c) => {
+                        c.validate().unwrap();
+                        Evolution::resume(c.states.remove(0), goal)
+                    }
+                    None => Evolution::start(island_config(&config(), i), goal, &seed_kernel()),
+                };
+                let mut saved = Vec::new();
+                run_island::<ExchangeError>(
+                    &mut evolution,
+                    MIGRATION,
+                    &exchange,
+                    to,
+                    |_, _| Ok(()),
+                    |e| {
+                        let c = IslandsCheckpoint::of_island(e, i, 3, MIGRATION, &config(), goal);
+                        saved.push(serde_json::to_vec(&c).unwrap());
+                        Ok(())
+                    },
+                )
+                .unwrap();
+                let saved: Vec<IslandsCheckpoint> = saved
+                    .iter()
+                    .map(|b| serde_json::from_slice(b).unwrap())
+                    .collect();
+                (evolution.state, saved)
+            }
+        };
+        let first: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3).map(|i| s.spawn(run(i, None, 5))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let resumed: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = first
+                .iter()
+                .enumerate()
+                .map(|(i, (_, saved))| {
+                    let at = if i == 1 { 1 } else { 4 };
+                    assert_eq!(saved[at].generation(), at as u64 + 1);
+                    s.spawn(run(i, Some(saved[at].clone()), 9))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap().0).collect()
+        });
+        assert_eq!(resumed, whole);
+    }
+
+    #[test]
+    fn an_inconsistent_islands_checkpoint_is_refused_naming_the_field() {
+        let goal = goal();
+        let a = Archipelago::start(&config(), 3, MIGRATION, &goal, &seed_kernel());
+        let good = IslandsCheckpoint::of_ring(&a, &config(), &goal);
+        good.validate().unwrap();
+        type Edit = fn(&mut IslandsCheckpoint);
+        let cases: Vec<(Edit, &str)> = vec![
+            (|c| c.islands = 0, "islands is 0"),
+            (
+                |c| c.islands = 4,
+                "states holds 3 island state(s); 4 expected",
+            ),
+            (|c| c.migration.every = 0, "migration.every is 0"),
+            (|c| c.migration.migrants = 24, "migration.migrants is 24"),
+            (|c| c.island = Some(3), "island is 3"),
+            (
+                |c| c.island = Some(0),
+                "states holds 3 island state(s); 1 expected",
+            ),
+            (
+                |c| c.states.swap(0, 1),
+                "states [0] config is not the experiment's config with island 0's seed",
+            ),
+            (|c| c.states[2].generation = 1, "states [2] generation is 1"),
+            (
+                |c| c.states[1].population.clear(),
+                "states [1] population holds 0",
+            ),
+            (
+                |c| c.states[1].goal = Some(Goal::Output(vec!["9".into()]).record()),
+                "states [1] goal",
+            ),
+            (|c| c.config.population = 0, "config.population is 0"),
+        ];
+        for (edit, says) in cases {
+            let mut bad = good.clone();
+            edit(&mut bad);
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(says), "{says}: {err}");
+        }
     }
 }

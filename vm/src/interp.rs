@@ -5,8 +5,10 @@
 //! one 8-byte little-endian word straight from guest memory (so self-modifying code needs
 //! no bookkeeping — every fetch sees the current bytes) and executes every instruction
 //! inline, SYSCALL, HALT and unknown opcodes included. Only a fetch within 8 bytes of the
-//! end of memory goes through `exec::step` itself. Tests check that `run` and
-//! `run_reference` agree on random programs and every fuel budget.
+//! end of memory goes through `exec::step` itself. [`run_skipping_cycles`] is the same
+//! loop with cycle detection compiled in (see [`crate::cycle`]), for many short runs with
+//! a budget. Tests check that both agree with `run_reference` on random programs and
+//! every fuel budget.
 
 use crate::engine::{Engine, Exit};
 use crate::exec::{Step, alu, step};
@@ -29,17 +31,40 @@ pub fn run_reference<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64)
 
 /// Run `m` against `host` for at most `fuel` retired instructions (fast path).
 pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
+    run_fast::<H, false>(m, host, fuel)
+}
+
+/// [`run`], but a run caught in a cycle that touches neither memory nor the host skips
+/// ahead to where its fuel would run out (see [`crate::cycle`]): the same exit, state and
+/// cycle count as [`run`], in far fewer steps for kernels that loop until the budget ends,
+/// as most random and evolved kernels do. Worth it where many short-lived kernels run
+/// with a budget; plain [`run`] does not pay for the detection.
+pub fn run_skipping_cycles<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
+    run_fast::<H, true>(m, host, fuel)
+}
+
+/// The fast loop; with `SKIP_CYCLES`, with cycle detection compiled in.
+#[inline(always)]
+fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
+    m: &mut Machine,
+    host: &mut H,
+    fuel: u64,
+) -> Exit {
     // Every retired instruction uses one unit of fuel, so the cycle count is always
     // `start + (fuel - left)`; it is only materialised when the machine is synced.
     let start = m.cycles;
     let mut left = fuel;
     let mut regs = m.regs;
     let mut pc = m.pc as usize;
+    // With SKIP_CYCLES: stores, syscalls, host events and reference steps so far.
+    let mut effects = 0u64;
+    let mut detector = crate::cycle::Detector::new();
     let exit = loop {
         if left == 0 {
             break Exit::Fuel;
         }
         let Some(bytes) = m.mem.get(pc..pc + 8) else {
+            effects += 1;
             match slow_step(m, host, &mut regs, &mut pc, start + (fuel - left)) {
                 Some(exit) => break exit,
                 None => {
@@ -91,6 +116,15 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
                 pc += 7;
             }};
         }
+        // After a control transfer from `at`: with SKIP_CYCLES, a backward one (every cycle
+        // has one) is shown to the cycle detector, with the fuel left once it retires.
+        macro_rules! transferred_from {
+            ($at:expr) => {
+                if SKIP_CYCLES && pc <= $at {
+                    left -= detector.after_backward_transfer(pc, &regs, effects, left - 1);
+                }
+            };
+        }
         match code {
             op::NOP => pc += 1,
             op::IMM8 => {
@@ -133,30 +167,41 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
             op::SHRI => rri!(SHRI),
             op::SARI => rri!(SARI),
             op::SLTI => rri!(SLTI),
-            op::JMP => pc = jump_target(i32_at!(1)).map_or(pc + 5, |t| t as usize),
+            op::JMP => {
+                let at = pc;
+                pc = jump_target(i32_at!(1)).map_or(pc + 5, |t| t as usize);
+                transferred_from!(at);
+            }
             op::JZ => {
+                let at = pc;
                 pc = match jump_target(i32_at!(2)) {
                     Some(t) if regs_ok!(1) && regs[reg!(1)] == 0 => t as usize,
                     _ => pc + 6,
-                }
+                };
+                transferred_from!(at);
             }
             op::JNZ => {
+                let at = pc;
                 pc = match jump_target(i32_at!(2)) {
                     Some(t) if regs_ok!(1) && regs[reg!(1)] != 0 => t as usize,
                     _ => pc + 6,
-                }
+                };
+                transferred_from!(at);
             }
             op::JR => {
+                let at = pc;
                 pc = match regs_ok!(1) {
                     true => jump_target(regs[reg!(1)]).map_or(pc + 2, |t| t as usize),
                     false => pc + 2,
-                }
+                };
+                transferred_from!(at);
             }
             op::CALL => match jump_target(i32_at!(1)) {
                 Some(t) => {
                     let sp = regs[SP].wrapping_sub(4);
                     regs[SP] = sp;
                     m.store_i32(sp, (pc + 5) as i32);
+                    effects += 1;
                     pc = t as usize;
                 }
                 None => pc += 5,
@@ -165,7 +210,9 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
                 let sp = regs[SP];
                 let target = m.load_i32(sp);
                 regs[SP] = sp.wrapping_add(4);
+                let at = pc;
                 pc = jump_target(target).map_or(pc + 1, |t| t as usize);
+                transferred_from!(at);
             }
             op::LOAD => {
                 if regs_ok!(1) {
@@ -176,6 +223,7 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
             op::STORE => {
                 if regs_ok!(5) {
                     m.store_i32(i32_at!(1), regs[reg!(5)]);
+                    effects += 1;
                 }
                 pc += 6;
             }
@@ -194,12 +242,14 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
             op::STW => {
                 if regs_ok!(1, 2) {
                     m.store_i32(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
+                    effects += 1;
                 }
                 pc += 7;
             }
             op::STB => {
                 if regs_ok!(1, 2) {
                     m.store_u8(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
+                    effects += 1;
                 }
                 pc += 7;
             }
@@ -209,6 +259,7 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
                 m.regs = regs;
                 host.syscall(byte_at!(1) as u8, &mut SyscallCtx::new(m));
                 regs = m.regs;
+                effects += 1;
                 pc += 2;
             }
             // HALT: not counted; pc after the HALT byte.
@@ -222,6 +273,7 @@ pub fn run<H: Host + ?Sized>(m: &mut Machine, host: &mut H, fuel: u64) -> Exit {
                     pc: pc as u32,
                     opcode: code,
                 });
+                effects += 1;
                 pc += 1;
             }
         }
@@ -268,6 +320,20 @@ impl Engine for Interpreter {
 
     fn run(&mut self, m: &mut Machine, host: &mut dyn Host, fuel: u64) -> Exit {
         run(m, host, fuel)
+    }
+}
+
+/// [`run_skipping_cycles`] as an [`Engine`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CycleSkippingInterpreter;
+
+impl Engine for CycleSkippingInterpreter {
+    fn name(&self) -> &'static str {
+        "interp-skipping-cycles"
+    }
+
+    fn run(&mut self, m: &mut Machine, host: &mut dyn Host, fuel: u64) -> Exit {
+        run_skipping_cycles(m, host, fuel)
     }
 }
 

@@ -8,6 +8,7 @@
 //! This crate never depends on Cranelift.
 
 pub mod asm;
+mod cycle;
 pub mod disasm;
 pub mod engine;
 pub mod exec;
@@ -25,6 +26,6 @@ pub mod vet;
 pub use engine::{Engine, Exit};
 pub use host::{Host, NullHost, SyscallCtx, VmEvent};
 pub use insn::{Decoded, Insn, decode};
-pub use interp::Interpreter;
+pub use interp::{CycleSkippingInterpreter, Interpreter};
 pub use isa::{Layout, Opcode};
 pub use machine::{KernelTooLarge, MEM_SIZE, Machine};

@@ -288,8 +288,11 @@ impl Checkpoint {
 /// Evaluation is the experiment's hot loop, so nothing in it is rebuilt per genome: each
 /// worker thread keeps its [`Bench`]es (machine, engine, host) from batch to batch in a
 /// small pool, the interpreter's machine is reloaded by clearing only what the last run
-/// wrote ([`Machine::reload`]), the host is recycled ([`PxHost::recycle`]), and the cache
-/// hashes genomes with a fast non-cryptographic hash.
+/// wrote ([`Machine::reload`]), the host is recycled ([`PxHost::recycle`]), the cache
+/// hashes genomes with a fast non-cryptographic hash, and the interpreter skips the rest
+/// of a run caught in a cycle that touches neither memory nor the host
+/// ([`pxvm::interp::run_skipping_cycles`]: the same result as running it out) — most
+/// random and evolved kernels that do not halt end that way.
 #[allow(missing_debug_implementations)] // holds a large cache
 pub struct Evaluator<'g> {
     goal: &'g Goal,
@@ -307,8 +310,7 @@ const CACHE_LIMIT: usize = 1 << 20;
 
 /// One worker's machine, engine and host, reused from genome to genome.
 ///
-/// The interpreter is kept, and its machine reloaded by clearing only what the last run
-/// wrote ([`Machine::reload`]); the host is recycled ([`PxHost::recycle`]), so scoring an
+/// The machine is reloaded by clearing only what the last (interpreted) run wrote ([`Machine::reload`]); the host is recycled ([`PxHost::recycle`]), so scoring an
 /// `output`, `draw` or `faster` genome allocates nothing but its output lines. A JIT engine
 /// is built afresh for each genome: its hotness counts and code cache describe one
 /// program, and carried over to unrelated genomes they would make it compile code no
@@ -317,7 +319,6 @@ const CACHE_LIMIT: usize = 1 << 20;
 pub struct Bench {
     machine: Machine,
     kind: EngineKind,
-    interpreter: Box<dyn pxvm::Engine>,
     host: PxHost,
 }
 
@@ -327,7 +328,6 @@ impl Bench {
         Bench {
             machine: Machine::new(&[]).expect("empty kernel fits"),
             kind,
-            interpreter: EngineKind::Interp.build(),
             host: PxHost::default(),
         }
     }
@@ -345,38 +345,20 @@ impl Bench {
 
     /// Run the loaded genome against `host` for at most `fuel` instructions.
     fn run(&mut self, host: &mut PxHost, fuel: u64) -> pxvm::Exit {
-        run_on(
-            self.kind,
-            &mut *self.interpreter,
-            &mut self.machine,
-            host,
-            fuel,
-        )
+        run_on(self.kind, &mut self.machine, host, fuel)
     }
 
     /// Run the loaded genome against the bench's own host, recycled as a default host
     /// keeping at most `lines` output lines.
     fn run_own_host(&mut self, lines: usize, fuel: u64) -> pxvm::Exit {
         self.host.recycle(lines);
-        run_on(
-            self.kind,
-            &mut *self.interpreter,
-            &mut self.machine,
-            &mut self.host,
-            fuel,
-        )
+        run_on(self.kind, &mut self.machine, &mut self.host, fuel)
     }
 }
 
-fn run_on(
-    kind: EngineKind,
-    interpreter: &mut dyn pxvm::Engine,
-    machine: &mut Machine,
-    host: &mut PxHost,
-    fuel: u64,
-) -> pxvm::Exit {
+fn run_on(kind: EngineKind, machine: &mut Machine, host: &mut PxHost, fuel: u64) -> pxvm::Exit {
     match kind {
-        EngineKind::Interp => interpreter.run(machine, host, fuel),
+        EngineKind::Interp => pxvm::interp::run_skipping_cycles(machine, host, fuel),
         EngineKind::Jit | EngineKind::Tiered => kind.build().run(machine, host, fuel),
     }
 }

@@ -1,11 +1,15 @@
-//! The fast interpreter (`interp::run`) against the reference stepper
+//! The fast interpreter (`interp::run`), and its cycle-skipping variant
+//! (`interp::run_skipping_cycles`), against the reference stepper
 //! (`interp::run_reference`) through the testing kit's `agree`, on the kit's random
 //! programs over the whole ISA and random budgets, loaded at 0 or at the very end of
 //! memory: identical machine state, identical host calls.
 
 use pxvm::testkit::code::{imm32, jmp, program, rrr};
+use pxvm::testkit::code::{jnz, rri};
 use pxvm::testkit::{Recorder, Rng, SYS_COPY, SYS_POKE, agree, soup};
-use pxvm::{Engine, Exit, Interpreter, Machine, Opcode::ADD, interp};
+use pxvm::{
+    CycleSkippingInterpreter, Engine, Exit, Interpreter, Machine, Opcode, Opcode::ADD, interp,
+};
 
 /// `code` loaded at 0, or ending at the very end of memory (which exercises the fast
 /// interpreter's slow fetch path); R7 (the stack pointer) at the top of memory.
@@ -27,7 +31,8 @@ fn fast_interpreter_equals_reference() {
         let at_end = rng.chance(50);
         let fuel = rng.below(600);
         let machine = load(&code, at_end);
-        let mut engines: [Box<dyn Engine>; 1] = [Box::new(Interpreter)];
+        let mut engines: [Box<dyn Engine>; 2] =
+            [Box::new(Interpreter), Box::new(CycleSkippingInterpreter)];
         if let Err(d) = agree(
             &mut engines,
             || (machine.clone(), Recorder::default()),
@@ -53,4 +58,73 @@ fn fast_interpreter_resumes_where_it_stopped() {
     }
     assert_eq!(pieces, whole);
     assert_eq!(whole.cycles, 1_000);
+}
+
+/// Random programs that mostly end in a cycle (short soups over few registers, so states
+/// repeat), with budgets long enough to find it: the skipping interpreter agrees with the
+/// reference on every one, whether the budget ends on a period boundary or inside one.
+#[test]
+fn skipping_cycles_equals_reference_on_looping_programs() {
+    let mut rng = Rng::new(0x00C1_C1E5);
+    for case in 0..400 {
+        let code = soup(&mut rng, 12, &[0, 1, SYS_COPY, SYS_POKE]);
+        let fuel = 200 + rng.below(3_000);
+        let machine = load(&code, false);
+        let mut engines: [Box<dyn Engine>; 1] = [Box::new(CycleSkippingInterpreter)];
+        if let Err(d) = agree(
+            &mut engines,
+            || (machine.clone(), Recorder::default()),
+            fuel,
+        ) {
+            panic!("case {case} (fuel={fuel}): {d:?}");
+        }
+    }
+}
+
+#[test]
+fn a_cycle_runs_out_a_budget_no_step_by_step_run_could() {
+    // L (6): R0 = R0 + R1 ; R1 = -R1 ... as R1 = 0 - R1 ; JNZ R1, L — period 3, with the
+    // registers alternating between two states. 10^12 instructions would take an hour one
+    // by one; the cycle is skipped, and the run ends where the step-by-step run would:
+    // 10^12 - 2 = 3k + 2 (after IMM32), so two instructions into a period.
+    let code = program(&[
+        imm32(1, 5),
+        rrr(ADD, 0, 0, 1),
+        rrr(Opcode::SUB, 1, 2, 1),
+        jnz(1, 6),
+    ]);
+    let fuel = 1_000_000_000_000u64;
+    let mut m = Machine::new(&code).unwrap();
+    let exit = interp::run_skipping_cycles(&mut m, &mut Recorder::default(), fuel);
+    assert_eq!(exit, Exit::Fuel);
+    assert_eq!(m.cycles, fuel);
+    // The same phase of the cycle, reached the slow way with a budget that leaves the
+    // same remainder: 1 (IMM32) + 3 x 5 + 2.
+    let mut slow = Machine::new(&code).unwrap();
+    interp::run_reference(
+        &mut slow,
+        &mut Recorder::default(),
+        1 + 3 * 5 + (fuel - 1) % 3,
+    );
+    assert_eq!((m.pc, m.regs), (slow.pc, slow.regs));
+    // A loop whose registers repeat at its jump while it counts in memory: skipping it
+    // would lose the count, so its stores keep it from being skipped.
+    let encode = |op, regs, imm| {
+        let mut out = Vec::new();
+        pxvm::Insn::new(op, regs, imm).encode_into(&mut out);
+        out
+    };
+    let counter = program(&[
+        encode(Opcode::LDW, [2, 3, 0], 0x4000),
+        rri(Opcode::ADDI, 2, 2, 1),
+        encode(Opcode::STW, [3, 2, 0], 0x4000),
+        encode(Opcode::IMM8, [2, 0, 0], 0),
+        jmp(0),
+    ]);
+    let mut skipping = Machine::new(&counter).unwrap();
+    let mut reference = Machine::new(&counter).unwrap();
+    interp::run_skipping_cycles(&mut skipping, &mut Recorder::default(), 5_003);
+    interp::run_reference(&mut reference, &mut Recorder::default(), 5_003);
+    assert_eq!(skipping, reference);
+    assert_eq!(reference.load_i32(0x4000), 1_001);
 }

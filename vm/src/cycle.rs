@@ -1,7 +1,8 @@
 //! Cycle detection for [`crate::interp::run_skipping_cycles`]: a run that comes back to
-//! the same pc with the same registers, with no store, syscall or host event in between,
-//! will repeat that stretch until its fuel runs out — memory is unchanged and the host is
-//! untouched, so every instruction sees what it saw the first time. Short evolved and
+//! the same pc with the same registers, with no syscall, host event or store that changed
+//! memory in between (a store of what is already there changes nothing), will repeat that
+//! stretch until its fuel runs out — memory is unchanged and the host is untouched, so
+//! every instruction sees what it saw the first time. Short evolved and
 //! random kernels end this way more often than not (`L: ADD R1, R2, R3 ; JMP L`), and
 //! running such a cycle to the end of a large budget is pure waste.
 //!
@@ -18,8 +19,8 @@
 /// twice as many transfers without finding one.
 const LONGEST_PERIOD: u32 = 64;
 
-/// The state compared: pc, registers, and the count of effects (stores, syscalls, host
-/// events) so far — equal counts mean no effect in between.
+/// The state compared: pc, registers, and the count of effects (stores that changed
+/// memory, syscalls, host events) so far — equal counts mean no effect in between.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct State {
     pc: usize,

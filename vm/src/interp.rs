@@ -125,6 +125,17 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
                 }
             };
         }
+        // A word store; with SKIP_CYCLES, one that changes memory counts as an effect (one
+        // that writes what is already there cannot make a cycle's turns differ).
+        macro_rules! store_i32 {
+            ($addr:expr, $value:expr) => {{
+                let (addr, value) = ($addr, $value);
+                if SKIP_CYCLES && m.load_i32(addr) != value {
+                    effects += 1;
+                }
+                m.store_i32(addr, value);
+            }};
+        }
         match code {
             op::NOP => pc += 1,
             op::IMM8 => {
@@ -222,8 +233,7 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
             }
             op::STORE => {
                 if regs_ok!(5) {
-                    m.store_i32(i32_at!(1), regs[reg!(5)]);
-                    effects += 1;
+                    store_i32!(i32_at!(1), regs[reg!(5)]);
                 }
                 pc += 6;
             }
@@ -241,15 +251,18 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
             }
             op::STW => {
                 if regs_ok!(1, 2) {
-                    m.store_i32(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
-                    effects += 1;
+                    store_i32!(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
                 }
                 pc += 7;
             }
             op::STB => {
                 if regs_ok!(1, 2) {
-                    m.store_u8(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
-                    effects += 1;
+                    let (addr, value) = (regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
+                    // With SKIP_CYCLES, a store that changes nothing is not an effect.
+                    if SKIP_CYCLES && m.load_u8(addr) != value & 0xFF {
+                        effects += 1;
+                    }
+                    m.store_u8(addr, value);
                 }
                 pc += 7;
             }

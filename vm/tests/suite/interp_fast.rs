@@ -121,6 +121,26 @@ fn a_cycle_runs_out_a_budget_no_step_by_step_run_could() {
         encode(Opcode::IMM8, [2, 0, 0], 0),
         jmp(0),
     ]);
+    // A loop that stores the same word each turn changes memory only the first time, so
+    // it is still a cycle: a budget of 10^12 ends at once, the word in place.
+    let same = program(&[
+        encode(Opcode::IMM8, [2, 0, 0], 7),
+        encode(Opcode::STW, [3, 2, 0], 0x4000),
+        encode(Opcode::STB, [3, 2, 0], 0x4008),
+        jmp(3),
+    ]);
+    let mut m = Machine::new(&same).unwrap();
+    let exit = interp::run_skipping_cycles(&mut m, &mut Recorder::default(), fuel);
+    assert_eq!((exit, m.cycles), (Exit::Fuel, fuel));
+    let mut slow = Machine::new(&same).unwrap();
+    interp::run_reference(
+        &mut slow,
+        &mut Recorder::default(),
+        1 + 3 * 4 + (fuel - 1) % 3,
+    );
+    assert_eq!((m.pc, m.regs), (slow.pc, slow.regs));
+    assert_eq!(m.mem, slow.mem);
+    assert_eq!((m.load_i32(0x4000), m.load_u8(0x4008)), (7, 7));
     let mut skipping = Machine::new(&counter).unwrap();
     let mut reference = Machine::new(&counter).unwrap();
     interp::run_skipping_cycles(&mut skipping, &mut Recorder::default(), 5_003);

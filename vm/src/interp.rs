@@ -56,7 +56,8 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
     let mut left = fuel;
     let mut regs = m.regs;
     let mut pc = m.pc as usize;
-    // With SKIP_CYCLES: stores, syscalls, host events and reference steps so far.
+    // With SKIP_CYCLES: stores that changed memory, syscalls, host events and reference
+    // steps so far.
     let mut effects = 0u64;
     let mut detector = crate::cycle::Detector::new();
     let exit = loop {

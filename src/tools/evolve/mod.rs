@@ -484,7 +484,8 @@ impl<'g> Evaluator<'g> {
     /// Score many genomes in parallel, each distinct uncached genome once.
     pub fn score_all(&mut self, genomes: &[Vec<u8>]) -> Vec<Scored> {
         let mut todo: Vec<&Vec<u8>> = Vec::new();
-        let mut seen: HashSet<&Vec<u8>, rustc_hash::FxBuildHasher> = HashSet::default();
+        let mut seen: HashSet<&Vec<u8>, rustc_hash::FxBuildHasher> =
+            HashSet::with_capacity_and_hasher(genomes.len(), Default::default());
         for g in genomes {
             if self.cache.contains_key(g) || !seen.insert(g) {
                 self.cache_hits += 1;
@@ -504,6 +505,8 @@ impl<'g> Evaluator<'g> {
         if self.cache.len() + todo.len() > CACHE_LIMIT {
             self.cache.clear();
         }
+        // One growth for the batch, not a rehash at every power of two on the way.
+        self.cache.reserve(todo.len());
         for (g, f) in todo.into_iter().zip(scored) {
             self.cache.insert(g.clone(), f);
         }

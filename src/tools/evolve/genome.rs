@@ -28,7 +28,8 @@ impl Item {
 
 /// Split bytes into items by a linear sweep from address 0.
 pub fn items(bytes: &[u8]) -> Vec<Item> {
-    let mut out = Vec::new();
+    // Instructions are 1 to 7 bytes, mostly 3 to 7: room for a typical genome at once.
+    let mut out = Vec::with_capacity(bytes.len() / 3 + 1);
     let mut pc = 0;
     while pc < bytes.len() {
         match decode(bytes, pc) {
@@ -51,7 +52,7 @@ pub fn items(bytes: &[u8]) -> Vec<Item> {
 
 /// Encode items back to bytes.
 pub fn encode(items: &[Item]) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(items.iter().map(Item::len).sum());
     for item in items {
         match item {
             Item::Insn(insn) => insn.encode_into(&mut out),

@@ -695,7 +695,8 @@ impl<'g> Evolution<'g> {
             self.state.lineage.push(self.best().clone());
         }
         let pop = &self.state.population;
-        let distinct: HashSet<&Vec<u8>> = pop.iter().map(|i| &i.genome).collect();
+        let distinct: HashSet<&Vec<u8>, rustc_hash::FxBuildHasher> =
+            pop.iter().map(|i| &i.genome).collect();
         let finite: Vec<f64> = pop
             .iter()
             .map(|i| i.fitness.error)

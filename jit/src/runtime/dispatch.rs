@@ -144,7 +144,7 @@ impl Dispatcher {
                 };
                 if let Some(code) = code {
                     let slice = cache.slice(code, left);
-                    let (how, used) = cache.enter(code, m, slice);
+                    let (how, used) = cache.enter(code, m, host, slice);
                     left -= used.min(left);
                     // Out of fuel for the slice, not for the run: the region is hot.
                     let cut = how == Left::Fuel && slice < left + used;

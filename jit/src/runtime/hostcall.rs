@@ -1,8 +1,9 @@
 //! The host-call helper: the `extern "C"` function compiled code calls for SYSCALL
 //! ([`host_call`], an `abi::HostCall`), and the [`Link`] through which it reaches the
 //! machine and the host of the current run. It performs the syscall exactly as
-//! `pxvm::exec::step` does — the same `SyscallCtx` over the same registers and memory, so
-//! the same register writeback, memory writes and written-page record — and tells
+//! `pxvm::exec::step` does — a `SyscallCtx` over the same registers (where compiled code
+//! keeps them, `Ctx::regs`) and the machine's memory, so the same register writeback,
+//! memory writes and written-page record — and tells
 //! compiled code whether it may go on: not when the syscall wrote bytes a translation
 //! depends on (the dispatcher must invalidate them first), nor when the host panicked
 //! (the panic is kept here and resumed by the dispatcher once compiled code has returned,
@@ -48,14 +49,16 @@ pub(crate) unsafe extern "C" fn host_call(ctx: *mut Ctx, num: u32) -> u32 {
     // compiled code only touches it through `ctx.mem`, and it is suspended in this call
     // until the reference below is dropped.
     let machine = unsafe { &mut *link.machine };
-    machine.regs = ctx.regs;
     let host = &mut *link.host;
+    // The host works on `ctx.regs` in place (compiled code stored every register there
+    // and reloads them after the call); `machine.regs` is stale until `Cache::enter`
+    // copies them back.
+    let regs = &mut ctx.regs;
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut sc = SyscallCtx::new(machine);
+        let mut sc = SyscallCtx::with_regs(regs, machine);
         host.syscall(num as u8, &mut sc);
         sc.written()
     }));
-    ctx.regs = machine.regs;
     match outcome {
         Ok(None) => 0,
         Ok(Some(range)) => {

@@ -1,10 +1,10 @@
 //! The contract between the Rust dispatcher and compiled code: the [`Ctx`] block that
 //! compiled code reads and writes (guest registers, remaining fuel, the exit pc, and the
 //! pointers to guest memory, the code map, the entry table and the host-call helper), the
-//! exit reasons compiled code returns, and the three Cranelift signatures (the host-call
-//! helper compiled code calls for SYSCALL,  (the System V trampoline the dispatcher
-//! calls, and the tail-call convention every region function uses so that regions can
-//! chain to each other without growing the stack), and the [`StoreWindow`] promise the
+//! exit reasons compiled code returns, and the three Cranelift signatures (the System V
+//! trampoline the dispatcher calls, the tail-call convention every region function uses
+//! so that regions can chain to each other without growing the stack, and the C-convention
+//! host-call helper compiled code calls for SYSCALL), and the [`StoreWindow`] promise the
 //! code cache makes to each compiled region.
 //!
 //! Invariant: this module depends on nothing else in the crate; the lowering (which emits

@@ -225,7 +225,8 @@ fn read_over_own_code(n: i32) -> Vec<u8> {
 #[test]
 fn fs_read_over_a_hot_loop_runs_the_new_code() {
     let file: Vec<u8> = (1..=50).collect();
-    let scenario = |fuel| Scenario::new(read_over_own_code(120), fuel).with_file("file_5", file.clone());
+    let scenario =
+        |fuel| Scenario::new(read_over_own_code(120), fuel).with_file("file_5", file.clone());
     let o = check(&scenario(100_000));
     assert_eq!(o.report.exit, pxvm::Exit::Halt);
     // Iteration 1 adds 0, iterations 2..=51 add 1..=50, the other 69 add 50.
@@ -287,9 +288,13 @@ fn the_output_limit_reached_inside_a_compiled_loop() {
         .collect();
     let start = || {
         let m = pxvm::Machine::new(&code).unwrap();
-        (m, pxos::runtime::host::PxHost::default().with_max_output_lines(100))
+        (
+            m,
+            pxos::runtime::host::PxHost::default().with_max_output_lines(100),
+        )
     };
-    let run = pxvm::testkit::agree(&mut engines, start, 100_000).unwrap_or_else(|d| panic!("{d:?}"));
+    let run =
+        pxvm::testkit::agree(&mut engines, start, 100_000).unwrap_or_else(|d| panic!("{d:?}"));
     assert_eq!(run.exit, pxvm::Exit::Halt);
     assert_eq!(run.host.sysout.len(), 101);
     assert_eq!(run.host.sysout[99], "901");

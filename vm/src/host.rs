@@ -32,10 +32,7 @@ impl<'a> SyscallCtx<'a> {
     /// A context over a machine's memory with the registers held elsewhere: an engine
     /// that keeps the guest registers outside the machine while it runs (the JIT's
     /// context block) hands them to the host where they are.
-    pub fn with_regs(
-        regs: &'a mut [i32; NUM_REGS],
-        machine: &'a mut Machine,
-    ) -> SyscallCtx<'a> {
+    pub fn with_regs(regs: &'a mut [i32; NUM_REGS], machine: &'a mut Machine) -> SyscallCtx<'a> {
         SyscallCtx {
             regs,
             mem: &mut machine.mem,

@@ -16,5 +16,5 @@ pub(crate) mod cache;
 mod codemap;
 pub(crate) mod dispatch;
 mod dump;
-mod hostcall;
 pub(crate) mod engine;
+mod hostcall;

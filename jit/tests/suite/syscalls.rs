@@ -65,7 +65,11 @@ fn one_engine_stopping_around_every_syscall_equals_one_long_run() {
             let before = m.cycles;
             exit = engine.run(&mut m, &mut host, chunk);
             if exit == Exit::Fuel {
-                assert_eq!(m.cycles - before, chunk, "{name}: a fuel exit uses all fuel");
+                assert_eq!(
+                    m.cycles - before,
+                    chunk,
+                    "{name}: a fuel exit uses all fuel"
+                );
             }
         }
         let got = Run {
@@ -192,7 +196,11 @@ struct Panics {
 impl Host for Panics {
     fn syscall(&mut self, _num: u8, ctx: &mut SyscallCtx<'_>) {
         self.seen += 1;
-        assert!(self.seen < self.at, "host gives up at syscall {}", self.seen);
+        assert!(
+            self.seen < self.at,
+            "host gives up at syscall {}",
+            self.seen
+        );
         ctx.regs[0] = 8;
     }
 
@@ -210,7 +218,9 @@ fn a_host_panic_inside_compiled_code_reaches_the_caller() {
             engine.run(&mut m, &mut host, 1_000_000)
         }));
         let payload = outcome.expect_err(name);
-        let message = payload.downcast_ref::<String>().expect("a formatted message");
+        let message = payload
+            .downcast_ref::<String>()
+            .expect("a formatted message");
         assert_eq!(message, "host gives up at syscall 500", "{name}");
         // The engine is still sound afterwards.
         let want = reference(&c.bytes, 1_000_000);

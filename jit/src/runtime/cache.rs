@@ -468,6 +468,9 @@ impl Cache {
         };
         let trampoline = backend.trampoline();
         self.stats.entries += 1;
+        // Compiled code calls `ctx.host_call` with `ctx` itself, whose `link` points to
+        // `link` (alive until after the call) holding this very machine, as `host_call`
+        // requires; the helper catches every panic, so none unwinds through compiled code.
         // SAFETY: `code` comes from `self.entries` (or a compile just now), so it is the
         // finalized entry of a region function of `backend`'s module, which stays alive
         // (no flush can happen during the call). The region code only dereferences:
@@ -478,10 +481,7 @@ impl Cache {
         // `fastloop`); `ctx.codemap + a` likewise (the map has MEM_SIZE bytes because a
         // region exists); and `ctx.entries + 8 * pc` for pc < ENTRY_COUNT, the length of
         // `self.entries`. Every address in the entry table is a live function of this
-        // module with the same signature, so the tail calls stay inside valid code. It
-        // calls `ctx.host_call` with `ctx` itself, whose `link` points to `link` (alive
-        // until after the call) holding this very machine, as `host_call` requires; the
-        // helper catches every panic, so none unwinds through compiled frames.
+        // module with the same signature, so the tail calls stay inside valid code.
         let reason = unsafe { trampoline(&mut ctx, pc, code) };
         if let Some(payload) = link.panic.take() {
             m.regs = ctx.regs;

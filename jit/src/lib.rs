@@ -14,13 +14,15 @@
 //!   whose addresses and fuel can be checked once on entry. `RegSet` is a set of registers.
 //! * `lower` — one `Lowerer` turns one plan into one function: the function's layout
 //!   (`blocks`), each instruction (`insn`), memory accesses (`memory`), block terminators
-//!   and the fuel on every edge (`edges`), and the fast copy of counted loops (`fastloop`).
+//!   and the fuel on every edge (`edges`), SYSCALL as a call into the host (`syscall`),
+//!   and the fast copy of counted loops (`fastloop`).
 //! * `runtime` — `abi` (the contract between compiled code and Rust, the one module of
 //!   this layer the lowering uses), `backend` (the Cranelift module and the two tiers of
 //!   Cranelift settings: quick for first compiles, optimising for hot regions), `codemap` and `cache`
 //!   (compiled regions, the pc-indexed entry table, invalidation of written code),
-//!   `dispatch` (the Rust loop that steps what is never compiled — HALT, SYSCALL, unknown
-//!   opcodes, fetch faults — and fuel tails with `pxvm::exec::step`), `engine` (the `jit`
+//!   `hostcall` (the helper compiled code calls to run a syscall on the host, no exit),
+//!   `dispatch` (the Rust loop that steps what is never compiled — HALT, unknown opcodes,
+//!   fetch faults — and fuel tails with `pxvm::exec::step`), `engine` (the `jit`
 //!   and `tiered` engines), `dump` (`PXOS_JIT_DUMP=<dir>`, compiled regions for profiling).
 //!
 //! Edges out of a region and indirect jumps (JR, RET) look the target up in the entry

@@ -197,3 +197,107 @@ fn every_message_color_and_layer_of_the_tables() {
         ]
     );
 }
+
+/// A loop of `n` iterations whose SYSCALLs compiled engines make from compiled code: each
+/// iteration adds R5 (the immediate of its first instruction) to R4, then reads one byte
+/// of `file_5` (R7 is its handle) over that immediate's low byte — guest memory holding
+/// the running loop's code — so the next iteration runs what the file said.
+fn read_over_own_code(n: i32) -> Vec<u8> {
+    let mut c = pxvm::testkit::Code::new();
+    c.imm(1, 5);
+    c.imm(2, 0);
+    c.sys(20); // FS_OPEN file_5 for reading
+    c.ins(pxvm::Opcode::MOV, [7, 0, 0], 0);
+    c.imm(6, n);
+    c.imm(3, 1);
+    let top = c.here();
+    let target = c.imm(5, 0);
+    c.rrr(pxvm::Opcode::ADD, 4, 4, 5);
+    c.ins(pxvm::Opcode::MOV, [1, 7, 0], 0);
+    c.imm(2, target + 2);
+    c.sys(23); // FS_READ one byte
+    c.rri(pxvm::Opcode::ADDI, 6, 6, -1);
+    c.jnz(6, top);
+    c.halt();
+    c.bytes
+}
+
+#[test]
+fn fs_read_over_a_hot_loop_runs_the_new_code() {
+    let file: Vec<u8> = (1..=50).collect();
+    let scenario =
+        |fuel| Scenario::new(read_over_own_code(120), fuel).with_file("file_5", file.clone());
+    let o = check(&scenario(100_000));
+    assert_eq!(o.report.exit, pxvm::Exit::Halt);
+    // Iteration 1 adds 0, iterations 2..=51 add 1..=50, the other 69 add 50.
+    assert_eq!(o.report.regs[4], 1275 + 69 * 50);
+    for fuel in (0..=o.report.cycles + 1).step_by(5) {
+        check(&scenario(fuel));
+    }
+}
+
+#[test]
+fn self_modify_from_a_hot_loop_keeps_running() {
+    // 400 iterations; at R6 == 200 the loop asks for build/kernel_v2.bin, then goes on.
+    let kernel = super::store_util::asm(
+        "
+        IMM32 R6, 400
+        IMM32 R7, 200
+    LOOP:
+        ADDI R4, R4, 1
+        CMP R3, R6, R7
+        JZ R3, SKIP
+        IMM32 R1, 301
+        SYSCALL SYS_SELF_MODIFY
+        MOV R5, R0
+    SKIP:
+        ADDI R6, R6, -1
+        JNZ R6, LOOP
+        HALT",
+    );
+    let scenario = |fuel| {
+        Scenario::new(kernel.clone(), fuel).with_file("build/kernel_v2.bin", vec![0x01, 0x00])
+    };
+    let o = check(&scenario(100_000));
+    assert_eq!(o.report.exit, pxvm::Exit::Halt);
+    assert_eq!((o.report.regs[4], o.report.regs[5]), (400, 1));
+    assert_eq!(o.report.sysout.len(), 2);
+    assert!(o.report.pending_kernel.is_some());
+    // Budgets ending around the request, the 1,007th instruction.
+    let at = 2 + 200 * 5 + 5;
+    for fuel in at - 12..at + 12 {
+        check(&scenario(fuel));
+    }
+}
+
+#[test]
+fn the_output_limit_reached_inside_a_compiled_loop() {
+    // PRINT_INT 1000 times with a limit of 100 lines: 100 lines, one warning, the rest
+    // dropped — on every engine, through the one harness.
+    let code = program(&[
+        imm32(6, 1000),
+        ins(pxvm::Opcode::MOV, [1, 6, 0], 0),
+        sys(10),
+        rri(pxvm::Opcode::ADDI, 6, 6, -1),
+        jnz(6, 6),
+        halt(),
+    ]);
+    let mut engines: Vec<_> = pxos::runtime::engines::EngineKind::ALL
+        .iter()
+        .map(|k| k.build())
+        .collect();
+    let start = || {
+        let m = pxvm::Machine::new(&code).unwrap();
+        (
+            m,
+            pxos::runtime::host::PxHost::default().with_max_output_lines(100),
+        )
+    };
+    let run =
+        pxvm::testkit::agree(&mut engines, start, 100_000).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(run.exit, pxvm::Exit::Halt);
+    assert_eq!(run.host.sysout.len(), 101);
+    assert_eq!(run.host.sysout[99], "901");
+    assert!(run.host.sysout[100].contains("output limit of 100 lines"));
+    assert_eq!(run.host.dropped_lines(), 900);
+}

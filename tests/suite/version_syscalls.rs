@@ -179,3 +179,34 @@ fn without_a_store_the_version_syscalls_are_unknown() {
     ));
     assert_eq!(o.report.sysout, ["# WARNING: unknown syscall 30"]);
 }
+
+#[test]
+fn a_switch_requested_from_a_hot_loop() {
+    // 1000 iterations; the 500th asks for version 2 and prints the answer. Compiled
+    // engines make the call from inside the compiled loop and go on.
+    let kernel = asm("
+        IMM32 R6, 1000
+        IMM32 R7, 500
+    LOOP:
+        ADDI R4, R4, 1
+        CMP R3, R6, R7
+        JZ R3, SKIP
+        IMM32 R1, 2
+        SYSCALL SYS_VERSION_SWITCH
+        MOV R1, R0
+        SYSCALL SYS_PRINT_INT
+    SKIP:
+        ADDI R6, R6, -1
+        JNZ R6, LOOP
+        HALT");
+    let b = boot_everywhere(&store_with(kernel), 100_000, 2);
+    let g = &b.generations;
+    assert_eq!(g[0].sysout, ["1"]);
+    assert_eq!(
+        g[0].action,
+        Action::Switched {
+            to_version: "b".into(),
+            to_id: 2
+        }
+    );
+}

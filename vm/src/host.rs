@@ -29,6 +29,18 @@ impl<'a> SyscallCtx<'a> {
         }
     }
 
+    /// A context over a machine's memory with the registers held elsewhere: an engine
+    /// that keeps the guest registers outside the machine while it runs (the JIT's
+    /// context block) hands them to the host where they are.
+    pub fn with_regs(regs: &'a mut [i32; NUM_REGS], machine: &'a mut Machine) -> SyscallCtx<'a> {
+        SyscallCtx {
+            regs,
+            mem: &mut machine.mem,
+            written: None,
+            written_pages: &mut machine.written_pages,
+        }
+    }
+
     /// Guest memory, read-only.
     pub fn mem(&self) -> &[u8; MEM_SIZE] {
         self.mem
@@ -59,6 +71,7 @@ impl<'a> SyscallCtx<'a> {
     }
 
     /// The span of guest memory this syscall wrote, if any.
+    #[inline]
     pub fn written(&self) -> Option<Range<usize>> {
         self.written.clone()
     }
@@ -151,5 +164,21 @@ mod tests {
         assert!(ctx.write_mem(10, &[1, 2]));
         assert!(ctx.write_mem(4, &[1]));
         assert_eq!(ctx.written(), Some(4..12));
+    }
+
+    #[test]
+    fn a_context_with_its_own_registers_writes_the_machines_memory() {
+        let mut m = Machine::new(&[]).unwrap();
+        let mut regs = [7; NUM_REGS];
+        let mut ctx = SyscallCtx::with_regs(&mut regs, &mut m);
+        ctx.regs[0] = 1;
+        assert!(ctx.write_mem(2048, &[9]));
+        assert_eq!(ctx.written(), Some(2048..2049));
+        assert_eq!(regs[0], 1);
+        assert_eq!(m.regs, [0; NUM_REGS]);
+        assert_eq!(m.mem[2048], 9);
+        // The write is on the machine's record, so `reload` clears it.
+        m.reload(&[]).unwrap();
+        assert_eq!(m.mem[2048], 0);
     }
 }

@@ -5,7 +5,8 @@
 //! back edge.
 //!
 //! Every place where compiled code can leave counts as reading every register, because
-//! leaving writes them all back: a store that may hit translated code, a CALL's push, an
+//! leaving writes them all back: a store that may hit translated code, a CALL's push, a
+//! SYSCALL (which also hands every register to the host), an
 //! edge to another region or to the dispatcher, a JR or RET — and every edge into a block
 //! that is not folded into the current one, because the fuel check on that edge may fail.
 //! So a register is dead at a block's entry only if the block writes it before anything
@@ -65,7 +66,9 @@ fn operands(op: Opcode, [a, b, c]: [u8; 3]) -> (RegSet, RegSet) {
         RegSet::of(SP as u8),
     );
     match op {
-        NOP | JMP | HALT | SYSCALL => (none, none),
+        NOP | JMP | HALT => (none, none),
+        // The host may read and write every register.
+        SYSCALL => (RegSet::ALL, RegSet::ALL),
         IMM8 | IMM32 | LOAD => (none, a),
         MOV | LDW | LDB | ADDI | ANDI | ORI | XORI | SHLI | SHRI | SARI | SLTI => (b, a),
         ADD | SUB | MUL | DIV | MOD | AND | OR | XOR | SHL | SHR | SAR | SLT | SLTU | CMP => {
@@ -88,7 +91,8 @@ fn may_leave(p: &PlannedInsn) -> bool {
         Memory::StoreWord | Memory::StoreByte => true,
         // CALL pushes only when its target is in memory.
         Memory::Push => jump_target(p.insn.imm).is_some(),
-        // Never compiled (SYSCALL); the host may write anything.
+        // SYSCALL: the host may write anything, and compiled code leaves if it wrote
+        // translated bytes.
         Memory::Host => true,
     }
 }
@@ -98,9 +102,10 @@ fn may_leave(p: &PlannedInsn) -> bool {
 fn leaves_dynamically(last: &PlannedInsn) -> bool {
     match last.insn.op.flow() {
         Flow::Indirect | Flow::Return => last.insn.regs_valid(),
-        Flow::Next | Flow::Jump | Flow::Branch | Flow::Call => false,
-        // Never compiled; if one were, leaving to the dispatcher reads everything.
-        Flow::Halt | Flow::Syscall => true,
+        // SYSCALL goes on to a static successor (its leaving is `may_leave`'s).
+        Flow::Next | Flow::Jump | Flow::Branch | Flow::Call | Flow::Syscall => false,
+        // Never compiled; if it were, leaving to the dispatcher reads everything.
+        Flow::Halt => true,
     }
 }
 

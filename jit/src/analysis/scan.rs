@@ -4,11 +4,11 @@
 //! on entry, and the guest bytes the translation depends on. Nothing here touches
 //! Cranelift; the plan is pure data that `lower` turns into code.
 //!
-//! A block is a run of compilable instructions. It ends after a control transfer (every
-//! [`Flow`] but `Next`), before an instruction that is never compiled (`Flow::Halt`,
-//! `Flow::Syscall`, an unknown opcode, or one whose fetch would run past the end of
-//! memory), or at a length limit. The dispatcher runs the instructions that are never
-//! compiled with the reference `exec::step`. Invariant: every planned instruction is
+//! A block is a run of compilable instructions. It ends after a control transfer or a
+//! SYSCALL (every [`Flow`] but `Next`), before an instruction that is never compiled
+//! (`Flow::Halt`, an unknown opcode, or one whose fetch would run past the end of memory),
+//! or at a length limit. The dispatcher runs the instructions that are never compiled
+//! with the reference `exec::step`. Invariant: every planned instruction is
 //! compilable, and a block's instructions before its last all have `Flow::Next`.
 
 use pxvm::insn::{Decoded, Insn, decode};
@@ -101,12 +101,19 @@ fn live_imm_span(op: Opcode) -> Option<(u32, u32)> {
     }
 }
 
-/// Whether an instruction with this flow is ever compiled: HALT and SYSCALL are always
-/// stepped by the dispatcher (with `exec::step`, the reference semantics).
+/// Whether an instruction with this flow is ever compiled: HALT is always stepped by the
+/// dispatcher (with `exec::step`, the reference semantics). SYSCALL is compiled as a call
+/// into the host (`lower::syscall`).
 pub(crate) const fn compiled_flow(flow: Flow) -> bool {
     match flow {
-        Flow::Next | Flow::Jump | Flow::Branch | Flow::Indirect | Flow::Call | Flow::Return => true,
-        Flow::Halt | Flow::Syscall => false,
+        Flow::Next
+        | Flow::Jump
+        | Flow::Branch
+        | Flow::Indirect
+        | Flow::Call
+        | Flow::Return
+        | Flow::Syscall => true,
+        Flow::Halt => false,
     }
 }
 
@@ -122,7 +129,7 @@ pub(crate) struct PlannedBlock {
     /// JZ whose target is its own fall-through lists it twice).
     pub succs: Vec<u32>,
     /// Where execution is likely to come back to after this block without a static
-    /// edge: the return site of a CALL, the instruction after a SYSCALL that ends it.
+    /// edge: the return site of a CALL.
     /// Worth compiling in the same region; entered through the entry table.
     pub companions: Vec<u32>,
     /// Whether this block's fuel is paid by its only predecessor (see `fold_fuel_checks`).
@@ -198,11 +205,6 @@ fn scan_block(mem: &[u8], start: u32, mode: BlockMode, max_len: usize) -> Option
     if last.insn.op.flow() == Flow::Call && jump_target(last.insn.imm).is_some() {
         companions.push(next);
     }
-    if let Ok(Decoded::Insn(after)) = decode(mem, next as usize)
-        && after.op.flow() == Flow::Syscall
-    {
-        companions.push(next + after.op.len() as u32);
-    }
     Some(PlannedBlock {
         start,
         insns,
@@ -229,8 +231,8 @@ fn static_successors(last: &PlannedInsn, next: u32) -> Vec<u32> {
         // A block ending in an ordinary instruction (a length limit) falls through; JR and
         // RET jump dynamically, and fall through when the target is outside memory.
         Flow::Next | Flow::Indirect | Flow::Return => vec![next],
-        // Never planned (see `compiled_flow`); the dispatcher continues after them.
-        Flow::Halt | Flow::Syscall => vec![next],
+        // SYSCALL goes on after the call; HALT is never planned (see `compiled_flow`).
+        Flow::Syscall | Flow::Halt => vec![next],
     }
 }
 
@@ -499,10 +501,14 @@ mod tests {
     }
 
     #[test]
-    fn nothing_to_compile_at_halt_or_syscall() {
+    fn nothing_to_compile_at_halt_but_a_syscall_is_a_block_of_its_own() {
         let mem = mem_with(&[0x00]);
         assert!(plan_region(&mem, 0, &RegionLimits::default(), |_| BlockMode::Normal).is_none());
-        let mem = mem_with(&[0xF0, 1]);
-        assert!(plan_region(&mem, 0, &RegionLimits::default(), |_| BlockMode::Normal).is_none());
+        // SYSCALL 1, then HALT: one block, the syscall alone, falling through to 2.
+        let mem = mem_with(&[0xF0, 1, 0x00]);
+        let plan = plan_region(&mem, 0, &RegionLimits::default(), |_| BlockMode::Normal).unwrap();
+        assert_eq!(plan.blocks.len(), 1);
+        assert_eq!(plan.blocks[0].insns.len(), 1);
+        assert_eq!(plan.blocks[0].succs, vec![2]);
     }
 }

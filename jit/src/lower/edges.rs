@@ -8,6 +8,8 @@
 //!   target's body is entered with no exit of its own and reads only the registers it
 //!   needs (a failing check leaves with `EXIT_FUEL` at the target's pc, having run
 //!   nothing of it);
+//! * after a SYSCALL (which calls the host, see `syscall`) the fall-through is an edge
+//!   like any other;
 //! * out of the region (a static pc with no block here, JR, RET) goes through the chain
 //!   block, or to the dispatcher for pc 65,536 — except that a RET whose target is the
 //!   return site of a CALL in this region takes the checked edge to that block directly.
@@ -276,9 +278,15 @@ impl Lowerer<'_> {
                 self.return_sites(dest);
                 self.jump_dynamic(dest, next);
             }
-            // `scan::compiled_flow`: these are never planned. (A panic while compiling
+            Flow::Syscall => {
+                if valid {
+                    self.syscall(p);
+                }
+                self.goto(next);
+            }
+            // `scan::compiled_flow`: HALT is never planned. (A panic while compiling
             // leaves the entry to the interpreter; see `Cache::compile`.)
-            Flow::Halt | Flow::Syscall => unreachable!("{} is never compiled", insn.op),
+            Flow::Halt => unreachable!("{} is never compiled", insn.op),
         }
     }
 

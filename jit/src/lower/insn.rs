@@ -74,8 +74,8 @@ impl Lowerer<'_> {
                     self.data_access(p, access, after);
                 }
             }
-            // The stack (CALL, RET) belongs to terminators (`edges`); the host's accesses
-            // (SYSCALL) are never compiled.
+            // The stack (CALL, RET) belongs to terminators (`edges`); so does SYSCALL, the
+            // host's accesses (`syscall`), which always ends its block.
             Memory::Push | Memory::Pop | Memory::Host => {}
         }
     }
@@ -166,8 +166,8 @@ impl Lowerer<'_> {
             SHRI => self.arith(p, Alu::Shr, Operand::Imm),
             SARI => self.arith(p, Alu::Sar, Operand::Imm),
             // Memory accesses are lowered from the ISA's memory column (`data_access`);
-            // control transfers end blocks and are emitted by `edges`; HALT and SYSCALL are
-            // never planned.
+            // control transfers and SYSCALL end blocks and are emitted by `edges` (and
+            // `syscall`); HALT is never planned.
             LOAD | STORE | LDW | STW | LDB | STB | HALT | SYSCALL | JMP | JZ | JNZ | JR | CALL
             | RET => {}
         }

@@ -12,6 +12,7 @@
 //! * `insn`: each straight-line instruction's semantics, mirroring `pxvm::exec::step`;
 //! * `memory`: bounds-checked loads and stores, the store window and the code map;
 //! * `edges`: block terminators and the fuel accounting on every edge;
+//! * `syscall`: SYSCALL, a call into the host through the helper in `Ctx`;
 //! * `fastloop`: the fast copy of a counted self-loop.
 //!
 //! Invariants: the lowering imports from `runtime` only `runtime::abi` (the contract with
@@ -25,12 +26,13 @@ mod edges;
 mod fastloop;
 mod insn;
 mod memory;
+mod syscall;
 
 #[cfg(test)]
 pub(crate) use edges::taken_when_zero;
 
 use crate::analysis::{Plan, RegSet, liveness};
-use crate::runtime::abi::{StoreWindow, off, region_signature};
+use crate::runtime::abi::{StoreWindow, host_call_signature, off, region_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Type, Value, types,
@@ -51,7 +53,7 @@ pub(crate) fn build(
     self_ref: FuncRef,
     frontend: TargetFrontendConfig,
 ) {
-    let mut l = Lowerer::new(func, fctx, plan, window, ptr, self_ref);
+    let mut l = Lowerer::new(func, fctx, plan, (window, ptr), self_ref, frontend);
     l.emit_switch();
     for i in 0..plan.blocks.len() {
         l.emit_block(i);
@@ -134,6 +136,8 @@ struct Frame {
     self_ref: FuncRef,
     /// The signature of region functions, for the chain block's tail call.
     region_sig: SigRef,
+    /// The signature of the host-call helper (`abi::HostCall`).
+    host_sig: SigRef,
     /// The registers the region may write (see `liveness::written`).
     written: RegSet,
 }
@@ -186,14 +190,15 @@ impl<'a> Lowerer<'a> {
         func: &'a mut Function,
         fctx: &'a mut FunctionBuilderContext,
         plan: &'a Plan,
-        window: StoreWindow,
-        ptr: Type,
+        (window, ptr): (StoreWindow, Type),
         self_ref: FuncRef,
+        frontend: TargetFrontendConfig,
     ) -> Lowerer<'a> {
         let mut b = FunctionBuilder::new(func, fctx);
         let regs = std::array::from_fn(|_| b.declare_var(types::I32));
         let fuel = b.declare_var(types::I64);
         let region_sig = b.import_signature(region_signature(ptr));
+        let host_sig = b.import_signature(host_call_signature(ptr, frontend.default_call_conv));
 
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -253,6 +258,7 @@ impl<'a> Lowerer<'a> {
                 code_write_exit,
                 self_ref,
                 region_sig,
+                host_sig,
                 written: liveness::written(plan),
             },
             blocks,

@@ -1,9 +1,10 @@
 //! The contract between the Rust dispatcher and compiled code: the [`Ctx`] block that
 //! compiled code reads and writes (guest registers, remaining fuel, the exit pc, and the
-//! pointers to guest memory, the code map and the entry table), the exit reasons compiled
-//! code returns, and the two Cranelift signatures (the System V trampoline the dispatcher
-//! calls, and the tail-call convention every region function uses so that regions can
-//! chain to each other without growing the stack), and the [`StoreWindow`] promise the
+//! pointers to guest memory, the code map, the entry table and the host-call helper), the
+//! exit reasons compiled code returns, and the three Cranelift signatures (the System V
+//! trampoline the dispatcher calls, the tail-call convention every region function uses
+//! so that regions can chain to each other without growing the stack, and the C-convention
+//! host-call helper compiled code calls for SYSCALL), and the [`StoreWindow`] promise the
 //! code cache makes to each compiled region.
 //!
 //! Invariant: this module depends on nothing else in the crate; the lowering (which emits
@@ -36,9 +37,25 @@ pub(crate) struct Ctx {
     pub pc: u32,
     /// On a [`EXIT_CODE_WRITE`] exit: the first guest address written.
     pub write_addr: u32,
-    /// On a [`EXIT_CODE_WRITE`] exit: the number of bytes written (1 or 4).
+    /// On a [`EXIT_CODE_WRITE`] exit: the number of bytes written (1 or 4 for a store,
+    /// any length for a syscall's buffer).
     pub write_len: u32,
+    /// The helper compiled code calls to perform a SYSCALL (see [`HostCall`]).
+    pub host_call: HostCall,
+    /// What the helper needs beyond `Ctx` (the machine and the host); opaque to compiled
+    /// code.
+    pub link: *mut std::ffi::c_void,
 }
+
+/// `host_call(ctx, num)`: perform syscall `num` with the registers in `ctx.regs` (which it
+/// updates) and return 0 to go on in compiled code, or the exit reason to return with
+/// ([`EXIT_CODE_WRITE`] with `write_addr`/`write_len` set, or [`EXIT_HOST_PANIC`]).
+///
+/// # Safety
+///
+/// `ctx` must point to the `Ctx` the dispatcher built for the current call into compiled
+/// code (see `runtime::hostcall`).
+pub(crate) type HostCall = unsafe extern "C" fn(*mut Ctx, u32) -> u32;
 
 /// `ctx.pc` has no compiled entry (or is outside the table): the dispatcher decides.
 pub(crate) const EXIT_JUMP: u32 = 0;
@@ -47,6 +64,9 @@ pub(crate) const EXIT_FUEL: u32 = 1;
 /// A store wrote translated code: invalidate `write_addr .. write_addr + write_len`, then
 /// continue at `ctx.pc` (the instruction after the store).
 pub(crate) const EXIT_CODE_WRITE: u32 = 2;
+
+/// The host panicked inside a syscall: the dispatcher resumes the panic.
+pub(crate) const EXIT_HOST_PANIC: u32 = 3;
 
 /// Byte offsets of [`Ctx`] fields, as compiled code addresses them.
 pub(crate) mod off {
@@ -60,6 +80,7 @@ pub(crate) mod off {
     pub const PC: i32 = offset_of!(Ctx, pc) as i32;
     pub const WRITE_ADDR: i32 = offset_of!(Ctx, write_addr) as i32;
     pub const WRITE_LEN: i32 = offset_of!(Ctx, write_len) as i32;
+    pub const HOST_CALL: i32 = offset_of!(Ctx, host_call) as i32;
 }
 
 /// The Rust-callable entry into compiled code: `trampoline(ctx, pc, code)` calls the region
@@ -76,6 +97,16 @@ pub(crate) type Trampoline = unsafe extern "C" fn(*mut Ctx, u32, usize) -> u32;
 /// Signature of every region function: `(ctx, pc) -> exit reason`, tail-call convention.
 pub(crate) fn region_signature(ptr: Type) -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(types::I32));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// Signature of the host-call helper ([`HostCall`]): `(ctx, num) -> status`, the
+/// platform's C convention.
+pub(crate) fn host_call_signature(ptr: Type, call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
     sig.params.push(AbiParam::new(ptr));
     sig.params.push(AbiParam::new(types::I32));
     sig.returns.push(AbiParam::new(types::I32));

@@ -19,9 +19,10 @@ use super::abi::StoreWindow;
 use super::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
 use super::backend::{Backend, Compiled, Tier};
 use super::codemap::CodeMap;
+use super::hostcall::{Link, host_call};
 use crate::analysis::Plan;
 use crate::analysis::scan::{BlockMode, RegionLimits, plan_region};
-use pxvm::{MEM_SIZE, Machine};
+use pxvm::{Host, MEM_SIZE, Machine};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
@@ -430,23 +431,46 @@ impl Cache {
     }
 
     /// Run compiled code at `code` (an entry of this cache for `m.pc`) with at most `fuel`
-    /// instructions; update the machine and return how it left and how much fuel it used.
-    pub fn enter(&mut self, code: usize, m: &mut Machine, fuel: u64) -> (Left, u64) {
+    /// instructions, its SYSCALLs calling `host`; update the machine and return how it
+    /// left and how much fuel it used. A panic of the host is resumed here, after compiled
+    /// code has returned.
+    pub fn enter(
+        &mut self,
+        code: usize,
+        m: &mut Machine,
+        host: &mut dyn Host,
+        fuel: u64,
+    ) -> (Left, u64) {
         let Some(backend) = self.backend.as_ref() else {
             return (Left::Jump, 0);
         };
+        let (regs, pc) = (m.regs, m.pc);
+        let machine: *mut Machine = m;
+        // SAFETY: `machine` comes from `m`, a valid exclusive reference; this only takes
+        // the address of its memory (no access to the bytes).
+        let mem = unsafe { (*machine).mem.as_mut_ptr() };
+        let mut link = Link {
+            machine,
+            host,
+            panic: None,
+        };
         let mut ctx = Ctx {
-            regs: m.regs,
+            regs,
             fuel,
-            mem: m.mem.as_mut_ptr(),
+            mem,
             codemap: self.codemap.as_ptr(),
             entries: self.entries.as_ptr(),
-            pc: m.pc,
+            pc,
             write_addr: 0,
             write_len: 0,
+            host_call,
+            link: std::ptr::addr_of_mut!(link).cast(),
         };
         let trampoline = backend.trampoline();
         self.stats.entries += 1;
+        // Compiled code calls `ctx.host_call` with `ctx` itself, whose `link` points to
+        // `link` (alive until after the call) holding this very machine, as `host_call`
+        // requires; the helper catches every panic, so none unwinds through compiled code.
         // SAFETY: `code` comes from `self.entries` (or a compile just now), so it is the
         // finalized entry of a region function of `backend`'s module, which stays alive
         // (no flush can happen during the call). The region code only dereferences:
@@ -458,7 +482,11 @@ impl Cache {
         // region exists); and `ctx.entries + 8 * pc` for pc < ENTRY_COUNT, the length of
         // `self.entries`. Every address in the entry table is a live function of this
         // module with the same signature, so the tail calls stay inside valid code.
-        let reason = unsafe { trampoline(&mut ctx, m.pc, code) };
+        let reason = unsafe { trampoline(&mut ctx, pc, code) };
+        if let Some(payload) = link.panic.take() {
+            m.regs = ctx.regs;
+            panic::resume_unwind(payload);
+        }
         let used = fuel.saturating_sub(ctx.fuel);
         m.regs = ctx.regs;
         m.pc = ctx.pc.min(MEM_SIZE as u32);
@@ -466,9 +494,9 @@ impl Cache {
         match reason {
             EXIT_FUEL => (Left::Fuel, used),
             EXIT_CODE_WRITE => {
-                let start = ctx.write_addr as usize;
-                let len = ctx.write_len.min(4) as usize;
-                self.note_write(start..start + len);
+                let start = (ctx.write_addr as usize).min(MEM_SIZE);
+                let end = (start + ctx.write_len as usize).min(MEM_SIZE);
+                self.note_write(start..end);
                 (Left::Jump, used)
             }
             _ => (Left::Jump, used),

@@ -1,9 +1,10 @@
 //! The dispatcher: the Rust loop that owns a run. It enters compiled code where the cache
 //! has (or, per the engine's policy, may build) an entry for the current pc, and otherwise
 //! executes exactly one instruction with `pxvm::exec::step` — the reference semantics — so
-//! HALT, SYSCALL, unknown opcodes, fetch faults and fuel tails are exact by construction.
-//! Every guest write the stepped instruction reports (stores, CALL pushes, syscall
-//! buffers) is passed to the cache, which invalidates translations of those bytes.
+//! HALT, unknown opcodes, fetch faults and fuel tails are exact by construction (compiled
+//! code makes SYSCALLs itself, see `hostcall`). Every guest write the stepped instruction
+//! reports (stores, CALL pushes, syscall buffers), and every write compiled code leaves
+//! for, is passed to the cache, which invalidates translations of those bytes.
 //!
 //! Two policies share the loop: `jit` compiles every block before running it; `tiered`
 //! first runs the plain (fast) interpreter for a warm-up while nothing is compiled — so
@@ -76,8 +77,8 @@ const ENDS_BLOCK: [bool; 256] = {
     table
 };
 
-/// By opcode byte: instructions no block ever starts with (HALT, SYSCALL, unknown
-/// opcodes: see `scan::compiled_flow`), so the dispatcher steps them without looking for
+/// By opcode byte: instructions no block ever starts with (HALT, unknown opcodes: see
+/// `scan::compiled_flow`), so the dispatcher steps them without looking for
 /// compiled code.
 const NEVER_COMPILED: [bool; 256] = {
     let mut table = [true; 256];
@@ -144,7 +145,7 @@ impl Dispatcher {
                 };
                 if let Some(code) = code {
                     let slice = cache.slice(code, left);
-                    let (how, used) = cache.enter(code, m, slice);
+                    let (how, used) = cache.enter(code, m, host, slice);
                     left -= used.min(left);
                     // Out of fuel for the slice, not for the run: the region is hot.
                     let cut = how == Left::Fuel && slice < left + used;
@@ -234,7 +235,7 @@ impl Dispatcher {
     }
 
     /// Compiling at `pc` failed (nothing compilable there): start counting afresh, so a hot
-    /// SYSCALL or HALT costs one failed attempt per `threshold` entries.
+    /// HALT costs one failed attempt per `threshold` entries.
     fn cool(&mut self, pc: u32) {
         if let Some(c) = self.counts.get_mut(pc as usize) {
             *c = 0;

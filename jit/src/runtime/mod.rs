@@ -2,6 +2,7 @@
 //! between compiled code and Rust (the `Ctx` block, exit reasons, signatures, the store
 //! window); `backend` owns the Cranelift module and compiles plans through `lower`;
 //! `codemap` and `cache` keep the compiled regions, the entry table and invalidation;
+//! `hostcall` is the helper compiled code calls for SYSCALL, straight into the host;
 //! `dispatch` is the Rust loop that owns a run; `engine` is the public `pxvm::Engine`;
 //! `dump` writes compiled regions out for profiling.
 //!
@@ -16,3 +17,4 @@ mod codemap;
 pub(crate) mod dispatch;
 mod dump;
 pub(crate) mod engine;
+mod hostcall;

@@ -13,6 +13,7 @@ mod opcodes;
 mod random;
 mod smc;
 mod smoke;
+mod syscalls;
 
 use pxvm::Engine;
 pub use pxvm::testkit::{Code, Recorder, Run, assert_same, recorded, reference};

@@ -1,0 +1,60 @@
+//! SYSCALL in compiled code: a direct call into the host through the helper whose address
+//! `Ctx` holds (`abi::HostCall`, implemented by `runtime::hostcall`), with no exit to the
+//! dispatcher. Around the call the guest registers go through `ctx.regs`: every register
+//! is stored before it (the host may read any) and loaded after it (the host may write
+//! any). The helper says whether compiled code may go on; if not (the syscall wrote bytes
+//! that translations depend on, or the host panicked), the code leaves at once for the
+//! dispatcher at the instruction after the SYSCALL, with the fuel exact, so that no stale
+//! translation runs (the running one included).
+//!
+//! Invariant: a SYSCALL always ends its block (`Flow::Syscall`), so nothing of the block
+//! follows the call and leaving gives back exactly the block's `leave_refund`.
+
+use super::{Lowerer, host_flags};
+use crate::analysis::{PlannedInsn, RegSet};
+use crate::runtime::abi::off;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
+use pxvm::machine::NUM_REGS;
+
+impl Lowerer<'_> {
+    /// Call the host for SYSCALL `p`; afterwards the builder is in the block that goes on
+    /// to the fall-through (the caller emits that edge).
+    pub(super) fn syscall(&mut self, p: &PlannedInsn) {
+        let ctx = self.env.ctx;
+        self.materialize(RegSet::ALL);
+        self.clear_pending();
+        // Four registers per 16-byte store: the host reads the registers as a whole, and
+        // a wide load over several narrow stores cannot be forwarded from the store
+        // buffer (measured: a stall that cost a third of a syscall round trip).
+        let regs = self.env.regs;
+        for half in 0..NUM_REGS / 4 {
+            let r = |k: usize| regs[4 * half + k];
+            let first = self.b.use_var(r(0));
+            let mut v = self.b.ins().scalar_to_vector(types::I32X4, first);
+            for k in 1..4 {
+                let x = self.b.use_var(r(k));
+                v = self.b.ins().insertlane(v, x, k as u8);
+            }
+            let at = off::REGS + 16 * half as i32;
+            (self.b.ins()).store(MemFlagsData::new().with_notrap(), v, ctx, at);
+        }
+        let helper = (self.b.ins()).load(self.env.ptr, host_flags(), ctx, off::HOST_CALL);
+        let num = self.c32(i32::from(p.insn.imm as u8));
+        let call = (self.b.ins()).call_indirect(self.frame.host_sig, helper, &[ctx, num]);
+        let status = self.b.inst_results(call)[0];
+        for r in 0..NUM_REGS {
+            let v = (self.b.ins()).load(types::I32, host_flags(), ctx, off::REGS + 4 * r as i32);
+            self.b.def_var(self.env.regs[r], v);
+        }
+        let leave = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(status, leave, &[], go_on, &[]);
+        self.b.switch_to_block(leave);
+        self.refund(self.cur.leave_refund);
+        let pc = self.c32(p.next() as i32);
+        let exit = self.frame.exit;
+        self.b.ins().jump(exit, &[pc.into(), status.into()]);
+        self.b.switch_to_block(go_on);
+    }
+}

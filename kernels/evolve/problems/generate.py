@@ -43,13 +43,24 @@ def fuel(rng, i):
     return {"regs": {"R1": LIST_AT, "R2": k}, "memory": {hex(LIST_AT): words(xs)},
             "expect": {"regs": {"R1": sum(x // 3 - 2 for x in xs)}}}
 
+def digits(rng, i):
+    # As many numbers of each length (1 to 5 digits) as chance gives, not uniform over
+    # 0..99,999, where nine numbers in ten have five digits; every boundary is an edge.
+    edges = [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 99999]
+    if i < len(edges):
+        n = edges[i]
+    else:
+        d = rng.randint(1, 5)
+        n = rng.randint(0 if d == 1 else 10 ** (d - 1), 10 ** d - 1)
+    return {"regs": {"R1": n}, "expect": {"regs": {"R1": len(str(n))}}}
+
 PROBLEMS = {
     "larger": two(max, -50, 50, [(0, 0), (3, -3), (-3, 3), (7, 7)]),
     "absolute": one(abs, -1000, 1000, [0, 1, -1, 1000, -1000]),
     "sum_to_n": one(lambda n: n * (n + 1) // 2, 0, 100, [0, 1, 2, 100]),
     "gcd": two(math.gcd, 1, 200, [(1, 1), (12, 18), (17, 5), (200, 100)]),
     "collatz": one(collatz, 1, 100, [1, 2, 3, 27]),
-    "digits": one(lambda n: len(str(n)), 0, 99999, [0, 9, 10, 99, 100, 9999, 10000, 99999]),
+    "digits": digits,
     "fuel_cost": fuel,
     "fibonacci": one(fib, 0, 24, [0, 1, 2, 3, 24]),
 }

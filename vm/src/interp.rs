@@ -126,16 +126,27 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
                 }
             };
         }
-        // A word store; with SKIP_CYCLES, one that changes memory counts as an effect (one
-        // that writes what is already there cannot make a cycle's turns differ).
-        macro_rules! store_i32 {
-            ($addr:expr, $value:expr) => {{
+        // A store through the machine; with SKIP_CYCLES, one that changes memory counts as
+        // an effect (one that writes what is already there cannot make a cycle's turns
+        // differ).
+        macro_rules! store {
+            ($store:ident, $load:ident, $addr:expr, $value:expr, $stored:expr) => {{
                 let (addr, value) = ($addr, $value);
-                if SKIP_CYCLES && m.load_i32(addr) != value {
+                if SKIP_CYCLES && m.$load(addr) != $stored(value) {
                     effects += 1;
                 }
-                m.store_i32(addr, value);
+                m.$store(addr, value);
             }};
+        }
+        macro_rules! store_i32 {
+            ($addr:expr, $value:expr) => {
+                store!(store_i32, load_i32, $addr, $value, |v: i32| v)
+            };
+        }
+        macro_rules! store_u8 {
+            ($addr:expr, $value:expr) => {
+                store!(store_u8, load_u8, $addr, $value, |v: i32| v & 0xFF)
+            };
         }
         match code {
             op::NOP => pc += 1,
@@ -212,8 +223,7 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
                 Some(t) => {
                     let sp = regs[SP].wrapping_sub(4);
                     regs[SP] = sp;
-                    m.store_i32(sp, (pc + 5) as i32);
-                    effects += 1;
+                    store_i32!(sp, (pc + 5) as i32);
                     pc = t as usize;
                 }
                 None => pc += 5,
@@ -258,12 +268,7 @@ fn run_fast<H: Host + ?Sized, const SKIP_CYCLES: bool>(
             }
             op::STB => {
                 if regs_ok!(1, 2) {
-                    let (addr, value) = (regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
-                    // With SKIP_CYCLES, a store that changes nothing is not an effect.
-                    if SKIP_CYCLES && m.load_u8(addr) != value & 0xFF {
-                        effects += 1;
-                    }
-                    m.store_u8(addr, value);
+                    store_u8!(regs[reg!(1)].wrapping_add(i32_at!(3)), regs[reg!(2)]);
                 }
                 pc += 7;
             }

@@ -40,6 +40,14 @@ fn pages_of(start: u32, end: u32) -> Range<usize> {
     (start >> PAGE_SHIFT) as usize..((end - 1) >> PAGE_SHIFT) as usize + 1
 }
 
+/// Whether any byte of `range` (clipped to the map) is marked in `bytes`, a code map's
+/// bytes: [`CodeMap::any`], and the same question asked through the raw pointer compiled
+/// code carries.
+pub(crate) fn covered(bytes: &[u8], range: &Range<usize>) -> bool {
+    let end = range.end.min(bytes.len());
+    range.start < end && bytes[range.start..end].iter().any(|&b| b != 0)
+}
+
 fn overlaps(deps: &[(u32, u32)], start: u32, end: u32) -> bool {
     deps.iter().any(|&(s, e)| s < end && start < e)
 }
@@ -52,8 +60,7 @@ impl CodeMap {
 
     /// Whether any byte of `range` is covered by a translation.
     pub fn any(&self, range: &Range<usize>) -> bool {
-        let end = range.end.min(self.bytes.len());
-        range.start < end && self.bytes[range.start..end].iter().any(|&b| b != 0)
+        covered(&self.bytes, range)
     }
 
     /// The largest run of whole pages that no registered region and none of `deps` touch:

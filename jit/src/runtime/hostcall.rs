@@ -66,10 +66,10 @@ pub(crate) unsafe extern "C" fn host_call(ctx: *mut Ctx, num: u32) -> u32 {
             // exists, or no compiled code would be running), which nothing changes while
             // compiled code runs.
             let codemap = unsafe { std::slice::from_raw_parts(ctx.codemap, MEM_SIZE) };
-            let end = range.end.min(MEM_SIZE);
-            if codemap[range.start.min(end)..end].iter().all(|&b| b == 0) {
+            if !super::codemap::covered(codemap, &range) {
                 return 0;
             }
+            let end = range.end.min(MEM_SIZE);
             ctx.write_addr = range.start as u32;
             ctx.write_len = (end - range.start) as u32;
             EXIT_CODE_WRITE

@@ -262,10 +262,7 @@ fn insert_random(rng: &mut ChaCha8Rng, items: &mut Vec<Item>, alphabet: &Alphabe
     let at = rng.random_range(0..=items.len());
     let new = random_insn(rng, items, alphabet);
     let new = effective(rng, new, items, at, alphabet);
-    let at_addr = addresses(items)
-        .get(at)
-        .copied()
-        .unwrap_or_else(|| items.iter().map(Item::len).sum());
+    let at_addr: usize = items[..at].iter().map(Item::len).sum();
     relocate(items, at_addr, new.op.len() as isize);
     items.insert(at, Item::Insn(new));
 }

@@ -310,7 +310,8 @@ const CACHE_LIMIT: usize = 1 << 20;
 
 /// One worker's machine, engine and host, reused from genome to genome.
 ///
-/// The machine is reloaded by clearing only what the last (interpreted) run wrote ([`Machine::reload`]); the host is recycled ([`PxHost::recycle`]), so scoring an
+/// The machine is reloaded by clearing only what the last (interpreted) run wrote
+/// ([`Machine::reload`]); the host is recycled ([`PxHost::recycle`]), so scoring an
 /// `output`, `draw` or `faster` genome allocates nothing but its output lines. A JIT engine
 /// is built afresh for each genome: its hotness counts and code cache describe one
 /// program, and carried over to unrelated genomes they would make it compile code no

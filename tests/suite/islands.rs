@@ -789,9 +789,8 @@ fn a_damaged_islands_checkpoint_is_an_error_naming_the_file() {
         b"[]".to_vec(),
         "not a pxos evolve checkpoint of an island experiment",
     ));
-    for (bytes, says) in files {
-        std::fs::write(&ck, &bytes).unwrap();
-        let o = pxos(&[
+    let resume = |extra: &[&str]| {
+        let mut args = vec![
             "evolve",
             "--resume",
             "--checkpoint",
@@ -802,9 +801,13 @@ fn a_damaged_islands_checkpoint_is_an_error_naming_the_file() {
             "output",
             "--target",
             "1,2,3,5",
-            "--generations",
-            "4",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        pxos(&args)
+    };
+    for (bytes, says) in files {
+        std::fs::write(&ck, &bytes).unwrap();
+        let o = resume(&["--generations", "4"]);
         assert_eq!(o.status.code(), Some(2), "{says}: {}", stdout(&o));
         let err = stderr(&o);
         assert!(
@@ -818,18 +821,7 @@ fn a_damaged_islands_checkpoint_is_an_error_naming_the_file() {
     {
         std::fs::remove_file(&ck).unwrap();
         super::cli_util::mkfifo(&ck);
-        let o = pxos(&[
-            "evolve",
-            "--resume",
-            "--checkpoint",
-            &ck_arg,
-            "--islands",
-            "3",
-            "--goal",
-            "output",
-            "--target",
-            "1,2,3,5",
-        ]);
+        let o = resume(&[]);
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("is a FIFO"), "{}", stderr(&o));
     }

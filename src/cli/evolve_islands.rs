@@ -201,7 +201,8 @@ pub fn run(
         s.plan(generations);
         s
     });
-    let bests: Vec<(usize, Individual)> = match args.island {
+    // The generation the run ends at: the plan, or the checkpoint's if it is past it.
+    let (bests, reached): (Vec<(usize, Individual)>, u64) = match args.island {
         Some(me) => {
             if me >= islands {
                 anyhow::bail!(
@@ -242,7 +243,10 @@ pub fn run(
                     },
                 )
             })?;
-            vec![(me, evolution.best().clone())]
+            (
+                vec![(me, evolution.best().clone())],
+                evolution.state.generation,
+            )
         }
         None => {
             let logs: Vec<Option<PathBuf>> = (0..islands)
@@ -284,13 +288,13 @@ pub fn run(
             // The experiment's best first.
             all.swap(0, best);
             all[1..].sort_by_key(|(i, _)| *i);
-            all
+            (all, archipelago.islands[0].state.generation)
         }
     };
     if let Some(out) = outputs.out {
         userfile::write_output(out, &bests[0].1.genome)?;
     }
-    report(&bests, goal, islands, migration, generations, outputs.json)?;
+    report(&bests, goal, islands, migration, reached, outputs.json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -826,3 +826,36 @@ fn a_damaged_islands_checkpoint_is_an_error_naming_the_file() {
         assert!(stderr(&o).contains("is a FIFO"), "{}", stderr(&o));
     }
 }
+
+/// Resumed with a plan shorter than the generations its checkpoint already holds, a ring
+/// runs no further and reports the generation it is at, not the plan (hostile pass: the
+/// report said 40 generations of a ring checkpointed at 592).
+#[test]
+fn a_ring_resumed_with_a_shorter_plan_reports_the_generation_it_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let ck = arg(&dir.path().join("ring.ck"));
+    let (whole, _) = run_ok(&ring_args(&seed, "6", &["--checkpoint", &ck]));
+    assert_eq!(whole["generations"], 6);
+    let resume = |plan: &str| {
+        let a = [
+            "evolve",
+            "--resume",
+            "--checkpoint",
+            &ck,
+            "--islands",
+            "3",
+            "--goal",
+            "output",
+            "--target",
+            "1,2,3,5",
+            "--generations",
+            plan,
+            "--json",
+        ];
+        run_ok(&a.map(String::from))
+    };
+    let (short, _) = resume("3");
+    assert_eq!(short["generations"], 6, "{short}");
+    assert_eq!(short["best"], whole["best"]);
+}

@@ -170,8 +170,9 @@ pub struct EvolveArgs {
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=super::batch::MAX_JOBS))]
     jobs: Option<usize>,
     /// Start from scratch: generation 0 is the seed kernel and random kernels of 1 to N
-    /// instructions over the goal's alphabet, 0 to 1,000 [default: the problem's budget
-    /// for --problem; else 0: the seed kernel and its mutants].
+    /// instructions over the goal's alphabet (cut to --max-len bytes, as every kernel of
+    /// the search is), 0 to 1,000 [default: the problem's budget for --problem; else 0: the
+    /// seed kernel and its mutants].
     #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_INIT_LENGTH as u64))]
     init_length: Option<usize>,
     /// Largest kernel the search may grow, in bytes, 1 to 65,536 [default: 1024].

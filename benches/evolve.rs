@@ -1,7 +1,7 @@
 //! Criterion bench of evolution throughput: scoring a population of 100 distinct
 //! 100-instruction kernels at fuel 1,000 (the yardstick: at least 1,000,000
 //! evaluations per second on 2 cores), on each engine. Each iteration builds a fresh
-//! evaluator (an empty content cache, so every genome runs); the threads' benches —
+//! evaluator (every genome runs); the threads' benches —
 //! machine, engine, host — are pooled and reused from one iteration to the next, as they
 //! are from one generation to the next in an experiment.
 
@@ -28,9 +28,9 @@ fn evaluate(c: &mut Criterion) {
     for &kind in EngineKind::ALL {
         group.bench_function(kind.name(), |b| {
             b.iter(|| {
-                // A fresh evaluator each time: no cache hits, every genome runs.
+                // The genomes are distinct and none is known: every genome runs.
                 let mut evaluator = Evaluator::new(&goal, kind, 1_000);
-                evaluator.score_all(&genomes)
+                evaluator.score_all(&genomes, &[])
             })
         });
     }

@@ -145,7 +145,8 @@ pub struct EvolveArgs {
     #[arg(long, value_enum)]
     selection: Option<SelectionArg>,
     /// Parsimony: add W x size (bytes) to the error used for ranking, elitism and
-    /// tournaments, 0 to 1,000,000 [default: 0]; above 0, lexicase also breaks its last
+    /// tournaments, 0 to 1,000,000 [default: the problem's budget for --problem; else 0];
+    /// above 0, lexicase also breaks its last
     /// tie by size (at 0 it breaks ties at random, keeping neutral variants).
     #[arg(long, value_name = "W")]
     size_weight: Option<f64>,
@@ -609,7 +610,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 },
                 Selection::from,
             ),
-            size_weight: args.size_weight.unwrap_or(0.0),
+            size_weight: args
+                .size_weight
+                .unwrap_or(budget.map_or(0.0, |b| b.size_weight)),
             init_length: args
                 .init_length
                 .unwrap_or(budget.map_or(0, |b| b.init_length)),

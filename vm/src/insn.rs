@@ -37,6 +37,10 @@ impl Decoded {
     }
 }
 
+/// The longest encoding of an instruction, in bytes (`RegRegImm`: opcode, two registers,
+/// a 32-bit immediate).
+pub const MAX_INSN_LEN: usize = 7;
+
 /// Decoding ran past the end of the byte slice. `at` is the offset of the first byte that
 /// could not be fetched (for guest memory that is always 65,536).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,29 +74,22 @@ impl Insn {
     /// Append the encoding to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         let [a, b, c] = self.regs;
-        let imm = self.imm.to_le_bytes();
-        out.push(self.op as u8);
-        match self.op.layout() {
-            Layout::None => {}
-            Layout::U8 => out.push(self.imm as u8),
-            Layout::RegU8 => out.extend_from_slice(&[a, self.imm as u8]),
-            Layout::Reg => out.push(a),
-            Layout::RegReg => out.extend_from_slice(&[a, b]),
-            Layout::RegRegReg => out.extend_from_slice(&[a, b, c]),
-            Layout::Imm => out.extend_from_slice(&imm),
-            Layout::RegImm => {
-                out.push(a);
-                out.extend_from_slice(&imm);
-            }
-            Layout::ImmReg => {
-                out.extend_from_slice(&imm);
-                out.push(a);
-            }
-            Layout::RegRegImm => {
-                out.extend_from_slice(&[a, b]);
-                out.extend_from_slice(&imm);
-            }
-        }
+        let [i0, i1, i2, i3] = self.imm.to_le_bytes();
+        let op = self.op as u8;
+        // Built whole, then appended at once: one capacity check per instruction.
+        let bytes: [u8; MAX_INSN_LEN] = match self.op.layout() {
+            Layout::None => [op, 0, 0, 0, 0, 0, 0],
+            Layout::U8 => [op, i0, 0, 0, 0, 0, 0],
+            Layout::RegU8 => [op, a, i0, 0, 0, 0, 0],
+            Layout::Reg => [op, a, 0, 0, 0, 0, 0],
+            Layout::RegReg => [op, a, b, 0, 0, 0, 0],
+            Layout::RegRegReg => [op, a, b, c, 0, 0, 0],
+            Layout::Imm => [op, i0, i1, i2, i3, 0, 0],
+            Layout::RegImm => [op, a, i0, i1, i2, i3, 0],
+            Layout::ImmReg => [op, i0, i1, i2, i3, a, 0],
+            Layout::RegRegImm => [op, a, b, i0, i1, i2, i3],
+        };
+        out.extend_from_slice(&bytes[..self.op.len()]);
     }
 
     /// The encoding as a fresh vector.

@@ -164,31 +164,29 @@ fn writes_first_register(op: Opcode) -> bool {
     }
 }
 
-/// The registers read after each position of `items` (index `i`: before item `i`),
-/// by a backward sweep that ignores jumps: at the end and at each `HALT` the goal's
-/// `outputs` are read; an instruction that writes its first register kills it and reads
-/// its other register operands; any other instruction reads all its register operands
-/// (a syscall, every register).
-fn live_registers(items: &[Item], outputs: &[u8]) -> Vec<u8> {
+/// The registers read before item `at` of `items` (after the last item when `at` is
+/// `items.len()`), as a mask, by a backward sweep that ignores jumps: at the end and at
+/// each `HALT` the goal's `outputs` are read; an instruction that writes its first
+/// register kills it and reads its other register operands; any other instruction reads
+/// all its register operands (a syscall, every register).
+fn live_before(items: &[Item], outputs: &[u8], at: usize) -> u8 {
     let mask = |regs: &[u8]| {
         regs.iter()
             .filter(|&&r| usize::from(r) < pxvm::machine::NUM_REGS)
             .fold(0u8, |m, &r| m | 1 << r)
     };
     let at_halt = mask(outputs);
-    let mut live = vec![0u8; items.len() + 1];
-    live[items.len()] = at_halt;
-    for (i, item) in items.iter().enumerate().rev() {
-        let after = live[i + 1];
-        live[i] = match item {
-            Item::Byte(_) => after,
+    let mut live = at_halt;
+    for item in items[at.min(items.len())..].iter().rev() {
+        live = match item {
+            Item::Byte(_) => live,
             Item::Insn(insn) => {
                 let regs = &insn.regs[..insn.op.layout().reg_count()];
                 match insn.op {
                     Opcode::HALT => at_halt,
                     Opcode::SYSCALL => u8::MAX,
-                    op if writes_first_register(op) => after & !mask(&regs[..1]) | mask(&regs[1..]),
-                    _ => after | mask(regs),
+                    op if writes_first_register(op) => live & !mask(&regs[..1]) | mask(&regs[1..]),
+                    _ => live | mask(regs),
                 }
             }
         };
@@ -200,17 +198,14 @@ fn is_branch(op: Opcode) -> bool {
     matches!(op, Opcode::JMP | Opcode::JZ | Opcode::JNZ | Opcode::CALL)
 }
 
-/// Start addresses of `items`.
-fn addresses(items: &[Item]) -> Vec<usize> {
-    let mut at = 0;
-    items
-        .iter()
-        .map(|i| {
-            let a = at;
-            at += i.len();
-            a
-        })
-        .collect()
+/// The start address of item `index` of `items` (the length of the code before it).
+fn address_of(items: &[Item], index: usize) -> usize {
+    items[..index].iter().map(Item::len).sum()
+}
+
+/// The start address of a random item of `items` (not empty).
+fn random_address(rng: &mut ChaCha8Rng, items: &[Item]) -> i32 {
+    address_of(items, rng.random_range(0..items.len())) as i32
 }
 
 /// Shift branch targets at or after `at` by `delta` bytes.
@@ -229,7 +224,7 @@ fn random_imm(rng: &mut ChaCha8Rng, items: &[Item]) -> i32 {
     match rng.random_range(0..10) {
         0..=5 => rng.random_range(-4..=16),
         6 | 7 => rng.random_range(-1000..=1000),
-        8 if !items.is_empty() => addresses(items)[rng.random_range(0..items.len())] as i32,
+        8 if !items.is_empty() => random_address(rng, items),
         _ => rng.random(),
     }
 }
@@ -253,7 +248,7 @@ pub fn random_effective_kernel(rng: &mut ChaCha8Rng, len: usize, alphabet: &Alph
     for _ in 0..len {
         insert_random(rng, &mut items, alphabet);
     }
-    clamp(encode(&items), alphabet)
+    encode_clamped(&items, alphabet)
 }
 
 /// Insert a random (usually effective) instruction at a random place of `items`,
@@ -262,7 +257,7 @@ fn insert_random(rng: &mut ChaCha8Rng, items: &mut Vec<Item>, alphabet: &Alphabe
     let at = rng.random_range(0..=items.len());
     let new = random_insn(rng, items, alphabet);
     let new = effective(rng, new, items, at, alphabet);
-    let at_addr: usize = items[..at].iter().map(Item::len).sum();
+    let at_addr = address_of(items, at);
     relocate(items, at_addr, new.op.len() as isize);
     items.insert(at, Item::Insn(new));
 }
@@ -292,9 +287,7 @@ pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) ->
                 i32::from(alphabet.syscalls[rng.random_range(0..alphabet.syscalls.len())])
             }
             Layout::U8 | Layout::RegU8 => alphabet.byte(rng),
-            l if l.has_imm() && is_branch(op) && !items.is_empty() => {
-                addresses(items)[rng.random_range(0..items.len())] as i32
-            }
+            l if l.has_imm() && is_branch(op) && !items.is_empty() => random_address(rng, items),
             l if l.has_imm() => alphabet.imm(rng, items),
             _ => 0,
         };
@@ -314,9 +307,7 @@ fn mutate_operand(rng: &mut ChaCha8Rng, insn: &mut Insn, items: &[Item], alphabe
             insn.imm = i32::from(alphabet.syscalls[rng.random_range(0..alphabet.syscalls.len())]);
         }
         Layout::U8 | Layout::RegU8 => insn.imm = alphabet.byte(rng),
-        _ if is_branch(insn.op) && !items.is_empty() => {
-            insn.imm = addresses(items)[rng.random_range(0..items.len())] as i32;
-        }
+        _ if is_branch(insn.op) && !items.is_empty() => insn.imm = random_address(rng, items),
         _ if layout.has_imm() => {
             insn.imm = match rng.random_range(0..5) {
                 0 => insn.imm.wrapping_add(rng.random_range(-3..=3)),
@@ -330,7 +321,7 @@ fn mutate_operand(rng: &mut ChaCha8Rng, insn: &mut Insn, items: &[Item], alphabe
     }
 }
 
-/// Mutate `genome` once with an operator chosen by `rates`.
+/// Mutate `genome` once with an operator chosen by `rates` (see [`mutate_items`]).
 pub fn mutate(
     rng: &mut ChaCha8Rng,
     genome: &[u8],
@@ -338,6 +329,18 @@ pub fn mutate(
     alphabet: &Alphabet,
 ) -> Vec<u8> {
     let mut items = items(genome);
+    mutate_items(rng, &mut items, rates, alphabet);
+    encode(&items)
+}
+
+/// Mutate a decoded genome in place, once, with an operator chosen by `rates`; the result
+/// fits `alphabet.max_len` (cut there, as bytes, when it grew past it).
+pub fn mutate_items(
+    rng: &mut ChaCha8Rng,
+    items: &mut Vec<Item>,
+    rates: &MutationRates,
+    alphabet: &Alphabet,
+) {
     let weights = [
         rates.operand,
         rates.replace,
@@ -348,8 +351,9 @@ pub fn mutate(
     ];
     let total: u32 = weights.iter().sum();
     if total == 0 || items.is_empty() {
-        let insn = random_insn(rng, &items, alphabet);
-        return encode(&[Item::Insn(insn)]);
+        let insn = random_insn(rng, items, alphabet);
+        *items = vec![Item::Insn(insn)];
+        return clamp(items, alphabet);
     }
     let mut pick = rng.random_range(0..total);
     let op = weights
@@ -364,29 +368,31 @@ pub fn mutate(
         })
         .unwrap_or(0);
     let i = rng.random_range(0..items.len());
-    let addr = addresses(&items);
     match op {
         0 => {
-            let snapshot = items.clone();
-            if let Item::Insn(insn) = &mut items[i] {
-                mutate_operand(rng, insn, &snapshot, alphabet);
-            } else {
-                items[i] = Item::Insn(random_insn(rng, &snapshot, alphabet));
-            }
+            items[i] = match items[i] {
+                Item::Insn(mut insn) => {
+                    mutate_operand(rng, &mut insn, items, alphabet);
+                    Item::Insn(insn)
+                }
+                Item::Byte(_) => Item::Insn(random_insn(rng, items, alphabet)),
+            };
         }
         1 => {
-            let new = random_insn(rng, &items, alphabet);
-            let new = effective(rng, new, &items, i, alphabet);
+            let new = random_insn(rng, items, alphabet);
+            let new = effective(rng, new, items, i, alphabet);
             let delta = new.op.len() as isize - items[i].len() as isize;
+            let addr = address_of(items, i);
             items[i] = Item::Insn(new);
-            relocate(&mut items, addr[i] + 1, delta);
+            relocate(items, addr + 1, delta);
         }
-        2 => insert_random(rng, &mut items, alphabet),
+        2 => insert_random(rng, items, alphabet),
         // A kernel of one item keeps it (deleting would leave nothing to run).
         3 => {
             if items.len() > 1 {
+                let addr = address_of(items, i);
                 let removed = items.remove(i);
-                relocate(&mut items, addr[i] + 1, -(removed.len() as isize));
+                relocate(items, addr + 1, -(removed.len() as isize));
             }
         }
         4 => {
@@ -394,18 +400,18 @@ pub fn mutate(
             let copy: Vec<Item> = items[i..i + run].to_vec();
             let bytes: usize = copy.iter().map(Item::len).sum();
             let at = rng.random_range(0..=items.len());
-            let at_addr = addr.get(at).copied().unwrap_or(genome.len());
-            relocate(&mut items, at_addr, bytes as isize);
+            let at_addr = address_of(items, at);
+            relocate(items, at_addr, bytes as isize);
             items.splice(at..at, copy);
         }
         _ => {
-            let mut bytes = encode(&items);
+            let mut bytes = encode(items);
             let b = rng.random_range(0..bytes.len());
             bytes[b] ^= 1 << rng.random_range(0..8);
-            return clamp(bytes, alphabet);
+            *items = self::items(&bytes);
         }
     }
-    clamp(encode(&items), alphabet)
+    clamp(items, alphabet)
 }
 
 /// Usually (9 times in 10) make `insn`, about to be placed before item `at`, write a
@@ -421,7 +427,7 @@ fn effective(
     if alphabet.outputs.is_empty() || !writes_first_register(insn.op) || rng.random_bool(0.1) {
         return insn;
     }
-    let live = live_registers(items, &alphabet.outputs)[at.min(items.len())];
+    let live = live_before(items, &alphabet.outputs, at);
     let allowed = live & (u8::MAX >> (8 - alphabet.registers.clamp(1, 8)));
     if allowed != 0 {
         let choices: Vec<u8> = (0..8).filter(|r| allowed & 1 << r != 0).collect();
@@ -430,7 +436,23 @@ fn effective(
     insn
 }
 
-fn clamp(mut bytes: Vec<u8>, alphabet: &Alphabet) -> Vec<u8> {
+/// Cut `items` to `alphabet.max_len` bytes (an instruction cut in two leaves its first
+/// bytes as raw bytes); an empty genome becomes `HALT`.
+fn clamp(items: &mut Vec<Item>, alphabet: &Alphabet) {
+    let max_len = alphabet.max_len.max(1);
+    if items.iter().map(Item::len).sum::<usize>() > max_len {
+        let mut bytes = encode(items);
+        bytes.truncate(max_len);
+        *items = self::items(&bytes);
+    }
+    if items.is_empty() {
+        items.push(Item::Insn(Insn::new(Opcode::HALT, [0; 3], 0)));
+    }
+}
+
+/// `items` cut to `alphabet.max_len` bytes, encoded (an empty genome is `HALT`).
+pub fn encode_clamped(items: &[Item], alphabet: &Alphabet) -> Vec<u8> {
+    let mut bytes = encode(items);
     bytes.truncate(alphabet.max_len.max(1));
     if bytes.is_empty() {
         bytes.push(Opcode::HALT as u8);
@@ -439,13 +461,19 @@ fn clamp(mut bytes: Vec<u8>, alphabet: &Alphabet) -> Vec<u8> {
 }
 
 /// A child of `a` and `b`: `a`'s items before a random boundary, `b`'s from another.
-pub fn crossover(rng: &mut ChaCha8Rng, a: &[u8], b: &[u8], alphabet: &Alphabet) -> Vec<u8> {
-    let (ia, ib) = (items(a), items(b));
-    let cut_a = rng.random_range(0..=ia.len());
-    let cut_b = rng.random_range(0..=ib.len());
-    let mut child = ia[..cut_a].to_vec();
-    child.extend_from_slice(&ib[cut_b..]);
-    clamp(encode(&child), alphabet)
+pub fn crossover_items(
+    rng: &mut ChaCha8Rng,
+    a: &[Item],
+    b: &[Item],
+    alphabet: &Alphabet,
+) -> Vec<Item> {
+    let cut_a = rng.random_range(0..=a.len());
+    let cut_b = rng.random_range(0..=b.len());
+    let mut child = Vec::with_capacity(cut_a + b.len() - cut_b + 8);
+    child.extend_from_slice(&a[..cut_a]);
+    child.extend_from_slice(&b[cut_b..]);
+    clamp(&mut child, alphabet);
+    child
 }
 
 #[cfg(test)]
@@ -502,7 +530,12 @@ mod tests {
         };
         assert_eq!(run(3), run(3));
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let child = crossover(&mut rng, &seed, &seed, &alphabet());
+        let child = encode(&crossover_items(
+            &mut rng,
+            &items(&seed),
+            &items(&seed),
+            &alphabet(),
+        ));
         assert!(child.len() <= 2 * seed.len());
     }
 
@@ -549,7 +582,7 @@ mod tests {
     }
 
     #[test]
-    fn live_registers_follow_the_answer_backwards() {
+    fn live_before_follows_the_answer_backwards() {
         use pxvm::testkit::code::{halt, program, rrr};
         // R2 = R0 + R3 ; R1 = R2 + R2 ; HALT ; R3 = R1 + R1 (dead, after HALT)
         let prog = program(&[
@@ -558,7 +591,10 @@ mod tests {
             halt(),
             rrr(Opcode::ADD, 3, 1, 1),
         ]);
-        let live = live_registers(&items(&prog), &[1]);
+        let decoded = items(&prog);
+        let live: Vec<u8> = (0..=decoded.len())
+            .map(|at| live_before(&decoded, &[1], at))
+            .collect();
         let set = |regs: &[u8]| regs.iter().fold(0u8, |m, r| m | 1 << r);
         assert_eq!(
             live,

@@ -37,7 +37,7 @@ problems!(
 );
 
 /// A problem's default budget.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
 pub struct Budget {
     pub generations: u64,
     pub population: usize,
@@ -45,6 +45,9 @@ pub struct Budget {
     /// Generation 0's random kernels are 1 to this many instructions long
     /// ([`Config::init_length`]).
     pub init_length: usize,
+    /// Parsimony ([`Config::size_weight`]; absent: 0).
+    #[serde(default)]
+    pub size_weight: f64,
 }
 
 /// A problem's `NAME.json`.
@@ -184,6 +187,7 @@ pub fn config(problem: &Problem, seed: u64, selection: Selection) -> Config {
         generations: problem.spec.budget.generations,
         fuel: problem.spec.budget.fuel,
         init_length: problem.spec.budget.init_length,
+        size_weight: problem.spec.budget.size_weight,
         engine: EngineKind::Interp,
         selection,
         ..Config::default()

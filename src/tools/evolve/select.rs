@@ -133,15 +133,10 @@ impl Lexicase {
         }
     }
 
-    /// One parent: the cases in an order shuffled with `rng`, the population filtered case
+    /// One parent's index in `pop`: the cases in an order shuffled with `rng`, the population filtered case
     /// by case (keeping those within the case's tolerance of the best), then — with
     /// `parsimony` — the smallest, and a random survivor.
-    pub fn select<'p>(
-        &self,
-        rng: &mut ChaCha8Rng,
-        pop: &'p [Individual],
-        parsimony: bool,
-    ) -> &'p Individual {
+    pub fn select(&self, rng: &mut ChaCha8Rng, pop: &[Individual], parsimony: bool) -> usize {
         let cases = self.epsilons.len();
         let mut order: Vec<usize> = (0..cases).collect();
         for i in (1..order.len()).rev() {
@@ -168,7 +163,7 @@ impl Lexicase {
         if parsimony && let Some(smallest) = survivors.iter().map(|&i| pop[i].fitness.size).min() {
             survivors.retain(|&i| pop[i].fitness.size == smallest);
         }
-        &pop[survivors[rng.random_range(0..survivors.len())]]
+        survivors[rng.random_range(0..survivors.len())]
     }
 }
 
@@ -212,7 +207,7 @@ mod tests {
                 let j = probe.random_range(0..=i);
                 order.swap(i, j);
             }
-            let p = lex.select(&mut rng, &pop, true);
+            let p = &pop[lex.select(&mut rng, &pop, true)];
             assert_eq!(p.fitness.size, 10 + order[0], "order {order:?}");
             counts[p.fitness.size - 10 + usize::from(p.fitness.size == 1) * 3] += 1;
         }
@@ -230,7 +225,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         for _ in 0..20 {
             let lex = Lexicase::new(&pop, Selection::Lexicase);
-            assert_eq!(lex.select(&mut rng, &pop, true).fitness.size, 7);
+            assert_eq!(pop[lex.select(&mut rng, &pop, true)].fitness.size, 7);
         }
         // Errors per case 0,0,1 and 0,0,0.5: the MAD is 0 for both, so epsilon-lexicase
         // agrees here; with a wider spread the tolerance lets the smallest through.
@@ -243,7 +238,7 @@ mod tests {
         let eps = epsilons(&spread, Selection::EpsilonLexicase);
         assert_eq!(eps, vec![2.0]);
         let lex = Lexicase::new(&spread, Selection::EpsilonLexicase);
-        assert_eq!(lex.select(&mut rng, &spread, true).fitness.size, 3);
+        assert_eq!(spread[lex.select(&mut rng, &spread, true)].fitness.size, 3);
     }
 
     #[test]
@@ -257,7 +252,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut sizes = [0usize; 21];
         for _ in 0..200 {
-            sizes[lex.select(&mut rng, &pop, false).fitness.size] += 1;
+            sizes[pop[lex.select(&mut rng, &pop, false)].fitness.size] += 1;
         }
         assert_eq!(sizes[3], 0, "the worse individual is never chosen");
         assert!(
@@ -269,12 +264,12 @@ mod tests {
     }
 
     /// Lexicase as the papers state it: filter the individuals themselves, case by case.
-    fn lexicase_one_by_one<'p>(
+    fn lexicase_one_by_one(
         rng: &mut ChaCha8Rng,
-        pop: &'p [Individual],
+        pop: &[Individual],
         epsilons: &[f64],
         parsimony: bool,
-    ) -> &'p Individual {
+    ) -> usize {
         let mut order: Vec<usize> = (0..epsilons.len()).collect();
         for i in (1..order.len()).rev() {
             let j = rng.random_range(0..=i);
@@ -292,7 +287,7 @@ mod tests {
         if parsimony && let Some(smallest) = alive.iter().map(|&i| pop[i].fitness.size).min() {
             alive.retain(|&i| pop[i].fitness.size == smallest);
         }
-        &pop[alive[rng.random_range(0..alive.len())]]
+        alive[rng.random_range(0..alive.len())]
     }
 
     #[test]
@@ -321,7 +316,7 @@ mod tests {
                     for _ in 0..50 {
                         let a = lex.select(&mut fast, &pop, parsimony);
                         let b = lexicase_one_by_one(&mut slow, &pop, &eps, parsimony);
-                        assert!(std::ptr::eq(a, b), "round {round} {selection} {parsimony}");
+                        assert_eq!(a, b, "round {round} {selection} {parsimony}");
                     }
                     assert_eq!(fast.random::<u64>(), slow.random::<u64>());
                 }

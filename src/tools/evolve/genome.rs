@@ -274,12 +274,15 @@ pub fn random_insn(rng: &mut ChaCha8Rng, items: &[Item], alphabet: &Alphabet) ->
         if op == Opcode::HALT && rng.random_bool(0.7) {
             continue;
         }
-        let regs = [
+        let mut regs = [
             alphabet.register(rng),
             alphabet.register(rng),
             alphabet.register(rng),
         ];
-        let imm = match op.layout() {
+        let layout = op.layout();
+        // Operands the layout lacks are zero, as decoding leaves them.
+        regs[layout.reg_count()..].fill(0);
+        let imm = match layout {
             Layout::U8 if op == Opcode::SYSCALL => {
                 if alphabet.syscalls.is_empty() {
                     continue;
@@ -437,10 +440,18 @@ fn effective(
 }
 
 /// Cut `items` to `alphabet.max_len` bytes (an instruction cut in two leaves its first
-/// bytes as raw bytes); an empty genome becomes `HALT`.
+/// bytes as raw bytes), and leave them as [`items`] decodes their encoding: a raw byte that
+/// starts an instruction (the rest of a cut one, with code now after it) is decoded
+/// afresh. An empty genome becomes `HALT`.
 fn clamp(items: &mut Vec<Item>, alphabet: &Alphabet) {
     let max_len = alphabet.max_len.max(1);
-    if items.iter().map(Item::len).sum::<usize>() > max_len {
+    let mut len = 0;
+    let mut canonical = true;
+    for item in items.iter() {
+        len += item.len();
+        canonical &= !matches!(item, Item::Byte(b) if Opcode::from_byte(*b).is_some());
+    }
+    if len > max_len || !canonical {
         let mut bytes = encode(items);
         bytes.truncate(max_len);
         *items = self::items(&bytes);
@@ -537,6 +548,37 @@ mod tests {
             &alphabet(),
         ));
         assert!(child.len() <= 2 * seed.len());
+    }
+
+    /// Mutation and crossover leave items exactly as decoding their bytes gives them (the
+    /// population keeps a child's items instead of decoding its genome again), also when
+    /// genomes are cut mid-instruction at `max_len` and raw bytes are flipped.
+    #[test]
+    fn bred_items_are_the_items_of_their_bytes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let rates = MutationRates {
+            byte_flip: 30,
+            ..MutationRates::default()
+        };
+        for max_len in [1, 7, 20, 64, 4096] {
+            let alphabet = Alphabet::any(vec![10], max_len);
+            let mut pool: Vec<Vec<Item>> = (0..8)
+                .map(|_| items(&random_kernel(&mut rng, 12, &alphabet)))
+                .collect();
+            for _ in 0..400 {
+                let (a, b) = (rng.random_range(0..8), rng.random_range(0..8));
+                let mut child = if rng.random_bool(0.3) {
+                    crossover_items(&mut rng, &pool[a], &pool[b], &alphabet)
+                } else {
+                    pool[a].clone()
+                };
+                mutate_items(&mut rng, &mut child, &rates, &alphabet);
+                let bytes = encode(&child);
+                assert!(!bytes.is_empty() && bytes.len() <= max_len.max(1));
+                assert_eq!(items(&bytes), child, "max_len {max_len}: {bytes:?}");
+                pool[b] = child;
+            }
+        }
     }
 
     fn hinted() -> Alphabet {

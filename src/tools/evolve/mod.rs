@@ -204,7 +204,7 @@ impl Config {
 }
 
 /// One member of the population.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Individual {
     pub genome: Vec<u8>,
     pub fitness: Fitness,
@@ -213,6 +213,49 @@ pub struct Individual {
     /// Its error on each training case (goals with cases only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<f64>,
+    /// The genome as mutation sees it, once computed: a child keeps the items it was bred
+    /// as, so a parent is decoded only if it came from elsewhere (a checkpoint, a
+    /// migration). Derived from `genome`, so neither saved nor compared.
+    #[serde(skip)]
+    decoded: OnceLock<Vec<genome::Item>>,
+}
+
+impl Individual {
+    /// A scored genome born in generation `born`, with its items if known (they must be
+    /// `genome::items(&genome)`).
+    fn new(
+        genome: Vec<u8>,
+        items: Option<Vec<genome::Item>>,
+        scored: Scored,
+        born: u64,
+    ) -> Individual {
+        let decoded = OnceLock::new();
+        if let Some(items) = items {
+            debug_assert_eq!(items, genome::items(&genome));
+            let _ = decoded.set(items);
+        }
+        Individual {
+            genome,
+            fitness: scored.fitness,
+            born,
+            errors: scored.errors,
+            decoded,
+        }
+    }
+
+    /// The genome's items (see [`genome::items`]), decoded on first use.
+    fn items(&self) -> &[genome::Item] {
+        self.decoded.get_or_init(|| genome::items(&self.genome))
+    }
+}
+
+impl PartialEq for Individual {
+    fn eq(&self, other: &Individual) -> bool {
+        self.genome == other.genome
+            && self.fitness == other.fitness
+            && self.born == other.born
+            && self.errors == other.errors
+    }
 }
 
 /// What one generation looked like (one JSON line of `--log`).
@@ -590,12 +633,7 @@ impl<'g> Evolution<'g> {
         let mut population: Vec<Individual> = genomes
             .into_iter()
             .zip(fitness)
-            .map(|(genome, s)| Individual {
-                genome,
-                fitness: s.fitness,
-                born: 0,
-                errors: s.errors,
-            })
+            .map(|(genome, s)| Individual::new(genome, None, s, 0))
             .collect();
         sort(goal, config.size_weight, &mut population);
         let lineage = vec![population[0].clone()];
@@ -668,27 +706,25 @@ impl<'g> Evolution<'g> {
         index: usize,
         generation: u64,
         pop: &[Individual],
-        decoded: &[OnceLock<Vec<genome::Item>>],
         lexicase: Option<&select::Lexicase>,
-    ) -> Vec<u8> {
+    ) -> (Vec<u8>, Vec<genome::Item>) {
         let config = &self.state.config;
         let mut rng = rng_for(config.seed, generation, index);
-        let items = |i: usize| decoded[i].get_or_init(|| genome::items(&pop[i].genome));
         let a = self.parent(&mut rng, pop, lexicase);
         let mut child = if rng.random_range(0..100) < config.rates.crossover_percent {
             let b = self.parent(&mut rng, pop, lexicase);
-            genome::crossover_items(&mut rng, items(a), items(b), &self.alphabet)
+            genome::crossover_items(&mut rng, pop[a].items(), pop[b].items(), &self.alphabet)
         } else {
             // Room for the insertions to come without moving.
-            let mut copy = Vec::with_capacity(items(a).len() + 8);
-            copy.extend_from_slice(items(a));
+            let mut copy = Vec::with_capacity(pop[a].items().len() + 8);
+            copy.extend_from_slice(pop[a].items());
             copy
         };
         let mutations = 1 + usize::from(rng.random_bool(0.3)) + usize::from(rng.random_bool(0.1));
         for _ in 0..mutations {
             genome::mutate_items(&mut rng, &mut child, &config.rates, &self.alphabet);
         }
-        genome::encode(&child)
+        (genome::encode(&child), child)
     }
 
     /// Breed and score one generation. Returns its log line and whether the best improved.
@@ -703,25 +739,19 @@ impl<'g> Evolution<'g> {
             Selection::Tournament => None,
             s => Some(select::Lexicase::new(pop, s)),
         };
-        // A parent is decoded when first chosen, once however many children it has.
-        let decoded: Vec<OnceLock<Vec<genome::Item>>> =
-            pop.iter().map(|_| OnceLock::new()).collect();
-        let children: Vec<Vec<u8>> = (0..config.population.max(2).saturating_sub(elites))
-            .into_par_iter()
-            .map(|index| self.breed(index, generation, pop, &decoded, lexicase.as_ref()))
-            .collect();
+        let (children, items): (Vec<Vec<u8>>, Vec<Vec<genome::Item>>) =
+            (0..config.population.max(2).saturating_sub(elites))
+                .into_par_iter()
+                .map(|index| self.breed(index, generation, pop, lexicase.as_ref()))
+                .unzip();
         let fitness = self.evaluator.score_all(&children, pop);
         let mut next: Vec<Individual> = pop[..elites].to_vec();
         next.extend(
             children
                 .into_iter()
+                .zip(items)
                 .zip(fitness)
-                .map(|(genome, s)| Individual {
-                    genome,
-                    fitness: s.fitness,
-                    born: generation,
-                    errors: s.errors,
-                }),
+                .map(|((genome, items), s)| Individual::new(genome, Some(items), s, generation)),
         );
         sort(self.goal, config.size_weight, &mut next);
         let previous_best = self.state.population[0].fitness;

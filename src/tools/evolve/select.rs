@@ -174,16 +174,16 @@ mod tests {
     use rand::SeedableRng;
 
     fn ind(errors: &[f64], size: usize) -> Individual {
-        Individual {
-            genome: vec![size as u8],
-            fitness: Fitness {
-                error: errors.iter().sum(),
-                cycles: 0,
-                size,
-            },
-            born: 0,
+        let fitness = Fitness {
+            error: errors.iter().sum(),
+            cycles: 0,
+            size,
+        };
+        let scored = crate::tools::evolve::Scored {
+            fitness,
             errors: errors.to_vec(),
-        }
+        };
+        Individual::new(vec![size as u8], None, scored, 0)
     }
 
     #[test]

@@ -72,24 +72,33 @@ impl Insn {
     }
 
     /// Append the encoding to `out`.
+    #[inline]
     pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let (bytes, len) = self.encoded();
+        out.extend_from_slice(&bytes[..len]);
+    }
+
+    /// The encoding: its bytes at the start of eight (the rest zero), and its length.
+    /// Eight bytes copy as one word, so a caller with room can write all of them and
+    /// advance by the length.
+    #[inline]
+    pub fn encoded(&self) -> ([u8; MAX_INSN_LEN + 1], usize) {
         let [a, b, c] = self.regs;
         let [i0, i1, i2, i3] = self.imm.to_le_bytes();
         let op = self.op as u8;
-        // Built whole, then appended at once: one capacity check per instruction.
-        let bytes: [u8; MAX_INSN_LEN] = match self.op.layout() {
-            Layout::None => [op, 0, 0, 0, 0, 0, 0],
-            Layout::U8 => [op, i0, 0, 0, 0, 0, 0],
-            Layout::RegU8 => [op, a, i0, 0, 0, 0, 0],
-            Layout::Reg => [op, a, 0, 0, 0, 0, 0],
-            Layout::RegReg => [op, a, b, 0, 0, 0, 0],
-            Layout::RegRegReg => [op, a, b, c, 0, 0, 0],
-            Layout::Imm => [op, i0, i1, i2, i3, 0, 0],
-            Layout::RegImm => [op, a, i0, i1, i2, i3, 0],
-            Layout::ImmReg => [op, i0, i1, i2, i3, a, 0],
-            Layout::RegRegImm => [op, a, b, i0, i1, i2, i3],
+        let bytes = match self.op.layout() {
+            Layout::None => [op, 0, 0, 0, 0, 0, 0, 0],
+            Layout::U8 => [op, i0, 0, 0, 0, 0, 0, 0],
+            Layout::RegU8 => [op, a, i0, 0, 0, 0, 0, 0],
+            Layout::Reg => [op, a, 0, 0, 0, 0, 0, 0],
+            Layout::RegReg => [op, a, b, 0, 0, 0, 0, 0],
+            Layout::RegRegReg => [op, a, b, c, 0, 0, 0, 0],
+            Layout::Imm => [op, i0, i1, i2, i3, 0, 0, 0],
+            Layout::RegImm => [op, a, i0, i1, i2, i3, 0, 0],
+            Layout::ImmReg => [op, i0, i1, i2, i3, a, 0, 0],
+            Layout::RegRegImm => [op, a, b, i0, i1, i2, i3, 0],
         };
-        out.extend_from_slice(&bytes[..self.op.len()]);
+        (bytes, self.op.len())
     }
 
     /// The encoding as a fresh vector.

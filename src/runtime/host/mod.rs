@@ -13,6 +13,7 @@ use pxvm::syscalls::*;
 use pxvm::vet::VetError;
 use pxvm::{Host, KernelTooLarge, MEM_SIZE, SyscallCtx, VmEvent};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Most output lines one run keeps; past it one warning line is appended and the rest are
 /// dropped (counted in [`PxHost::dropped_lines`]), so a hostile kernel cannot exhaust
@@ -65,7 +66,13 @@ pub struct PxHost {
     /// Whether `files` is still the empty in-memory store [`PxHost::default`] made: no
     /// syscall has tried to create a file in it (see [`PxHost::recycle`]).
     pristine_files: bool,
+    /// Lines of earlier runs, emptied, whose buffers new lines reuse (see
+    /// [`PxHost::recycle`]); at most [`SPARE_LINES`].
+    spare: Vec<String>,
 }
+
+/// Most line buffers a recycled host keeps for reuse.
+const SPARE_LINES: usize = 1_024;
 
 impl Default for PxHost {
     fn default() -> Self {
@@ -89,6 +96,7 @@ impl PxHost {
             max_output_lines: DEFAULT_MAX_OUTPUT_LINES,
             dropped_lines: 0,
             pristine_files: false,
+            spare: Vec::new(),
         }
     }
 
@@ -96,6 +104,8 @@ impl PxHost {
     /// no pending kernel, no handles, an empty in-memory file store, no version service —
     /// keeping its allocations, for the many short runs of an evolution experiment.
     pub fn recycle(&mut self, lines: usize) {
+        let room = SPARE_LINES.saturating_sub(self.spare.len());
+        self.spare.extend(self.sysout.drain(..).take(room));
         self.sysout.clear();
         self.pending = None;
         if !self.pristine_files {
@@ -138,14 +148,23 @@ impl PxHost {
 
     /// Append one output line, respecting the output limit.
     pub fn emit(&mut self, line: String) {
-        self.emit_with(|| line);
+        if self.sysout.len() < self.max_output_lines {
+            self.sysout.push(line);
+        } else {
+            self.emit_with(|_| Ok(()));
+        }
     }
 
-    /// [`PxHost::emit`] of the line `line` makes, which is made only if it is kept (past
-    /// the limit, lines are counted, not formatted).
-    fn emit_with(&mut self, line: impl FnOnce() -> String) {
+    /// [`PxHost::emit`] of the line `write` writes, which is written only if it is kept
+    /// (past the limit, lines are counted, not formatted), into a reused buffer if the
+    /// host has one.
+    fn emit_with(&mut self, write: impl FnOnce(&mut String) -> std::fmt::Result) {
         if self.sysout.len() < self.max_output_lines {
-            self.sysout.push(line());
+            let mut line = self.spare.pop().unwrap_or_default();
+            line.clear();
+            // Writing into a String cannot fail.
+            let _ = write(&mut line);
+            self.sysout.push(line);
         } else {
             if self.dropped_lines == 0 {
                 self.sysout.push(format!(
@@ -159,9 +178,9 @@ impl PxHost {
 
     fn print(&mut self, r: &[i32; 8]) {
         let id = r[1];
-        self.emit_with(|| match tables::message(id) {
-            Some(text) => format!("PRINT PXVM: {text}"),
-            None => format!("PRINT [vm warn] unknown message_id {id}"),
+        self.emit_with(|line| match tables::message(id) {
+            Some(text) => write!(line, "PRINT PXVM: {text}"),
+            None => write!(line, "PRINT [vm warn] unknown message_id {id}"),
         });
     }
 
@@ -189,7 +208,7 @@ impl PxHost {
 
     fn layer_use(&mut self, r: &[i32; 8]) {
         if let Some(name) = tables::layer(r[1]) {
-            self.emit_with(|| format!("SELECT {name}"));
+            self.emit_with(|line| write!(line, "SELECT {name}"));
         }
     }
 
@@ -320,7 +339,7 @@ impl Host for PxHost {
             SYS_RECT => return self.rect(&r),
             SYS_TEXT => return self.text(&r),
             SYS_LAYER_USE => return self.layer_use(&r),
-            SYS_PRINT_INT => return self.emit_with(|| r[1].to_string()),
+            SYS_PRINT_INT => return self.emit_with(|line| write!(line, "{}", r[1])),
             SYS_FS_OPEN => self.fs_open(r[1], r[2]),
             SYS_FS_CLOSE => self.fs_close(r[1]),
             SYS_FS_READ => self.fs_read(ctx, r[1], r[2], r[3]),
@@ -336,7 +355,7 @@ impl Host for PxHost {
                 i32::from(self.versions.as_mut().is_some_and(|v| v.switch_to(r[1])))
             }
             _ => {
-                self.emit_with(|| format!("# WARNING: unknown syscall {num}"));
+                self.emit_with(|line| write!(line, "# WARNING: unknown syscall {num}"));
                 0
             }
         };
@@ -344,6 +363,6 @@ impl Host for PxHost {
     }
 
     fn event(&mut self, event: VmEvent) {
-        self.emit_with(|| event.to_string());
+        self.emit_with(|line| write!(line, "{event}"));
     }
 }

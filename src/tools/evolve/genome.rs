@@ -52,13 +52,26 @@ pub fn items(bytes: &[u8]) -> Vec<Item> {
 
 /// Encode items back to bytes.
 pub fn encode(items: &[Item]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.iter().map(Item::len).sum());
+    const WORD: usize = pxvm::insn::MAX_INSN_LEN + 1;
+    let len = items.iter().map(Item::len).sum();
+    // Each instruction is written as a whole word (see `Insn::encoded`), so the buffer
+    // has a word of room past the end.
+    let mut out = vec![0; len + WORD];
+    let mut at = 0;
     for item in items {
         match item {
-            Item::Insn(insn) => insn.encode_into(&mut out),
-            Item::Byte(b) => out.push(*b),
+            Item::Insn(insn) => {
+                let (bytes, n) = insn.encoded();
+                out[at..at + WORD].copy_from_slice(&bytes);
+                at += n;
+            }
+            Item::Byte(b) => {
+                out[at] = *b;
+                at += 1;
+            }
         }
     }
+    out.truncate(len);
     out
 }
 

@@ -41,6 +41,52 @@ impl Decoded {
 /// a 32-bit immediate).
 pub const MAX_INSN_LEN: usize = 7;
 
+/// Where an instruction's operands go in its encoding, read as a little-endian word:
+/// for each register operand and for the immediate, a bit shift and a mask of the bits
+/// kept (a zero mask: the layout has no such operand).
+#[derive(Clone, Copy)]
+struct Placement {
+    regs: [(u32, u64); 3],
+    imm: (u32, u64),
+}
+
+impl Placement {
+    const fn of(layout: Layout) -> Placement {
+        const NONE: (u32, u64) = (0, 0);
+        const BYTE: u64 = 0xFF;
+        const WORD: u64 = 0xFFFF_FFFF;
+        const fn at(byte: u32, mask: u64) -> (u32, u64) {
+            (byte * 8, mask)
+        }
+        let (regs, imm) = match layout {
+            Layout::None => ([NONE; 3], NONE),
+            Layout::U8 => ([NONE; 3], at(1, BYTE)),
+            Layout::RegU8 => ([at(1, BYTE), NONE, NONE], at(2, BYTE)),
+            Layout::Reg => ([at(1, BYTE), NONE, NONE], NONE),
+            Layout::RegReg => ([at(1, BYTE), at(2, BYTE), NONE], NONE),
+            Layout::RegRegReg => ([at(1, BYTE), at(2, BYTE), at(3, BYTE)], NONE),
+            Layout::Imm => ([NONE; 3], at(1, WORD)),
+            Layout::RegImm => ([at(1, BYTE), NONE, NONE], at(2, WORD)),
+            Layout::ImmReg => ([at(5, BYTE), NONE, NONE], at(1, WORD)),
+            Layout::RegRegImm => ([at(1, BYTE), at(2, BYTE), NONE], at(3, WORD)),
+        };
+        Placement { regs, imm }
+    }
+}
+
+/// [`Placement`]s by opcode byte.
+const PLACEMENTS: [Placement; 256] = {
+    let mut table = [Placement::of(Layout::None); 256];
+    let mut byte = 0;
+    while byte < 256 {
+        if let Some(op) = Opcode::from_byte(byte as u8) {
+            table[byte] = Placement::of(op.layout());
+        }
+        byte += 1;
+    }
+    table
+};
+
 /// Decoding ran past the end of the byte slice. `at` is the offset of the first byte that
 /// could not be fetched (for guest memory that is always 65,536).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,24 +127,21 @@ impl Insn {
     /// The encoding: its bytes at the start of eight (the rest zero), and its length.
     /// Eight bytes copy as one word, so a caller with room can write all of them and
     /// advance by the length.
+    ///
+    /// Built without a branch on the layout (opcodes in a genome or a fuzz program are
+    /// unpredictable, and a mispredicted jump table costs more than the work): the
+    /// opcode's [`Placement`] says where each operand goes in the word.
     #[inline]
     pub fn encoded(&self) -> ([u8; MAX_INSN_LEN + 1], usize) {
-        let [a, b, c] = self.regs;
-        let [i0, i1, i2, i3] = self.imm.to_le_bytes();
-        let op = self.op as u8;
-        let bytes = match self.op.layout() {
-            Layout::None => [op, 0, 0, 0, 0, 0, 0, 0],
-            Layout::U8 => [op, i0, 0, 0, 0, 0, 0, 0],
-            Layout::RegU8 => [op, a, i0, 0, 0, 0, 0, 0],
-            Layout::Reg => [op, a, 0, 0, 0, 0, 0, 0],
-            Layout::RegReg => [op, a, b, 0, 0, 0, 0, 0],
-            Layout::RegRegReg => [op, a, b, c, 0, 0, 0, 0],
-            Layout::Imm => [op, i0, i1, i2, i3, 0, 0, 0],
-            Layout::RegImm => [op, a, i0, i1, i2, i3, 0, 0],
-            Layout::ImmReg => [op, i0, i1, i2, i3, a, 0, 0],
-            Layout::RegRegImm => [op, a, b, i0, i1, i2, i3, 0],
-        };
-        (bytes, self.op.len())
+        let p = &PLACEMENTS[self.op as usize];
+        let place = |value: u64, (shift, mask): (u32, u64)| (value & mask) << shift;
+        let [a, b, c] = self.regs.map(u64::from);
+        let word = self.op as u64
+            | place(a, p.regs[0])
+            | place(b, p.regs[1])
+            | place(c, p.regs[2])
+            | place(u64::from(self.imm as u32), p.imm);
+        (word.to_le_bytes(), self.op.len())
     }
 
     /// The encoding as a fresh vector.
@@ -203,6 +246,16 @@ mod tests {
             let bytes = insn.encode();
             assert_eq!(bytes.len(), op.len(), "{op}");
             assert_eq!(decode(&bytes, 0), Ok(Decoded::Insn(insn)), "{op}");
+            // Operands the layout lacks, and immediate bits it has no room for, are not
+            // encoded.
+            let mut junk = insn;
+            junk.regs[n..].fill(0xEE);
+            if matches!(layout, Layout::U8 | Layout::RegU8) {
+                junk.imm |= 0x7F00;
+            } else if !layout.has_imm() {
+                junk.imm = -1;
+            }
+            assert_eq!(junk.encode(), bytes, "{op}");
         }
     }
 

@@ -795,21 +795,23 @@ impl<'g> Evolution<'g> {
     }
 }
 
-/// The ranking order of two fitnesses: the goal's order, with `size_weight` x size added
-/// to the error.
-fn compare(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> std::cmp::Ordering {
-    let (x, y) = (goal.order(a), goal.order(b));
-    let key = |o: (f64, u64, u64), f: &Fitness| {
-        if size_weight > 0.0 && o.0 < f64::MAX {
-            o.0 + size_weight * f.size as f64
-        } else {
-            o.0
-        }
+/// Where a fitness ranks, as a key whose order is the ranking: the goal's order, with
+/// `size_weight` x size added to the error (compared as `f64::total_cmp` compares, through
+/// the same bit trick, so that keys are plain integers).
+fn rank_key(goal: &Goal, size_weight: f64, f: &Fitness) -> (i64, u64, u64) {
+    let (error, second, third) = goal.order(f);
+    let error = if size_weight > 0.0 && error < f64::MAX {
+        error + size_weight * f.size as f64
+    } else {
+        error
     };
-    key(x, a)
-        .total_cmp(&key(y, b))
-        .then(x.1.cmp(&y.1))
-        .then(x.2.cmp(&y.2))
+    let bits = error.to_bits() as i64;
+    (bits ^ (((bits >> 63) as u64) >> 1) as i64, second, third)
+}
+
+/// The ranking order of two fitnesses (see [`rank_key`]).
+fn compare(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> std::cmp::Ordering {
+    rank_key(goal, size_weight, a).cmp(&rank_key(goal, size_weight, b))
 }
 
 /// Whether `a` ranks strictly before `b` (see [`compare`]).
@@ -819,7 +821,7 @@ fn better(goal: &Goal, size_weight: f64, a: &Fitness, b: &Fitness) -> bool {
 
 /// Best first; ties keep their order (a stable sort keeps runs deterministic).
 fn sort(goal: &Goal, size_weight: f64, pop: &mut [Individual]) {
-    pop.sort_by(|a, b| compare(goal, size_weight, &a.fitness, &b.fitness));
+    pop.sort_by_cached_key(|i| rank_key(goal, size_weight, &i.fitness));
 }
 
 #[cfg(test)]
@@ -887,6 +889,36 @@ mod tests {
             for g in &genomes {
                 let fresh = evaluator.score(&mut evaluator.bench(), g);
                 assert_eq!(evaluator.score(&mut reused, g), fresh, "{engine}: {g:?}");
+            }
+        }
+    }
+
+    /// The integer rank keys order errors as `f64::total_cmp` does.
+    #[test]
+    fn rank_keys_order_errors_as_total_cmp() {
+        let goal = target();
+        let errors = [
+            -f64::MAX,
+            -2.5,
+            -0.0,
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            7.25,
+            1e300,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        let fitness = |error| Fitness {
+            error,
+            cycles: 3,
+            size: 9,
+        };
+        for a in errors {
+            for b in errors {
+                let key = |e| rank_key(&goal, 0.0, &fitness(e)).0;
+                assert_eq!(key(a).cmp(&key(b)), a.total_cmp(&b), "{a} vs {b}");
             }
         }
     }

@@ -252,6 +252,12 @@ mod tests {
         for name in names() {
             let p = load(name).unwrap();
             assert_eq!(p.spec.name, name);
+            // The budget is within the options' bounds (size_weight included).
+            assert_eq!(
+                config(&p, 0, Selection::Lexicase).validate(),
+                Ok(()),
+                "{name}"
+            );
             assert!(
                 p.goal.train.len() >= 20 && p.goal.test.len() >= 50,
                 "{name}"

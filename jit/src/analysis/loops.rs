@@ -22,7 +22,10 @@ use pxvm::isa::Flow;
 use std::collections::VecDeque;
 
 /// Most guest instructions in all the copies of one loop (compile time and code size).
-const MAX_COPIED_INSNS: usize = 48;
+/// Measured on the bench suite: with 48, the register allocator spilled the memory base
+/// in memcpy's counted loops (1.6x -> 1.95x native) for four more copies of its checksum
+/// loop; 32 keeps it in a register and loses nothing elsewhere.
+const MAX_COPIED_INSNS: usize = 32;
 /// Most copies of one loop (iterations per fuel check).
 const MAX_COPIES: usize = 8;
 
@@ -212,16 +215,16 @@ mod tests {
         // SUB / CMP / JZ on itself: eight copies of three instructions.
         expect("countdown", &[("LOOP", 1, 3, 8)]);
         // The exit test and the body (folded into it): one root per iteration.
-        expect("fib_iter", &[("FIB_LOOP", 2, 6, 8)]);
+        expect("fib_iter", &[("FIB_LOOP", 2, 6, 5)]);
         // The inner loop (CROSS and its body), and the outer loop's way round that skips
         // it (OUTER and NEXT: CROSS, on a cycle of its own, is left out of it).
-        expect("sieve", &[("OUTER", 2, 7, 8), ("CROSS", 2, 6, 8)]);
+        expect("sieve", &[("OUTER", 2, 7, 6), ("CROSS", 2, 6, 5)]);
         // The fill loop of B's rows, also going round the loop of rows (its header is no
         // counted loop: SLTI), so each iteration enters at most three roots; MUL_K is a
         // counted loop and every other loop has an inner one.
-        expect("matmul", &[("FILL_J", 3, 14, 3)]);
+        expect("matmul", &[("FILL_J", 3, 14, 2)]);
         // The checksum (not counted: R5 is written twice); the copies are counted loops.
-        expect("memcpy", &[("SUM", 1, 8, 6)]);
+        expect("memcpy", &[("SUM", 1, 8, 4)]);
         // A syscall in every loop.
         expect("syscall_loop", &[]);
     }

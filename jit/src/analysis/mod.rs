@@ -2,7 +2,8 @@
 //! Cranelift IR exists. [`scan`] decodes the blocks reachable from a hot entry into a
 //! [`Plan`] (blocks, fuel trees, the guest bytes the code depends on); [`liveness`] says
 //! which registers each block reads before writing them; [`counted`] recognises counted
-//! self-loops whose addresses and fuel can be checked once on entry.
+//! self-loops whose addresses and fuel can be checked once on entry; [`loops`] finds the
+//! other loops whose fuel can be checked once per group of iterations.
 //!
 //! Invariant: this layer imports nothing from `lower` or `runtime` and never touches
 //! Cranelift; every decision about an opcode goes through an exhaustive match on the ISA
@@ -12,6 +13,7 @@
 
 pub(crate) mod counted;
 pub(crate) mod liveness;
+pub(crate) mod loops;
 mod regset;
 pub(crate) mod scan;
 

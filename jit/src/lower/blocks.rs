@@ -82,17 +82,31 @@ impl Lowerer<'_> {
             self.emit_checked_entry(i);
         }
         self.b.switch_to_block(self.blocks[i].body);
-        self.cur = Current {
-            leave_refund: plan.blocks[block.root].need - block.prefix,
-            pending: self.blocks[i].carried,
-            back_edge: None,
-        };
+        self.start_block(i);
         // A counted self-loop first tries its fast copy; its ordinary body follows.
         let counted = (!block.folded).then(|| counted::analyse(block)).flatten();
         if let Some(plain) = counted.and_then(|cl| self.emit_fast_loop(i, &cl)) {
             self.b.switch_to_block(plain);
             self.cur.back_edge = Some((i, plain));
         }
+        // The header of an amortised loop first tries a group of unchecked copies.
+        self.group_check(i);
+        self.emit_instructions(i);
+    }
+
+    /// Reset the per-block state for emitting block `i`.
+    pub(super) fn start_block(&mut self, i: usize) {
+        let block = &self.plan.blocks[i];
+        self.cur = Current {
+            leave_refund: self.plan.blocks[block.root].need - block.prefix,
+            pending: self.blocks[i].carried,
+            back_edge: None,
+        };
+    }
+
+    /// The instructions of block `i` and its terminator, into the current block.
+    pub(super) fn emit_instructions(&mut self, i: usize) {
+        let block = &self.plan.blocks[i];
         let n = block.insns.len();
         for (k, p) in block.insns[..n - 1].iter().enumerate() {
             self.straight(p, (n - 1 - k) as u64);

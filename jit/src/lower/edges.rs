@@ -17,7 +17,9 @@
 //! Comparison results still pending (see `liveness`) become register values on exactly
 //! the edges where the register is read — except on an edge into a folded child, which
 //! is that block's only way in: there they stay pending, and the child materialises them
-//! only where it reads them (often only on its cold exits).
+//! only where it reads them (often only on its cold exits). In the copies of an amortised
+//! loop (see `amortise`), an edge into a block of the loop continues in the same copy, and
+//! one into a root of the loop does not check the fuel it takes.
 //!
 //! Invariant: the fuel is exact on every edge that leaves a fuel tree, and every way out
 //! of compiled code materialises every pending comparison first.
@@ -87,8 +89,18 @@ impl Lowerer<'_> {
         }
         match dest {
             Dest::Body(j) => {
-                self.carry_into(j, self.blocks[j].live_in);
-                let body = self.blocks[j].body;
+                let (body, carries) = self.folded_target(j);
+                if carries {
+                    self.carry_into(j, self.blocks[j].live_in);
+                } else {
+                    self.materialize(self.blocks[j].live_in);
+                }
+                self.b.ins().jump(body, &[]);
+            }
+            Dest::Checked(j) if let Some(body) = self.unchecked_target(j) => {
+                // In an amortised loop's copy: the group check proved this would pass.
+                self.materialize(self.blocks[j].live_in);
+                self.take(self.plan.entry_take(j));
                 self.b.ins().jump(body, &[]);
             }
             Dest::Checked(j) => {
@@ -156,9 +168,12 @@ impl Lowerer<'_> {
     fn brif_to(&mut self, cond: Value, (then, other): (Dest, Dest), tested: Option<u8>) {
         let mut edges = Vec::new();
         let mut label = |l: &mut Self, d: Dest, known: i32| match d {
-            Dest::Body(j) if tested.is_none_or(|r| !l.blocks[j].live_in.contains(r)) => {
+            Dest::Body(j)
+                if l.folded_target(j).1
+                    && tested.is_none_or(|r| !l.blocks[j].live_in.contains(r)) =>
+            {
                 l.carry_into(j, l.blocks[j].live_in);
-                l.blocks[j].body
+                l.folded_target(j).0
             }
             _ => {
                 let e = l.b.create_block();

@@ -13,14 +13,18 @@
 //! * `memory`: bounds-checked loads and stores, the store window and the code map;
 //! * `edges`: block terminators and the fuel accounting on every edge;
 //! * `syscall`: SYSCALL, a call into the host through the helper in `Ctx`;
-//! * `fastloop`: the fast copy of a counted self-loop.
+//! * `fastloop`: the fast copy of a counted self-loop;
+//! * `amortise`: the unrolled copies of other loops, which take their fuel but check it
+//!   once per group of iterations.
 //!
 //! Invariants: the lowering imports from `runtime` only `runtime::abi` (the contract with
 //! the code cache), and from `analysis` only data; every guest address is bounds-checked
 //! before it is added to the memory base (per access, or, under `Checks::Unchecked*`, by
 //! the entry checks of a counted loop's fast copy); every way out of compiled code writes
-//! the registers and the fuel back, with the fuel exact.
+//! the registers and the fuel back, with the fuel exact; a fuel check is left out only
+//! where the group check of an amortised loop proved it would pass.
 
+mod amortise;
 mod blocks;
 mod edges;
 mod fastloop;
@@ -31,6 +35,7 @@ mod syscall;
 #[cfg(test)]
 pub(crate) use edges::taken_when_zero;
 
+use crate::analysis::loops::{self, AmortisedLoop};
 use crate::analysis::{Plan, RegSet, liveness};
 use crate::runtime::abi::{StoreWindow, host_call_signature, off, region_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -44,6 +49,9 @@ use pxvm::machine::NUM_REGS;
 /// Emit the function for `plan` into `func` (whose signature must be
 /// [`region_signature`]). `self_ref` refers to this very function, so that the chain
 /// block can recognise its own entries; stores inside `window` skip the code map.
+/// `amortise`: give the plan's amortisable loops unrolled copies that check their fuel
+/// once per group (more code, so only worth it for optimised code).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
@@ -52,12 +60,17 @@ pub(crate) fn build(
     ptr: Type,
     self_ref: FuncRef,
     frontend: TargetFrontendConfig,
+    amortise: bool,
 ) {
     let mut l = Lowerer::new(func, fctx, plan, (window, ptr), self_ref, frontend);
+    if amortise {
+        l.plan_copies(loops::find(plan));
+    }
     l.emit_switch();
     for i in 0..plan.blocks.len() {
         l.emit_block(i);
     }
+    l.emit_loop_copies();
     l.emit_chain();
     l.emit_exits();
     l.b.seal_all_blocks();
@@ -154,6 +167,17 @@ struct GuestBlock {
     /// from its one predecessor, never from the switch) can have any; the predecessor is
     /// emitted first and its values dominate the block.
     carried: Pendings,
+    /// Whether its predecessor may hand it pending comparisons (`carried`): not when the
+    /// block is a folded child of an amortised loop's block outside that loop, which the
+    /// loop's copies enter too (their values do not dominate it).
+    carries: bool,
+}
+
+/// The copies of one amortised loop (see `amortise`).
+struct LoopCopies {
+    lp: AmortisedLoop,
+    /// Per copy, per planned block: the body of that block in that copy (members only).
+    bodies: Vec<Vec<Option<Block>>>,
 }
 
 /// The state of the guest block being emitted, reset for each block.
@@ -181,6 +205,10 @@ pub(crate) struct Lowerer<'a> {
     blocks: Vec<GuestBlock>,
     cur: Current,
     checks: Checks,
+    /// The amortised loops of the region and their copies.
+    loops: Vec<LoopCopies>,
+    /// While emitting copy `.1` of amortised loop `.0`.
+    copy: Option<(usize, usize)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -238,6 +266,7 @@ impl<'a> Lowerer<'a> {
                 body,
                 live_in,
                 carried: [None; NUM_REGS],
+                carries: true,
             })
             .collect();
         Lowerer {
@@ -268,6 +297,8 @@ impl<'a> Lowerer<'a> {
                 back_edge: None,
             },
             checks: Checks::Checked,
+            loops: Vec::new(),
+            copy: None,
         }
     }
 

@@ -167,6 +167,7 @@ impl Backend {
             self.ptr,
             self_ref,
             frontend,
+            tier == Tier::Optimised,
         );
         let dump = dump::dir();
         self.ctx.set_disasm(dump.is_some());

@@ -1,13 +1,14 @@
 //! An aid for performance work: with `PXOS_JIT_DUMP=<dir>` in the environment, every
 //! compiled region is written to `<dir>` as `region-<addr>.bin` (its machine code, as
 //! loaded at `<addr>`), `region-<addr>.vcode` (Cranelift's listing, with block labels)
-//! and `region-<addr>.plan` (its guest blocks: start, fuel tree, successors).
+//! and `region-<addr>.plan` (its guest blocks: start, fuel tree, successors; and the
+//! loops that optimised code checks the fuel of once per group, `analysis::loops`).
 //! The `.bin` file disassembles with
 //! `objdump -D -b binary -mi386:x86-64 --adjust-vma=0x<addr> region-<addr>.bin`, and the
 //! addresses match what `perf record` samples inside compiled code. Failures to write
 //! are ignored: dumping must never change what the engine does.
 
-use crate::analysis::Plan;
+use crate::analysis::{Plan, loops};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -37,6 +38,19 @@ pub(crate) fn region(dir: &Path, addr: usize, code: &[u8], listing: &str, plan: 
             b.next,
             b.len(),
             succs.join(", ")
+        );
+    }
+    for lp in loops::find(plan) {
+        let members: Vec<String> = (lp.member.iter().enumerate())
+            .filter(|&(_, &m)| m)
+            .map(|(i, _)| i.to_string())
+            .collect();
+        text += &format!(
+            "amortised loop (optimised code): header block {}, blocks [{}], {} copies of at most {} fuel\n",
+            lp.header,
+            members.join(", "),
+            lp.copies,
+            lp.iteration_fuel
         );
     }
     std::fs::write(dir.join(format!("{stem}.plan")), text).ok();

@@ -2,6 +2,7 @@
 //! the testing kit's differential check over them. Everything else — the builder, the
 //! recording host, the generator, the comparison — is `pxvm::testkit`'s, re-exported here.
 
+mod amortised;
 mod cache;
 mod counted;
 mod fuel;

@@ -5,8 +5,8 @@
 //! faults and syscalls inside such loops stay exact too.
 
 use super::*;
+use pxvm::Exit;
 use pxvm::Opcode::*;
-use pxvm::{Exit, Machine};
 
 /// Every budget from 0 to `upto`, which must be past the end of the run.
 fn sweep(c: &Code, upto: u64) {
@@ -209,30 +209,8 @@ fn many_small_budgets_on_one_engine_equal_one_big_one() {
         let want = reference(&code.bytes, 100_000);
         assert_eq!(want.exit, Exit::Halt);
         for mut engine in engines() {
-            let name = engine.name();
-            let mut m = Machine::new(&code.bytes).unwrap();
-            let mut host = Recorder::default();
-            let mut exit = Exit::Fuel;
-            let mut chunk = 0;
-            while exit == Exit::Fuel {
-                chunk = chunk % 61 + 1;
-                let before = m.cycles;
-                exit = engine.run(&mut m, &mut host, chunk);
-                if exit == Exit::Fuel {
-                    assert_eq!(
-                        m.cycles - before,
-                        chunk,
-                        "{name}: a fuel exit uses all fuel"
-                    );
-                }
-            }
-            let got = Run {
-                engine: name,
-                exit,
-                machine: m,
-                host,
-            };
-            assert_same(&want, &got, name);
+            let got = run_in_chunks(engine.as_mut(), &code.bytes, 61);
+            assert_same(&want, &got, got.engine);
         }
     }
 }

@@ -16,8 +16,8 @@ mod smc;
 mod smoke;
 mod syscalls;
 
-use pxvm::Engine;
 pub use pxvm::testkit::{Code, Recorder, Run, assert_same, recorded, reference};
+use pxvm::{Engine, Exit, Machine};
 
 /// The engines under test: `jit`; a `jit` that optimises a quick region after 5 guest
 /// instructions, so that short tests cut quick regions' fuel and switch tiers mid-run; and
@@ -46,4 +46,32 @@ pub fn engines() -> Vec<Box<dyn Engine>> {
 #[track_caller]
 pub fn agree(code: &[u8], fuel: u64) -> Run<Recorder> {
     pxvm::testkit::check(&mut engines(), code, fuel)
+}
+
+/// Run `code` on `engine` to its end in budgets of 1, 2, ..., `period`, 1, 2, ...
+/// instructions, asserting that every fuel exit used its whole budget; the whole run.
+#[track_caller]
+pub fn run_in_chunks(engine: &mut dyn Engine, code: &[u8], period: u64) -> Run<Recorder> {
+    let name = engine.name();
+    let mut machine = Machine::new(code).unwrap();
+    let mut host = Recorder::default();
+    let (mut exit, mut chunk) = (Exit::Fuel, 0);
+    while exit == Exit::Fuel {
+        chunk = chunk % period + 1;
+        let before = machine.cycles;
+        exit = engine.run(&mut machine, &mut host, chunk);
+        if exit == Exit::Fuel {
+            assert_eq!(
+                machine.cycles - before,
+                chunk,
+                "{name}: a fuel exit uses all fuel"
+            );
+        }
+    }
+    Run {
+        engine: name,
+        exit,
+        machine,
+        host,
+    }
 }

@@ -56,29 +56,8 @@ fn one_engine_stopping_around_every_syscall_equals_one_long_run() {
     let c = syscall_loop(300);
     let want = reference(&c.bytes, 100_000);
     for mut engine in engines() {
-        let name = engine.name();
-        let mut m = Machine::new(&c.bytes).unwrap();
-        let mut host = Recorder::default();
-        let (mut exit, mut chunk) = (Exit::Fuel, 0);
-        while exit == Exit::Fuel {
-            chunk = chunk % 11 + 1;
-            let before = m.cycles;
-            exit = engine.run(&mut m, &mut host, chunk);
-            if exit == Exit::Fuel {
-                assert_eq!(
-                    m.cycles - before,
-                    chunk,
-                    "{name}: a fuel exit uses all fuel"
-                );
-            }
-        }
-        let got = Run {
-            engine: name,
-            exit,
-            machine: m,
-            host,
-        };
-        assert_same(&want, &got, name);
+        let got = run_in_chunks(engine.as_mut(), &c.bytes, 11);
+        assert_same(&want, &got, got.engine);
     }
 }
 

@@ -5,6 +5,10 @@
 //! machine, engine, host — are pooled and reused from one iteration to the next, as they
 //! are from one generation to the next in an experiment.
 
+/// The allocator the `pxos` binary uses (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pxos::runtime::engines::EngineKind;
 use pxos::tools::evolve::{Alphabet, Evaluator, Goal, random_kernel};

@@ -339,7 +339,12 @@ impl Host for PxHost {
             SYS_RECT => return self.rect(&r),
             SYS_TEXT => return self.text(&r),
             SYS_LAYER_USE => return self.layer_use(&r),
-            SYS_PRINT_INT => return self.emit_with(|line| write!(line, "{}", r[1])),
+            SYS_PRINT_INT => {
+                return self.emit_with(|line| {
+                    line.push_str(itoa::Buffer::new().format(r[1]));
+                    Ok(())
+                });
+            }
             SYS_FS_OPEN => self.fs_open(r[1], r[2]),
             SYS_FS_CLOSE => self.fs_close(r[1]),
             SYS_FS_READ => self.fs_read(ctx, r[1], r[2], r[3]),

@@ -74,6 +74,10 @@ pub enum GoalError {
     Render(String),
 }
 
+/// The version of the `draw` goal's error measure ([`picture_error`]), hashed into the
+/// goal record: scores of different measures cannot be compared.
+const PICTURE_ERROR_VERSION: &[u8] = b"picture-error-v2: scales 1, 8, 32, 64, whole";
+
 /// A target picture, as RGBA pixels.
 #[derive(Clone, Debug)]
 pub struct Picture {
@@ -173,6 +177,7 @@ impl Goal {
         match self {
             Goal::Output(target) => lines(&mut h, target),
             Goal::Draw(p) => {
+                h.update(PICTURE_ERROR_VERSION);
                 h.update(p.width.to_le_bytes());
                 h.update(p.height.to_le_bytes());
                 h.update(&p.rgba);
@@ -378,11 +383,16 @@ fn cell_difference(cols: usize, rows: usize, a: &[[f64; 3]], b: &[[f64; 3]], k: 
     total / cells
 }
 
-/// How far the rendered output is from the target over the drawing area, at three scales:
-/// the mean color difference per 4-pixel sample, per 32-pixel cell and per 128-pixel cell.
-/// The coarse scales give credit for a shape of the right color that is near its place,
-/// not only for one that already overlaps it, so the search has a slope to follow.
-/// A completely different picture scores about 10.
+/// How far the rendered output is from the target over the drawing area, at five scales:
+/// the mean color difference per 4-pixel sample, per 32-, 128- and 256-pixel cell, and over
+/// the whole drawing area. The coarse scales give credit for a shape of the right color
+/// that is near its place, not only for one that already overlaps it, and the whole-area
+/// scale for drawing the right amount of each color at all, so the search has a slope
+/// from an empty canvas to shapes in place (with only the first three scales the README's
+/// `draw` example never improved: any square the seed drew away from the target scored
+/// worse than drawing nothing, and the search deleted it). A completely different
+/// picture scores about 10. [`PICTURE_ERROR_VERSION`] names this measure in the goal
+/// record, so a checkpoint scored by an earlier one is refused rather than mixed.
 fn picture_error(sysout: &[String], target: &Picture) -> f64 {
     let Ok(image) = crate::tools::render::render(sysout) else {
         return 10.0;
@@ -396,7 +406,9 @@ fn picture_error(sysout: &[String], target: &Picture) -> f64 {
     let fine = cell_difference(cols, rows, &got, &want, 1);
     let mid = cell_difference(cols, rows, &got, &want, 8);
     let coarse = cell_difference(cols, rows, &got, &want, 32);
-    (fine + mid + coarse) / 3.0 / 25.5
+    let half = cell_difference(cols, rows, &got, &want, 64);
+    let whole = cell_difference(cols, rows, &got, &want, cols.max(rows));
+    (fine + mid + coarse + half + whole) / 5.0 / 25.5
 }
 
 #[cfg(test)]
@@ -448,6 +460,49 @@ mod tests {
         );
         assert_eq!(reference.speedup(&fitness(0.5, half)), None);
         assert_eq!(reference.speedup(&fitness(0.0, 0)), None);
+    }
+
+    /// The output lines of `source` run to its end.
+    fn drawn(source: &str) -> Vec<String> {
+        let kernel = pxvm::asm::assemble(source, "t").unwrap();
+        let mut m = Machine::new(&kernel).unwrap();
+        let mut host = crate::runtime::host::PxHost::default();
+        assert_eq!(pxvm::interp::run(&mut m, &mut host, 1_000), Exit::Halt);
+        host.sysout
+    }
+
+    fn square(x: i32, y: i32, size: i32) -> String {
+        format!(
+            "IMM32 R1, {x}\nIMM32 R2, {y}\nIMM32 R3, {size}\nIMM32 R4, {size}\n\
+             IMM32 R5, 5\nSYSCALL SYS_RECT\n"
+        )
+    }
+
+    #[test]
+    fn picture_error_is_lower_the_nearer_a_shape_is_to_the_target() {
+        // The README's draw example (kernels/evolve/draw_target.asm): a 200-pixel
+        // light-blue square at (100, 100) and a white bar beside it.
+        let target_source = include_str!("../../../kernels/evolve/draw_target.asm");
+        let target_lines = drawn(target_source);
+        let image = crate::tools::render::render(&target_lines).unwrap();
+        let target = Picture {
+            width: image.width(),
+            height: image.height(),
+            rgba: image.rgba().to_vec(),
+        };
+        let error = |source: &str| picture_error(&drawn(source), &target);
+        let exact = error(target_source);
+        let near = error(&format!("{}HALT\n", square(150, 150, 60)));
+        // The README's seed (kernels/evolve/draw_seed.asm): a square touching the target
+        // square's corner only (it scores a little worse than an empty canvas; its mutants
+        // nearer the target score better).
+        let beside = error(include_str!("../../../kernels/evolve/draw_seed.asm"));
+        let nothing = error("HALT\n");
+        assert!(exact < 1e-9, "the target itself: {exact}");
+        assert!(
+            exact < near && near < beside && near < nothing,
+            "exact {exact} < near {near} < beside {beside}, near < nothing {nothing}"
+        );
     }
 
     #[test]

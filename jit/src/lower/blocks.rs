@@ -2,7 +2,7 @@
 //!
 //! * entry (see `Lowerer::new`): load the guest registers and the fuel from `ctx` into SSA
 //!   variables, then dispatch on `pc` (a jump table over the region's block starts, or a
-//!   search tree when they lie far apart) to that block's checked entry;
+//!   search tree when they lie far apart or are few) to that block's checked entry;
 //! * each guest block has a *checked* entry and a *body* (the instructions and the
 //!   terminator). Blocks whose only predecessor pays for them are *folded* into it
 //!   (`scan::fold_fuel_checks`): the folded edges form trees, and an edge inside a tree
@@ -32,11 +32,19 @@ use cranelift_frontend::Switch;
 /// Largest pc span of a region's blocks for which the switch is a jump table.
 const MAX_TABLE_SPAN: u32 = 256;
 
+/// Most entry blocks for which the switch is a search tree of compares even when a jump
+/// table would fit: a table has an entry per pc of the span, each a block (an edge)
+/// Cranelift must lay out and allocate registers for — 65 of them for the 16 straight
+/// instructions of `kernel_v1`, whose region has a single entry — while a tree over so
+/// few entries costs at most three compares.
+const MAX_TREE_ENTRIES: usize = 4;
+
 impl Lowerer<'_> {
     /// `switch(pc)`: to the checked entry of the block starting at `pc`, else leave. When
-    /// the block starts lie close together this is one bounds-checked indirect jump
-    /// through a table indexed by `pc - lowest start` (what RET and JR inside a region
-    /// use, so it matters); otherwise a search tree of compares.
+    /// the block starts lie close together and there are more than [`MAX_TREE_ENTRIES`]
+    /// of them, this is one bounds-checked indirect jump through a table indexed by
+    /// `pc - lowest start` (what RET and JR inside a region use, so it matters);
+    /// otherwise a search tree of compares.
     pub(super) fn emit_switch(&mut self) {
         let plan = self.plan;
         self.b.switch_to_block(self.frame.switch);
@@ -45,7 +53,7 @@ impl Lowerer<'_> {
         let low = plan.blocks.iter().map(|b| b.start).min().unwrap_or(0);
         let high = plan.blocks.iter().map(|b| b.start).max().unwrap_or(0);
         let roots = || plan.blocks.iter().enumerate().filter(|(_, b)| !b.folded);
-        if high - low < MAX_TABLE_SPAN {
+        if high - low < MAX_TABLE_SPAN && roots().count() > MAX_TREE_ENTRIES {
             let mut targets = vec![miss; (high - low + 1) as usize];
             for (i, block) in roots() {
                 targets[(block.start - low) as usize] = self.blocks[i].checked;

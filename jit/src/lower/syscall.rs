@@ -5,7 +5,8 @@
 //! any). The helper says whether compiled code may go on; if not (the syscall wrote bytes
 //! that translations depend on, or the host panicked), the code leaves at once for the
 //! dispatcher at the instruction after the SYSCALL, with the fuel exact, so that no stale
-//! translation runs (the running one included).
+//! translation runs (the running one included). That leaving path writes only the fuel
+//! and the pc: `ctx.regs` already holds every register.
 //!
 //! Invariant: a SYSCALL always ends its block (`Flow::Syscall`), so nothing of the block
 //! follows the call and leaving gives back exactly the block's `leave_refund`.
@@ -50,11 +51,21 @@ impl Lowerer<'_> {
         let go_on = self.b.create_block();
         self.b.set_cold_block(leave);
         self.b.ins().brif(status, leave, &[], go_on, &[]);
+        // Leaving: the registers in `ctx` are the ones just loaded, so unlike the shared
+        // exit block (which every guest register would have to reach as a block
+        // parameter) this path writes only the fuel and the pc.
         self.b.switch_to_block(leave);
-        self.refund(self.cur.leave_refund);
+        let fuel = self.b.use_var(self.env.fuel);
+        let refund = self.cur.leave_refund;
+        let fuel = if refund > 0 {
+            self.b.ins().iadd_imm_s(fuel, refund as i64)
+        } else {
+            fuel
+        };
+        (self.b.ins()).store(host_flags(), fuel, ctx, off::FUEL);
         let pc = self.c32(p.next() as i32);
-        let exit = self.frame.exit;
-        self.b.ins().jump(exit, &[pc.into(), status.into()]);
+        (self.b.ins()).store(host_flags(), pc, ctx, off::PC);
+        self.b.ins().return_(&[status]);
         self.b.switch_to_block(go_on);
     }
 }

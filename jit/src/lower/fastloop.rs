@@ -6,9 +6,12 @@
 //! its ordinary exit edge. Otherwise go straight to the ordinary body. The loop's own back
 //! edge goes to the ordinary body, so the entry checks run once per entry into the loop,
 //! not per iteration. Short bodies run
-//! their fast iterations in groups of four (one loop test per group, and Cranelift folds
-//! the steps of the induction registers into the addresses) while a whole group is fast,
-//! then one at a time.
+//! their fast iterations in groups of four (one loop test per group) while a whole group
+//! is fast, then one at a time. At the start of each group (or single iteration) every
+//! base register is *anchored*: widened and added to the memory base once, so that each
+//! access of the group is one load or store at that pointer plus a displacement known
+//! when compiling (the offset plus the steps taken since), with no 32-bit address sum and
+//! widening per access (`Lowerer::anchored` says when that is the guest's address).
 //!
 //! Everything is computed in 64-bit arithmetic from 32-bit register values, so nothing the
 //! checks look at can wrap: an address range that passes lies inside memory, where the
@@ -17,12 +20,15 @@
 //! Invariant: the fast copy runs under `Checks::Unchecked*` only after the entry checks
 //! passed, and only for the `n` iterations they covered.
 
-use super::{Checks, Lowerer};
+use super::{Anchor, Checks, Lowerer};
 use crate::analysis::counted::{CountedLoop, LoopTest};
+use crate::analysis::liveness::effect;
 use crate::analysis::{PlannedInsn, RegSet};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, InstBuilder, Value, types};
 use pxvm::MEM_SIZE;
+use pxvm::isa::Opcode;
+use pxvm::machine::NUM_REGS;
 
 /// Bodies up to this many instructions are unrolled.
 const MAX_UNROLLED_BODY: usize = 16;
@@ -191,16 +197,20 @@ impl Lowerer<'_> {
         let go = room(self, unroll);
         self.b.ins().brif(go, group_body, &[], single_check, &[]);
         self.b.switch_to_block(group_body);
+        self.anchor_bases(cl);
         for _ in 0..unroll {
             self.iteration(body, cl);
         }
+        self.drop_anchors();
         self.round_again(cl, last, group);
 
         self.b.switch_to_block(single_check);
         let go = room(self, 1);
         self.b.ins().brif(go, single, &[], out, &[]);
         self.b.switch_to_block(single);
+        self.anchor_bases(cl);
         self.iteration(body, cl);
+        self.drop_anchors();
         // Both ways on need every register as a plain value (the way out may read any); the
         // loop flag is set on each of them instead.
         let flag = usize::from(last.insn.regs[0]);
@@ -243,8 +253,44 @@ impl Lowerer<'_> {
         self.with_checks(checks, |l| {
             for p in body {
                 l.straight(p, 0);
+                l.track_anchors(p);
             }
         });
+    }
+
+    /// At the start of a group of fast iterations: anchor every base register of the
+    /// loop's accesses, so that the group's accesses address memory from one host pointer
+    /// per register, with constant displacements (see `Lowerer::anchored`).
+    fn anchor_bases(&mut self, cl: &CountedLoop) {
+        for r in cl.accesses.iter().filter_map(|a| a.base) {
+            if self.anchors[usize::from(r)].is_none() {
+                let v = self.wide(r);
+                let ptr = self.b.ins().iadd(self.env.mem, v);
+                self.anchors[usize::from(r)] = Some(Anchor { ptr, delta: 0 });
+            }
+        }
+    }
+
+    /// After `p` in a fast iteration: an anchored register's step moves its delta (the
+    /// analysis lets no other instruction write a base register; any that did would drop
+    /// the anchor).
+    fn track_anchors(&mut self, p: &PlannedInsn) {
+        let [a, b, _] = p.insn.regs;
+        for r in effect(p).defs.iter() {
+            let Some(anchor) = &mut self.anchors[r] else {
+                continue;
+            };
+            if p.insn.op == Opcode::ADDI && usize::from(a) == r && a == b {
+                anchor.delta += i64::from(p.insn.imm);
+            } else {
+                self.anchors[r] = None;
+            }
+        }
+    }
+
+    /// At the end of a group: forget the anchors.
+    fn drop_anchors(&mut self) {
+        self.anchors = [None; NUM_REGS];
     }
 
     /// After an iteration that goes round again (so a `Below` loop's flag is 1): make every

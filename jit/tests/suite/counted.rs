@@ -59,13 +59,26 @@ fn at_budgets(c: &Code, budgets: impl IntoIterator<Item = u64>) {
 
 #[test]
 fn trip_counts_around_the_fast_copy_threshold() {
-    // The fast copy runs groups of four iterations, then single ones: every count up to a
-    // few groups lands the switch-overs on a different iteration.
+    // The fast copy runs groups of four iterations (this body is too long for eight), then
+    // single ones: every count up to a few groups lands the switch-overs on a different
+    // iteration.
     for count in (1..=13).chain([17]) {
         let c = count_down(count, [0x2000, 0x3000, 0x4000], [4, 1, 4], false);
         let o = agree(&c.bytes, 1_000_000);
         assert_eq!(o.exit, Exit::Halt);
         at_budgets(&c, 0..(count as u64 * 10 + 12));
+    }
+}
+
+#[test]
+fn trip_counts_around_the_short_body_groups() {
+    // Bodies of up to eight instructions run groups of eight iterations: every count up to
+    // three groups, the budget ending at every instruction of the first ones.
+    for count in 1..=25 {
+        let c = copy_words(count, (0x1000, 0), (0x5000, 0));
+        let o = agree(&c.bytes, 1_000_000);
+        assert_eq!(o.exit, Exit::Halt);
+        at_budgets(&c, 0..(count as u64 * 6 + 8).min(80));
     }
 }
 

@@ -6,9 +6,12 @@
 //! its ordinary exit edge. Otherwise go straight to the ordinary body. The loop's own back
 //! edge goes to the ordinary body, so the entry checks run once per entry into the loop,
 //! not per iteration. Short bodies run
-//! their fast iterations in groups of four (one loop test per group, and Cranelift folds
-//! the steps of the induction registers into the addresses) while a whole group is fast,
-//! then one at a time.
+//! their fast iterations in groups of eight or four (one loop test per group) while a
+//! whole group is fast, then one at a time. At the start of each group (or single iteration) every
+//! base register is *anchored*: widened and added to the memory base once, so that each
+//! access of the group is one load or store at that pointer plus a displacement known
+//! when compiling (the offset plus the steps taken since), with no 32-bit address sum and
+//! widening per access (`Lowerer::anchored` says when that is the guest's address).
 //!
 //! Everything is computed in 64-bit arithmetic from 32-bit register values, so nothing the
 //! checks look at can wrap: an address range that passes lies inside memory, where the
@@ -17,17 +20,26 @@
 //! Invariant: the fast copy runs under `Checks::Unchecked*` only after the entry checks
 //! passed, and only for the `n` iterations they covered.
 
-use super::{Checks, Lowerer};
+use super::{Anchor, Checks, Lowerer};
 use crate::analysis::counted::{CountedLoop, LoopTest};
+use crate::analysis::liveness::effect;
 use crate::analysis::{PlannedInsn, RegSet};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, InstBuilder, Value, types};
 use pxvm::MEM_SIZE;
+use pxvm::isa::Opcode;
+use pxvm::machine::NUM_REGS;
 
 /// Bodies up to this many instructions are unrolled.
 const MAX_UNROLLED_BODY: usize = 16;
 /// Iterations per unrolled group.
 const UNROLL: i64 = 4;
+/// Bodies up to this many instructions are unrolled further, [`SHORT_UNROLL`] iterations
+/// per group (measured: the loop test and the anchoring of each group are then a small
+/// part of memcpy's and matmul's inner loops).
+const SHORT_BODY: usize = 8;
+/// Iterations per group of a short body.
+const SHORT_UNROLL: i64 = 8;
 
 impl Lowerer<'_> {
     /// Emit, into the current block (the body entry of counted loop `i`), the entry checks
@@ -44,10 +56,7 @@ impl Lowerer<'_> {
             return None;
         }
         let plain = self.b.create_block();
-        let fast_entry = self.b.create_block();
-        let (ok, extra) = self.entry_checks(block.insns.len() as i64, cl);
-        self.b.ins().brif(ok, fast_entry, &[], plain, &[]);
-        self.b.switch_to_block(fast_entry);
+        let extra = self.entry_checks(block.insns.len() as i64, cl, plain);
         let f = self.b.use_var(self.env.fuel);
         let f = self.b.ins().isub(f, extra);
         self.b.def_var(self.env.fuel, f);
@@ -63,11 +72,22 @@ impl Lowerer<'_> {
         self.b.ins().sextend(types::I64, v)
     }
 
-    /// Whether the fast copy may run this time (`n >= 2`, the fuel, every address, no index
-    /// wrap), and the fuel it takes beyond the iteration already paid for.
-    fn entry_checks(&mut self, len: i64, cl: &CountedLoop) -> (Value, Value) {
+    /// Go on (in a new current block) only if `cond` holds, else to `plain`.
+    fn require(&mut self, cond: Value, plain: Block) {
+        let next = self.b.create_block();
+        self.b.ins().brif(cond, next, &[], plain, &[]);
+        self.b.seal_block(next);
+        self.b.switch_to_block(next);
+    }
+
+    /// Go on only if the fast copy may run this time (`n >= 2`, the fuel, every address,
+    /// no index wrap), else to `plain`: one well-predicted branch per check, cheaper than
+    /// combining them into one flag (a counted loop is often short, as matmul's 32
+    /// iterations, so the checks are paid often). Returns the fuel the fast copy takes
+    /// beyond the iteration already paid for.
+    fn entry_checks(&mut self, len: i64, cl: &CountedLoop, plain: Block) -> Value {
         // n, and whether n >= 2 (shorter loops are not worth the checks).
-        let (n, mut ok) = match cl.test {
+        let (n, ok) = match cl.test {
             LoopTest::CountDown { counter } => {
                 let c = self.wide(counter);
                 let ok = self
@@ -95,7 +115,7 @@ impl Lowerer<'_> {
                 (self.b.ins().sdiv_imm_s(up, i64::from(step)), ok)
             }
         };
-        let and = |l: &mut Self, ok: Value, more: Value| l.b.ins().band(ok, more);
+        self.require(ok, plain);
 
         // Fuel for the n - 1 iterations after the one the loop's entry already paid for.
         let runs = self.b.ins().iadd_imm_s(n, -1);
@@ -105,7 +125,7 @@ impl Lowerer<'_> {
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, fuel, extra);
-        ok = and(self, ok, enough);
+        self.require(enough, plain);
 
         // Every address of the n iterations, by its two ends.
         for a in &cl.accesses {
@@ -134,20 +154,20 @@ impl Lowerer<'_> {
                 .b
                 .ins()
                 .icmp_imm_s(IntCC::SignedLessThanOrEqual, high, max);
-            ok = and(self, ok, above);
-            ok = and(self, ok, below);
+            self.require(above, plain);
+            self.require(below, plain);
         }
-        (ok, extra)
+        extra
     }
 
     /// The fast iterations, from the current block (the fuel paid): groups while a group's
     /// worth remain, then single ones; ends in the block where the loop test has just failed,
     /// every register a plain value, for the caller to emit the loop's exit edge.
     fn fast_iterations(&mut self, cl: &CountedLoop, body: &[PlannedInsn], last: &PlannedInsn) {
-        let unroll = if body.len() <= MAX_UNROLLED_BODY {
-            UNROLL
-        } else {
-            1
+        let unroll = match body.len() {
+            n if n <= SHORT_BODY => SHORT_UNROLL,
+            n if n <= MAX_UNROLLED_BODY => UNROLL,
+            _ => 1,
         };
         let group_bound = match cl.test {
             LoopTest::Below { step, bound, .. } => {
@@ -191,16 +211,20 @@ impl Lowerer<'_> {
         let go = room(self, unroll);
         self.b.ins().brif(go, group_body, &[], single_check, &[]);
         self.b.switch_to_block(group_body);
+        self.anchor_bases(cl);
         for _ in 0..unroll {
             self.iteration(body, cl);
         }
+        self.drop_anchors();
         self.round_again(cl, last, group);
 
         self.b.switch_to_block(single_check);
         let go = room(self, 1);
         self.b.ins().brif(go, single, &[], out, &[]);
         self.b.switch_to_block(single);
+        self.anchor_bases(cl);
         self.iteration(body, cl);
+        self.drop_anchors();
         // Both ways on need every register as a plain value (the way out may read any); the
         // loop flag is set on each of them instead.
         let flag = usize::from(last.insn.regs[0]);
@@ -243,8 +267,44 @@ impl Lowerer<'_> {
         self.with_checks(checks, |l| {
             for p in body {
                 l.straight(p, 0);
+                l.track_anchors(p);
             }
         });
+    }
+
+    /// At the start of a group of fast iterations: anchor every base register of the
+    /// loop's accesses, so that the group's accesses address memory from one host pointer
+    /// per register, with constant displacements (see `Lowerer::anchored`).
+    fn anchor_bases(&mut self, cl: &CountedLoop) {
+        for r in cl.accesses.iter().filter_map(|a| a.base) {
+            if self.anchors[usize::from(r)].is_none() {
+                let v = self.wide(r);
+                let ptr = self.b.ins().iadd(self.env.mem, v);
+                self.anchors[usize::from(r)] = Some(Anchor { ptr, delta: 0 });
+            }
+        }
+    }
+
+    /// After `p` in a fast iteration: an anchored register's step moves its delta (the
+    /// analysis lets no other instruction write a base register; any that did would drop
+    /// the anchor).
+    fn track_anchors(&mut self, p: &PlannedInsn) {
+        let [a, b, _] = p.insn.regs;
+        for r in effect(p).defs.iter() {
+            let Some(anchor) = &mut self.anchors[r] else {
+                continue;
+            };
+            if p.insn.op == Opcode::ADDI && usize::from(a) == r && a == b {
+                anchor.delta += i64::from(p.insn.imm);
+            } else {
+                self.anchors[r] = None;
+            }
+        }
+    }
+
+    /// At the end of a group: forget the anchors.
+    fn drop_anchors(&mut self) {
+        self.anchors = [None; NUM_REGS];
     }
 
     /// After an iteration that goes round again (so a `Below` loop's flag is 1): make every

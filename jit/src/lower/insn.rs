@@ -105,6 +105,16 @@ impl Lowerer<'_> {
                     self.store_static(insn.imm, v, p.next(), after);
                 }
             }
+            // LDW, LDB in a fast copy, from an anchored base register
+            (Some(base), false) if let Some(at) = self.anchored(insn.regs[base], insn.imm) => {
+                let v = self.load_anchored(at, d.width == 1);
+                self.set_reg(value_reg, v);
+            }
+            // STW, STB in a fast copy, to an anchored base register
+            (Some(base), true) if let Some(at) = self.anchored(insn.regs[base], insn.imm) => {
+                let v = self.reg(value_reg);
+                self.store_anchored(at, v, d.width);
+            }
             // LDW, LDB
             (Some(base), false) => {
                 let base = self.reg(insn.regs[base]);

@@ -7,7 +7,8 @@
 //! to the memory base, so compiled code can only touch the guest's own memory — except
 //! under `Checks::Unchecked*` (a counted loop's fast copy, see `fastloop`), whose entry
 //! checks have already proven every address of the loop inside memory (loads) or inside
-//! the store window (stores).
+//! the store window (stores); there an access may also address memory from a base
+//! register anchored for a group of iterations (`Lowerer::anchored`).
 
 use super::{Checks, Lowerer};
 use crate::analysis::RegSet;
@@ -21,6 +22,9 @@ use pxvm::MEM_SIZE;
 const WORD_MAX: i64 = MEM_SIZE as i64 - 4;
 /// Highest byte address.
 const BYTE_MAX: i64 = MEM_SIZE as i64 - 1;
+/// Largest immediate offset (either sign) of an access that may use an anchored base
+/// register (see `Lowerer::anchored`).
+const ANCHORED_OFFSET: i64 = 1 << 30;
 
 /// Flags for guest memory: little-endian, possibly unaligned, never trapping (the address
 /// has been bounds-checked).
@@ -114,15 +118,50 @@ impl Lowerer<'_> {
     /// memory).
     fn load_at(&mut self, idx: Value, byte: bool) -> Value {
         let p = self.b.ins().iadd(self.env.mem, idx);
+        self.load_host(p, 0, byte)
+    }
+
+    /// The word or byte at host address `p + disp` (known to be inside guest memory).
+    fn load_host(&mut self, p: Value, disp: i32, byte: bool) -> Value {
         let flags = match self.checks {
             Checks::Checked | Checks::Unchecked => guest_flags(),
             Checks::UncheckedPure => guest_flags().with_readonly().with_can_move(),
         };
         if byte {
-            self.b.ins().uload8(types::I32, flags, p, 0)
+            self.b.ins().uload8(types::I32, flags, p, disp)
         } else {
-            self.b.ins().load(types::I32, flags, p, 0)
+            self.b.ins().load(types::I32, flags, p, disp)
         }
+    }
+
+    /// In a counted loop's fast copy, an access at `base + offset` whose base register is
+    /// anchored (`fastloop::anchor_bases`): the host pointer and displacement to use
+    /// instead of computing the 32-bit guest address and widening it, or `None`.
+    ///
+    /// Sound because the entry checks proved, in 64-bit arithmetic, that the address of
+    /// this access, `X + delta + offset` (with `X` the exact, unwrapped value the register
+    /// would have at the anchor), is inside memory. With `|offset| <= ANCHORED_OFFSET` and
+    /// `|delta|` a few steps of less than 64 KiB each (two consecutive iterations' addresses
+    /// are both inside memory), `X` is within the `i32` range, so the guest register holds
+    /// exactly `X`, the anchor is `mem + X`, and `anchor + delta + offset` is the host
+    /// address of the guest's own wrapped 32-bit address.
+    pub(super) fn anchored(&self, base: u8, offset: i32) -> Option<(Value, i32)> {
+        if self.checks.per_access() || i64::from(offset).abs() > ANCHORED_OFFSET {
+            return None;
+        }
+        let a = self.anchors[usize::from(base)]?;
+        let disp = i32::try_from(a.delta + i64::from(offset)).ok()?;
+        Some((a.ptr, disp))
+    }
+
+    /// Load from an anchored address (see `anchored`): a word, or a zero-extended byte.
+    pub(super) fn load_anchored(&mut self, (p, disp): (Value, i32), byte: bool) -> Value {
+        self.load_host(p, disp, byte)
+    }
+
+    /// Store the low `len` bytes of `v` at an anchored address (see `anchored`).
+    pub(super) fn store_anchored(&mut self, (p, disp): (Value, i32), v: Value, len: u32) {
+        self.store_host(p, disp, v, len);
     }
 
     /// Store the low `len` (4 or 1) bytes of `v` at a dynamic guest address; ignored out of
@@ -216,10 +255,16 @@ impl Lowerer<'_> {
     /// value known to be inside memory).
     fn store_bytes(&mut self, idx: Value, v: Value, len: u32) {
         let p = self.b.ins().iadd(self.env.mem, idx);
+        self.store_host(p, 0, v, len);
+    }
+
+    /// Store the low `len` (4 or 1) bytes of `v` at host address `p + disp` (known to be
+    /// inside guest memory).
+    fn store_host(&mut self, p: Value, disp: i32, v: Value, len: u32) {
         if len == 4 {
-            self.b.ins().store(guest_flags(), v, p, 0);
+            self.b.ins().store(guest_flags(), v, p, disp);
         } else {
-            self.b.ins().istore8(guest_flags(), v, p, 0);
+            self.b.ins().istore8(guest_flags(), v, p, disp);
         }
     }
 

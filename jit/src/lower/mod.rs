@@ -173,6 +173,17 @@ struct GuestBlock {
     carries: bool,
 }
 
+/// In a counted loop's fast copy: a base register's value as a host pointer, taken once
+/// at the start of a group of iterations (`fastloop`), from which each access of the group
+/// addresses memory with a constant displacement (`Lowerer::anchored`, in `memory`).
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    /// `mem + sext(r)`, with `r`'s value at the start of the group.
+    ptr: Value,
+    /// What the register's steps since then have added (`r = anchor value + delta`).
+    delta: i64,
+}
+
 /// The copies of one amortised loop (see `amortise`).
 struct LoopCopies {
     lp: AmortisedLoop,
@@ -209,6 +220,8 @@ pub(crate) struct Lowerer<'a> {
     loops: Vec<LoopCopies>,
     /// While emitting copy `.1` of amortised loop `.0`.
     copy: Option<(usize, usize)>,
+    /// While emitting a fast group of a counted loop: the anchored base registers.
+    anchors: [Option<Anchor>; NUM_REGS],
 }
 
 impl<'a> Lowerer<'a> {
@@ -299,6 +312,7 @@ impl<'a> Lowerer<'a> {
             checks: Checks::Checked,
             loops: Vec::new(),
             copy: None,
+            anchors: [None; NUM_REGS],
         }
     }
 

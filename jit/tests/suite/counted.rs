@@ -59,13 +59,26 @@ fn at_budgets(c: &Code, budgets: impl IntoIterator<Item = u64>) {
 
 #[test]
 fn trip_counts_around_the_fast_copy_threshold() {
-    // The fast copy runs groups of four iterations, then single ones: every count up to a
-    // few groups lands the switch-overs on a different iteration.
+    // The fast copy runs groups of four iterations (this body is too long for eight), then
+    // single ones: every count up to a few groups lands the switch-overs on a different
+    // iteration.
     for count in (1..=13).chain([17]) {
         let c = count_down(count, [0x2000, 0x3000, 0x4000], [4, 1, 4], false);
         let o = agree(&c.bytes, 1_000_000);
         assert_eq!(o.exit, Exit::Halt);
         at_budgets(&c, 0..(count as u64 * 10 + 12));
+    }
+}
+
+#[test]
+fn trip_counts_around_the_short_body_groups() {
+    // Bodies of up to eight instructions run groups of eight iterations: every count up to
+    // three groups, the budget ending at every instruction of the first ones.
+    for count in 1..=25 {
+        let c = copy_words(count, (0x1000, 0), (0x5000, 0));
+        let o = agree(&c.bytes, 1_000_000);
+        assert_eq!(o.exit, Exit::Halt);
+        at_budgets(&c, 0..(count as u64 * 6 + 8).min(80));
     }
 }
 
@@ -256,5 +269,61 @@ fn load_only_loops_up_to_the_end_of_memory() {
             let o = agree(&image, 10_000);
             assert_eq!(o.exit, Exit::Halt);
         }
+    }
+}
+
+/// `R5` counts down from `count`; each iteration loads a word at `R3 + load.1`, stores it
+/// at `R6 + store.1`, and steps `R3` and `R6` by 4 (`R3` starts at `load.0`, `R6` at
+/// `store.0`). Prints the last word loaded.
+fn copy_words(count: i32, load: (i32, i32), store: (i32, i32)) -> Code {
+    let mut c = Code::new();
+    c.imm(5, count);
+    c.imm(3, load.0);
+    c.imm(6, store.0);
+    let top = c.here();
+    c.rri(LDW, 1, 3, load.1);
+    c.rri(STW, 6, 1, store.1);
+    c.rri(ADDI, 3, 3, 4);
+    c.rri(ADDI, 6, 6, 4);
+    c.rri(ADDI, 5, 5, -1);
+    c.jnz(5, top);
+    c.sys(10);
+    c.halt();
+    c
+}
+
+/// A base register and offset whose wrapped sum is `addr`, the base `i32::MAX - below`.
+fn wrapping_base(addr: i32, below: i32) -> (i32, i32) {
+    let base = i32::MAX - below;
+    (base, addr.wrapping_sub(base))
+}
+
+#[test]
+fn base_registers_that_wrap_while_the_addresses_stay_inside_memory() {
+    // The fast copy addresses memory from each base register widened once per group;
+    // that is the guest's wrapped 32-bit address only while the register does not wrap
+    // (or the offset is small). Here a base crosses i32::MAX at every position within a
+    // group while base + offset, wrapped, walks through memory (the loads over the code),
+    // so the fast copy's entry checks pass and each access must use the wrapped address.
+    for below in (0..40).step_by(4) {
+        for (load, store) in [
+            (wrapping_base(0, below), (0x5000, 0)),
+            ((0, 0), wrapping_base(0x5000, below)),
+            (wrapping_base(0, below), wrapping_base(0x5000, below + 8)),
+        ] {
+            let c = copy_words(20, load, store);
+            let o = agree(&c.bytes, 1_000_000);
+            assert_eq!(o.exit, Exit::Halt);
+            at_budgets(&c, (0..130).step_by(3));
+        }
+    }
+    // Offsets at the edge of what may use a widened base (|offset| = 2^30), and past it.
+    for offset in [1 << 30, -(1 << 30), (1 << 30) + 4, -(1 << 30) - 4] {
+        let load = (0i32.wrapping_sub(offset), offset);
+        let store = (0x5000i32.wrapping_sub(offset), offset);
+        let c = copy_words(20, load, store);
+        let o = agree(&c.bytes, 1_000_000);
+        assert_eq!(o.exit, Exit::Halt);
+        at_budgets(&c, (0..130).step_by(3));
     }
 }

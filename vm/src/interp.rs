@@ -157,11 +157,16 @@ fn run_phase<H: Host + ?Sized, const SKIP_CYCLES: bool, const FUSE: bool>(
             };
         }
         let code = w as u8;
-        macro_rules! rrr {
-            ($opc:ident) => {{
+        macro_rules! rrr_effect {
+            ($opc:ident) => {
                 if regs_ok!(1, 2, 3) {
                     regs[reg!(1)] = alu(Opcode::$opc, regs[reg!(2)], regs[reg!(3)]).unwrap_or(0);
                 }
+            };
+        }
+        macro_rules! rrr {
+            ($opc:ident) => {{
+                rrr_effect!($opc);
                 pc += 4;
             }};
         }
@@ -190,10 +195,37 @@ fn run_phase<H: Host + ?Sized, const SKIP_CYCLES: bool, const FUSE: bool>(
                 }
             };
         }
+        // An `rrr` dispatch that ends in a branch back to itself (`LOOP: SUB ; CMP ; JZ
+        // LOOP`) is a loop of one dispatch. Nothing in it stores, calls the host or changes
+        // pc but the branch, so its bytes are as read the first time: its further turns run
+        // here from the words already decoded, without a fetch or a dispatch (the taken
+        // branch's pc is known, not loaded), while fuel for a whole turn is left.
         macro_rules! rrr_then_compare {
             ($opc:ident) => {{
+                let start = pc;
                 rrr!($opc);
                 then_compare!((w >> 32) as u8, Some((w >> 32) as u32));
+                if FUSE
+                    && pc == start
+                    && let Some(bytes) = m.mem.get(start + 8..start + 16)
+                {
+                    let branch = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+                    let (reg, jz) = ((branch >> 8) as u8, branch as u8 == op::JZ);
+                    // `left` still holds the branch that just retired to here; a turn
+                    // retires it and this turn's arithmetic and comparison, leaving the
+                    // next branch's unit.
+                    while left > MAX_FUSED {
+                        left -= 3;
+                        rrr_effect!($opc);
+                        compare(&mut regs, (w >> 32) as u32);
+                        if !(reg < 8 && (regs[usize::from(reg & 7)] == 0) == jz) {
+                            pc = start + 14;
+                            break;
+                        }
+                        pc = start;
+                        transferred_from!(start + 8);
+                    }
+                }
             }};
         }
         macro_rules! rri_then_compare {

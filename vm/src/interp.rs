@@ -5,7 +5,13 @@
 //! one 8-byte little-endian word straight from guest memory (so self-modifying code needs
 //! no bookkeeping — every fetch sees the current bytes) and executes every instruction
 //! inline, SYSCALL, HALT and unknown opcodes included. Only a fetch within 8 bytes of the
-//! end of memory goes through `exec::step` itself. [`run_skipping_cycles`] is the same
+//! end of memory goes through `exec::step` itself. While at least three units of fuel are
+//! left, one dispatch may retire several instructions: arithmetic, then a comparison
+//! (`CMP`, `SLT`, `SLTU`), then a `JZ`/`JNZ` — none of which stores, so the bytes read
+//! for them are current — and a register-register dispatch whose branch goes back to
+//! itself (`LOOP: SUB ; CMP ; JZ LOOP`) runs its further turns without fetching again;
+//! the last few units are run one instruction per dispatch, so a budget ends on exactly
+//! the reference's instruction. [`run_skipping_cycles`] is the same
 //! loop with cycle detection compiled in (see [`crate::cycle`]), for many short runs with
 //! a budget. Tests check that both agree with `run_reference` on random programs and
 //! every fuel budget.

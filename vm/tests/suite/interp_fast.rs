@@ -148,3 +148,77 @@ fn a_cycle_runs_out_a_budget_no_step_by_step_run_could() {
     assert_eq!(skipping, reference);
     assert_eq!(reference.load_i32(0x4000), 1_001);
 }
+
+/// Random loops built from what the fast interpreter fuses — arithmetic, a comparison, a
+/// JZ or JNZ, often back to the arithmetic (a loop of one dispatch) — with stores that
+/// patch the loop's own instructions, jumps into the middle of an instruction, and code
+/// ending at the very end of memory: both fast interpreters agree with the reference at
+/// budgets that end anywhere, inside a fused dispatch or a turn of a loop included.
+#[test]
+fn fused_dispatches_equal_reference_at_every_budget() {
+    use Opcode::{ADD, CMP, DIV, MUL, SLT, SLTU, STB, SUB, XOR};
+    let mut rng = Rng::new(0xF05E_D15C);
+    for case in 0..300 {
+        let mut pick = |options: &[i32]| options[rng.below(options.len() as u64) as usize];
+        let (r0, r1, r2) = (
+            pick(&[-5, 0, 3, 17, 40]),
+            pick(&[1, -1, 2, 0]),
+            pick(&[0, 1, 2]),
+        );
+        let patch = pick(&[0, 0, 0, 1]) == 1;
+        let (value, offset) = (pick(&[CMP as i32, SLT as i32, 3, 9]), pick(&[1, 4, 9]));
+        let arith = [SUB, XOR, MUL, DIV, ADD][pick(&[0, 1, 2, 3, 4]) as usize];
+        let cmp = [CMP, SLT, SLTU][pick(&[0, 1, 2]) as usize];
+        let dest = pick(&[3, 3, 3, 3, 3, 8]) as u8;
+        let target = pick(&[0, 0, 0, 0, 1, 2, 3]);
+        let jz = pick(&[0, 1]) == 1;
+        let at_end = pick(&[0, 0, 0, 1]) == 1;
+        // The program with its loop at `base` (a jump over zeros to it first).
+        let build = |base: i32| {
+            let mut c = pxvm::testkit::Code::new();
+            if base > 0 {
+                c.jmp(base);
+                c.put(&vec![0; base as usize - 5]);
+            }
+            c.imm(0, r0);
+            c.imm(1, r1);
+            c.imm(2, r2);
+            c.imm(4, 0x10);
+            let top = c.here();
+            let start = top + if patch { 13 } else { 0 };
+            if patch {
+                c.imm(5, value);
+                c.ins(STB, [4, 5, 0], start + offset - 0x10);
+            }
+            c.rrr(arith, 0, 0, 1);
+            c.rrr(cmp, dest, 0, 2);
+            let to = [start, start + 1, top, 0x1_0000][target as usize];
+            if jz {
+                c.jz(3, to)
+            } else {
+                c.jnz(3, to)
+            };
+            c.rrr(cmp, 3, 0, 1);
+            c.jnz(3, top);
+            c.halt();
+            c.finish()
+        };
+        let code = if at_end {
+            build((pxvm::MEM_SIZE - build(0).len()) as i32)
+        } else {
+            build(0)
+        };
+        let machine = Machine::new(&code).unwrap();
+        let mut engines: [Box<dyn Engine>; 2] =
+            [Box::new(Interpreter), Box::new(CycleSkippingInterpreter)];
+        for fuel in (0..40).chain([97, 1_000 + rng.below(100), 100_000]) {
+            if let Err(d) = agree(
+                &mut engines,
+                || (machine.clone(), Recorder::default()),
+                fuel,
+            ) {
+                panic!("case {case} (at_end={at_end}, fuel={fuel}): {d:?}");
+            }
+        }
+    }
+}

@@ -12,13 +12,21 @@
 //! every fuel check they meet, and the lowering runs them as unrolled copies of the loop
 //! that take the fuel exactly as the ordinary code does but check none of it.
 //!
+//! Some of the loop's loads and stores address memory from a base register the loop
+//! steps once per iteration by a constant or by a register it does not write
+//! ([`GroupAccess`]): in copy `c` of a group such an access uses the exact integer address
+//! `base + offset + (c + before) * step`, linear in `c`, so the lowering checks the first
+//! and last copy's addresses once per group (inside memory for a load, inside the store
+//! window for a store) and the copies access memory with no check of their own.
+//!
 //! Invariant: the blocks of an amortised loop are a set where, from `h`, every path either
 //! leaves the set for good or comes back to `h`, entering each block of the set at most
 //! once on the way; a block belongs to at most one amortised loop.
 
 use super::Plan;
 use super::counted;
-use pxvm::isa::Flow;
+use super::liveness::effect;
+use pxvm::isa::{Flow, Memory, Opcode};
 use std::collections::VecDeque;
 
 /// Most guest instructions in all the copies of one loop (compile time and code size).
@@ -41,6 +49,35 @@ pub(crate) struct AmortisedLoop {
     pub iteration_fuel: u64,
     /// Iterations per group: the loop is emitted this many times.
     pub copies: usize,
+    /// The accesses whose addresses the group check proves for a whole group.
+    pub accesses: Vec<GroupAccess>,
+}
+
+/// How a base register changes once per iteration of an amortised loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `ADDI r, r, k`.
+    Imm(i32),
+    /// `ADD r, r, s` or `ADD r, s, r`, with `s` a register the loop does not write.
+    Reg(u8),
+}
+
+/// A load or store of an amortised loop at `base + offset`, where `base` is written in
+/// the loop only by its [`Step`], once in every iteration: in copy `c` its address is
+/// `base + offset + (c + before) * step`, with `base` the value at the group check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GroupAccess {
+    /// The block and the index of the instruction in it.
+    pub block: usize,
+    pub insn: usize,
+    pub base: u8,
+    pub offset: i32,
+    pub step: Step,
+    /// Steps made in the same iteration before the access (0 or 1).
+    pub before: i64,
+    /// 4 (word) or 1 (byte).
+    pub len: u32,
+    pub store: bool,
 }
 
 impl AmortisedLoop {
@@ -167,12 +204,113 @@ fn loop_at(
         .filter(|&i| !plan.blocks[i].folded)
         .map(|i| plan.blocks[i].need)
         .sum();
+    let accesses = group_accesses(plan, h, &member, succs);
     Some(AmortisedLoop {
         header: h,
         member,
         iteration_fuel,
         copies,
+        accesses,
     })
+}
+
+/// The accesses of the loop headed by `h` (blocks `member`) whose address steps by the
+/// same amount every iteration (see [`GroupAccess`]).
+fn group_accesses(
+    plan: &Plan,
+    h: usize,
+    member: &[bool],
+    succs: &[Vec<usize>],
+) -> Vec<GroupAccess> {
+    let n = plan.blocks.len();
+    // Every write of every register in the loop: (block, index, instruction).
+    let mut writes: [Vec<(usize, usize)>; 8] = Default::default();
+    for i in (0..n).filter(|&i| member[i]) {
+        for (k, p) in plan.blocks[i].insns.iter().enumerate() {
+            for r in effect(p).defs.iter() {
+                writes[r].push((i, k));
+            }
+        }
+    }
+    // The step of register `r` and where it is, if `r` is written only by a step that every
+    // iteration makes.
+    let step_of = |r: u8| -> Option<(Step, usize, usize)> {
+        let [(w, at)] = writes[usize::from(r)][..] else {
+            return None;
+        };
+        let p = &plan.blocks[w].insns[at];
+        let [a, b, c] = p.insn.regs;
+        if p.live || !p.insn.regs_valid() || a != r {
+            return None;
+        }
+        let step = match p.insn.op {
+            Opcode::ADDI if b == r => Step::Imm(p.insn.imm),
+            Opcode::ADD if b == r && c != r => Step::Reg(c),
+            Opcode::ADD if c == r && b != r => Step::Reg(b),
+            _ => return None,
+        };
+        if let Step::Reg(s) = step
+            && !writes[usize::from(s)].is_empty()
+        {
+            return None;
+        }
+        // Every way from h back to h passes block w (the loop is acyclic apart from h).
+        if w != h {
+            let mut without = member.to_vec();
+            without[w] = false;
+            if reachable(succs, h, &without, h)[h] {
+                return None;
+            }
+        }
+        Some((step, w, at))
+    };
+    let mut accesses = Vec::new();
+    for i in (0..n).filter(|&i| member[i]) {
+        for (k, p) in plan.blocks[i].insns.iter().enumerate() {
+            let data = match p.insn.op.memory() {
+                Memory::LoadWord | Memory::StoreWord | Memory::LoadByte | Memory::StoreByte => {
+                    p.insn.op.memory().data()
+                }
+                Memory::None
+                | Memory::LoadAbs
+                | Memory::StoreAbs
+                | Memory::Push
+                | Memory::Pop
+                | Memory::Host => None,
+            };
+            let Some(d) = data else { continue };
+            let Some(operand) = d.base_operand else {
+                continue;
+            };
+            if p.live || !p.insn.regs_valid() {
+                continue;
+            }
+            let base = p.insn.regs[operand];
+            let Some((step, w, at)) = step_of(base) else {
+                continue;
+            };
+            // The steps made before the access in its iteration: known when the step is in
+            // the access's block, or when the access is in the header (entered first).
+            let before = if w == i {
+                i64::from(at < k)
+            } else if i == h {
+                0
+            } else {
+                continue;
+            };
+            accesses.push(GroupAccess {
+                block: i,
+                insn: k,
+                base,
+                offset: p.insn.imm,
+                step,
+                before,
+                len: d.width,
+                store: d.store,
+            });
+        }
+    }
+    accesses
 }
 
 #[cfg(test)]
@@ -227,5 +365,34 @@ mod tests {
         expect("memcpy", &[("SUM", 1, 8, 4)]);
         // A syscall in every loop.
         expect("syscall_loop", &[]);
+    }
+
+    /// The sieve's group accesses: OUTER's `LDB R4, R1, FLAGS` (in the header, R1 stepped
+    /// by `ADDI R1, R1, 1` in NEXT) and CROSS's `STB R2, R3, FLAGS` (before `ADD R2, R2,
+    /// R1` in its block).
+    #[test]
+    fn the_sieves_group_accesses() {
+        let path = format!("{}/../kernels/bench/sieve.asm", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path).unwrap();
+        let program = pxvm::asm::assemble_with_symbols(&source, &path).unwrap();
+        let mut mem = vec![0u8; pxvm::MEM_SIZE];
+        mem[..program.bytes.len()].copy_from_slice(&program.bytes);
+        let plan = plan_region(&mem, 0, &RegionLimits::default(), |_| BlockMode::Normal).unwrap();
+        // (base, offset, step, before, len, store) of each access of each loop.
+        type Summary = (u8, i32, Step, i64, u32, bool);
+        let got: Vec<Vec<Summary>> = (find(&plan).iter())
+            .map(|lp| {
+                (lp.accesses.iter())
+                    .map(|a| (a.base, a.offset, a.step, a.before, a.len, a.store))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                vec![(1, 0x1000, Step::Imm(1), 0, 1, false)],
+                vec![(2, 0x1000, Step::Reg(1), 0, 1, true)],
+            ]
+        );
     }
 }

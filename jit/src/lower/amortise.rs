@@ -18,13 +18,22 @@
 //! ordinary code runs the last iterations with every check, and ends the run exactly where
 //! it always did.
 //!
+//! The group check also proves, for each of the loop's `GroupAccess`es, the addresses of
+//! the first and the last copy (in 64-bit arithmetic, where they cannot wrap): inside
+//! memory for a load, inside the store window for a store. The address is linear in the
+//! copy, so every copy's address lies between them, and those accesses run in the copies
+//! under `Checks::Unchecked` (no bounds check, no store-window check: the window holds no
+//! translated code). When a proof fails, the ordinary code runs the iteration.
+//!
 //! Invariant: the copies are entered only through the group check, and each copy leaves
-//! out only the checks of edges into roots of the loop.
+//! out only the checks of edges into roots of the loop and the checks of the accesses the
+//! group check proved.
 
-use super::{LoopCopies, Lowerer};
-use crate::analysis::loops::AmortisedLoop;
+use super::{Checks, LoopCopies, Lowerer};
+use crate::analysis::loops::{AmortisedLoop, GroupAccess, Step};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Block, InstBuilder};
+use cranelift_codegen::ir::{Block, InstBuilder, types};
+use pxvm::MEM_SIZE;
 
 impl Lowerer<'_> {
     /// Create the copies' blocks of `loops`, and stop the predecessors of the folded blocks
@@ -67,11 +76,87 @@ impl Lowerer<'_> {
         // The header's fuel has just been taken: its `need` (a root's `entry_take`).
         let left = lp.group_fuel() - self.plan.entry_take(i);
         let first = self.loops[k].bodies[0][i].expect("the header is a member");
+        let copies = lp.copies as i64;
+        let accesses: Vec<GroupAccess> = (lp.accesses.iter())
+            .filter(|a| self.provable(a))
+            .copied()
+            .collect();
+        // The registers the proofs read, widened here, where both ways go on from: reading
+        // a register may materialise a pending comparison, which must hold on both.
+        let mut wide = [None; 8];
+        for a in &accesses {
+            let regs = match a.step {
+                Step::Imm(_) => vec![a.base],
+                Step::Reg(s) => vec![a.base, s],
+            };
+            for r in regs {
+                if wide[usize::from(r)].is_none() {
+                    let v = self.reg(r);
+                    wide[usize::from(r)] = Some(self.b.ins().sextend(types::I64, v));
+                }
+            }
+        }
         let f = self.b.use_var(self.env.fuel);
         let whole = (self.b.ins()).icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, f, left as i64);
         let plain = self.b.create_block();
-        self.b.ins().brif(whole, first, &[], plain, &[]);
+        if accesses.is_empty() {
+            self.b.ins().brif(whole, first, &[], plain, &[]);
+        } else {
+            let prove = self.b.create_block();
+            self.b.ins().brif(whole, prove, &[], plain, &[]);
+            self.b.seal_block(prove);
+            self.b.switch_to_block(prove);
+            for a in &accesses {
+                let base = wide[usize::from(a.base)].expect("widened above");
+                let at = |l: &mut Self, c: i64| match a.step {
+                    Step::Imm(k) => {
+                        let d = i64::from(a.offset) + (c + a.before) * i64::from(k);
+                        l.b.ins().iadd_imm_s(base, d)
+                    }
+                    Step::Reg(s) => {
+                        let s = wide[usize::from(s)].expect("widened above");
+                        let span = l.b.ins().imul_imm_s(s, c + a.before);
+                        let x = l.b.ins().iadd(base, span);
+                        l.b.ins().iadd_imm_s(x, i64::from(a.offset))
+                    }
+                };
+                let (min, max) = if a.store {
+                    let lo = i64::from(self.env.window.lo);
+                    (lo, lo + i64::from(self.env.window.limit(a.len)) - 1)
+                } else {
+                    (0, (MEM_SIZE as u32 - a.len) as i64)
+                };
+                for c in [0, copies - 1] {
+                    let x = at(self, c);
+                    let above = (self.b.ins()).icmp_imm_s(IntCC::SignedGreaterThanOrEqual, x, min);
+                    self.require(above, plain);
+                    let below = (self.b.ins()).icmp_imm_s(IntCC::SignedLessThanOrEqual, x, max);
+                    self.require(below, plain);
+                }
+            }
+            self.b.ins().jump(first, &[]);
+        }
         self.b.switch_to_block(plain);
+    }
+
+    /// Whether the group check can prove `a` at all (a store needs room in the window).
+    fn provable(&self, a: &GroupAccess) -> bool {
+        !a.store || self.env.window.limit(a.len) > 0
+    }
+
+    /// The checks for instruction `k` of block `i` where it is being emitted: none of its
+    /// own in a copy whose group check proved its address, else the current ones.
+    pub(super) fn checks_at(&self, i: usize, k: usize) -> Checks {
+        let Some((lp, _)) = self.copy else {
+            return self.checks;
+        };
+        let proven = (self.loops[lp].lp.accesses.iter())
+            .any(|a| a.block == i && a.insn == k && self.provable(a));
+        if proven {
+            Checks::Unchecked
+        } else {
+            self.checks
+        }
     }
 
     /// Emit every copy of every amortised loop.

@@ -117,9 +117,11 @@ impl Lowerer<'_> {
         let block = &self.plan.blocks[i];
         let n = block.insns.len();
         for (k, p) in block.insns[..n - 1].iter().enumerate() {
-            self.straight(p, (n - 1 - k) as u64);
+            let checks = self.checks_at(i, k);
+            self.with_checks(checks, |l| l.straight(p, (n - 1 - k) as u64));
         }
-        self.emit_last(&block.insns[n - 1]);
+        let checks = self.checks_at(i, n - 1);
+        self.with_checks(checks, |l| l.emit_last(&block.insns[n - 1]));
     }
 
     /// The checked entry of root block `i`, which the switch (and edges from other trees)

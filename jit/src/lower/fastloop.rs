@@ -73,7 +73,7 @@ impl Lowerer<'_> {
     }
 
     /// Go on (in a new current block) only if `cond` holds, else to `plain`.
-    fn require(&mut self, cond: Value, plain: Block) {
+    pub(super) fn require(&mut self, cond: Value, plain: Block) {
         let next = self.b.create_block();
         self.b.ins().brif(cond, next, &[], plain, &[]);
         self.b.seal_block(next);

@@ -5,7 +5,8 @@
 //!
 //! Invariant: every guest address is checked against the 64 KiB bounds before it is added
 //! to the memory base, so compiled code can only touch the guest's own memory — except
-//! under `Checks::Unchecked*` (a counted loop's fast copy, see `fastloop`), whose entry
+//! under `Checks::Unchecked*` (a counted loop's fast copy, see `fastloop`, or an access an
+//! amortised loop's group check proved, see `amortise`), whose entry
 //! checks have already proven every address of the loop inside memory (loads) or inside
 //! the store window (stores); there an access may also address memory from a base
 //! register anchored for a group of iterations (`Lowerer::anchored`).

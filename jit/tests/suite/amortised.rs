@@ -2,7 +2,9 @@
 //! JIT's `lower::amortise`): every budget ends exactly where the interpreter's does —
 //! before a group, inside one, at its last instruction, after many groups — with the same
 //! exit, pc, cycles, registers, memory and output; stores into the loop's own code, memory
-//! faults and syscalls inside such loops stay exact too.
+//! faults and syscalls inside such loops stay exact too. Accesses whose base register the
+//! loop steps (checked once per group, by the first and last copy's address) stay exact
+//! when an address of a group leaves memory from either side or hits the loop's code.
 
 use super::*;
 use pxvm::Exit;
@@ -197,6 +199,109 @@ fn a_loop_with_a_syscall_at_every_budget() {
     sweep(&syscall_in_the_loop(40), 200);
 }
 
+/// The sieve's inner loop (`CROSS`): `SLT` + `JZ` out, then a byte store at a base
+/// register stepped by another register, `JMP` back. Crosses out multiples of `step` from
+/// `2 * step` below `end`, in flags at 0x1000.
+fn cross_out(step: i32, end: i32) -> Code {
+    let mut c = Code::new();
+    c.imm(1, step);
+    c.rrr(ADD, 2, 1, 1);
+    c.imm(5, end);
+    let top = c.rrr(SLT, 4, 2, 5);
+    let out = c.jz(4, 0);
+    c.imm(3, 7);
+    c.rri(STB, 2, 3, 0x1000);
+    c.rrr(ADD, 2, 2, 1);
+    c.jmp(top);
+    let done = c.rri(LDB, 6, 2, 0x1000 - 1);
+    c.sys(8);
+    c.halt();
+    c.patch_i32(out + 2, done);
+    c
+}
+
+#[test]
+fn a_register_stepped_store_at_every_budget() {
+    let c = cross_out(3, 100);
+    sweep(&c, 300);
+    // Past the end of memory in the middle of a group (0x1000 + 0xF000 is the end): the
+    // stores there are dropped on every engine.
+    let c = cross_out(0x1000, 0x10000 + 0x5000);
+    let o = agree(&c.bytes, 100_000);
+    assert_eq!(o.exit, Exit::Halt);
+    sweep(&c, o.machine.cycles + 10);
+    around(&cross_out(7, 30_000), 10_000);
+}
+
+/// A loop loading bytes at a base register stepped by `step` from `from`, `n` times,
+/// summing them: walks out of memory (or into it) in the middle of a group.
+fn load_walk(from: i32, step: i32, n: i32) -> Code {
+    let mut c = Code::new();
+    c.imm(1, from);
+    c.imm(2, n);
+    c.imm(3, 0);
+    c.imm(7, 0x5A);
+    c.ins(STORE, [7, 0, 0], 0xFFFC);
+    c.ins(STORE, [7, 0, 0], 0x0400);
+    let top = c.rri(LDB, 4, 1, 3);
+    c.rrr(ADD, 3, 3, 4);
+    c.rri(ADDI, 1, 1, step);
+    c.rri(ADDI, 2, 2, -1);
+    c.rrr(CMP, 4, 2, 0);
+    c.jz(4, top);
+    c.sys(8);
+    c.halt();
+    c
+}
+
+#[test]
+fn a_stepped_load_leaving_memory_from_either_side_at_every_budget() {
+    // Up through the end of memory, and on past it.
+    let c = load_walk(0xFFF0, 1, 40);
+    let o = agree(&c.bytes, 100_000);
+    assert_eq!((o.exit, o.machine.regs[3] != 0), (Exit::Halt, true));
+    sweep(&c, o.machine.cycles + 10);
+    // Up from below memory (negative addresses) into it.
+    let c = load_walk(-20, 1, 40);
+    sweep(&c, 400);
+    // Down out of memory below 0, by big steps.
+    let c = load_walk(0x2400, -0x400, 30);
+    sweep(&c, 300);
+}
+
+/// A loop storing bytes at a base register stepped down by a register, by 0x1000 from
+/// `target + 0x8000`: one store, in the middle of the run, lands on the immediate of the
+/// loop's own `ADDI`, then the stores go below memory.
+fn store_walk_into_code() -> Code {
+    let mut c = Code::new();
+    c.imm(2, 0); // the patched ADDI's immediate, set below
+    c.imm(1, -0x1000);
+    c.imm(6, 16);
+    let top = c.rri(STB, 2, 6, 0);
+    let patched = c.rri(ADDI, 5, 5, 1);
+    c.rrr(ADD, 2, 2, 1);
+    c.rri(ADDI, 6, 6, -1);
+    c.jnz(6, top);
+    c.sys(8);
+    c.halt();
+    // The first IMM32 (opcode, register, then the immediate at offset 2).
+    c.patch_i32(2, patched + 3 + 0x8000);
+    c
+}
+
+#[test]
+fn a_stepped_store_hitting_the_loops_own_code() {
+    let c = store_walk_into_code();
+    let o = agree(&c.bytes, 100_000);
+    assert_eq!(o.exit, Exit::Halt);
+    sweep(&c, o.machine.cycles + 10);
+    for mut engine in engines() {
+        let want = reference(&c.bytes, 100_000);
+        let got = run_in_chunks(engine.as_mut(), &c.bytes, 7);
+        assert_same(&want, &got, got.engine);
+    }
+}
+
 /// Many small budgets on one engine (so runs end inside groups again and again on warm,
 /// optimised code) equal one big run.
 #[test]
@@ -205,6 +310,8 @@ fn many_small_budgets_on_one_engine_equal_one_big_one() {
         register_step_countdown(3_000),
         fib_shape(2_000),
         branchy(800),
+        cross_out(3, 20_000),
+        load_walk(0xFF00, 1, 600),
     ] {
         let want = reference(&code.bytes, 100_000);
         assert_eq!(want.exit, Exit::Halt);

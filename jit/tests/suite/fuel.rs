@@ -1,7 +1,7 @@
-//! Exact fuel: for loops of several shapes, every budget from 0 up to past the end gives
-//! the interpreter's exit, pc, cycles, registers, memory and output — including budgets
-//! that end in the middle of a block, and runs split into many small budgets on one
-//! engine.
+//! Exact fuel: for loops of several shapes and for recursion (CALL/RET with the stack in
+//! guest memory), every budget from 0 up to past the end gives the interpreter's exit, pc,
+//! cycles, registers, memory and output — including budgets that end in the middle of a
+//! block or inside a call or return, and runs split into many small budgets on one engine.
 
 use super::*;
 use pxvm::Opcode::*;
@@ -58,6 +58,36 @@ fn call_loop() -> Code {
     c.rrr(DIV, 4, 3, 2);
     c.ins(RET, [0; 3], 0);
     c.patch_i32(call + 1, f);
+    c
+}
+
+/// fib_rec's shape (`kernels/bench/fib_rec.asm`): R0 = fib(`n`) by recursion, each frame
+/// on the guest stack below `sp` (R7): CALL pushes the return address, RET pops it.
+fn recursive_fib(n: i32, sp: i32) -> Code {
+    let mut c = Code::new();
+    let (fib, rec) = (c.label(), c.label());
+    c.imm(7, sp);
+    c.imm(1, n);
+    c.to(CALL, [0; 3], fib, 0);
+    c.halt();
+    c.bind(fib);
+    c.rri(SLTI, 2, 1, 2);
+    c.to(JZ, [2, 0, 0], rec, 0);
+    c.ins(MOV, [0, 1, 0], 0);
+    c.ins(RET, [0; 3], 0);
+    c.bind(rec);
+    c.rri(ADDI, 7, 7, -8);
+    c.rri(STW, 7, 1, 0);
+    c.rri(ADDI, 1, 1, -1);
+    c.to(CALL, [0; 3], fib, 0);
+    c.rri(STW, 7, 0, 4);
+    c.rri(ADDI, 1, 1, -1);
+    c.to(CALL, [0; 3], fib, 0);
+    c.rri(LDW, 2, 7, 4);
+    c.rrr(ADD, 0, 0, 2);
+    c.rri(LDW, 1, 7, 0);
+    c.rri(ADDI, 7, 7, 8);
+    c.ins(RET, [0; 3], 0);
     c
 }
 
@@ -214,4 +244,40 @@ fn calls_returning_into_the_region() -> Code {
 fn returns_into_the_region_at_every_budget() {
     let code = calls_returning_into_the_region();
     sweep(&code, 160);
+}
+
+/// Recursion: budgets ending inside a call, inside a return, between the two calls of a
+/// frame, at every depth.
+#[test]
+fn recursion_at_every_budget() {
+    let code = recursive_fib(6, 0x10000);
+    assert_eq!(reference(&code.bytes, 1_000).machine.regs[0], 8, "fib(6)");
+    sweep(&code, 250);
+}
+
+/// Deeper recursion run in many small budgets on one engine: every fuel exit lands inside
+/// some call or return, and the run resumes there.
+#[test]
+fn recursion_in_small_budgets() {
+    let code = recursive_fib(14, 0x10000);
+    let end = reference(&code.bytes, 1_000_000);
+    assert_eq!(end.machine.regs[0], 377, "fib(14)");
+    for mut engine in engines() {
+        let run = run_in_chunks(engine.as_mut(), &code.bytes, 13);
+        assert_eq!(run.machine.regs, end.machine.regs, "{}", engine.name());
+        assert_eq!(run.machine.cycles, end.machine.cycles, "{}", engine.name());
+    }
+}
+
+/// A stack that runs into the code and off the bottom of memory: frames pushed over the
+/// translated code (self-modifying code), then a push or frame store below address 0
+/// (a fault); and one whose first push does not fit below the top of memory.
+#[test]
+fn recursion_off_the_bottom_and_the_top_of_memory() {
+    for sp in [0x400, 0x70, 0x5c, 9, 6, 2, 0x10002, 0x10001] {
+        let code = recursive_fib(25, sp);
+        for fuel in [5, 40, 300, 3_000, 100_000] {
+            agree(&code.bytes, fuel);
+        }
+    }
 }

@@ -185,6 +185,11 @@ pub struct EvolveArgs {
     /// Percent of children made by crossover of two parents [default: 20].
     #[arg(long)]
     crossover: Option<u32>,
+    /// Vary children by uniform mutation by addition and deletion (UMAD, as PushGP does)
+    /// with this addition rate, 0 to 1 (e.g. 0.1), instead of by one to three point
+    /// mutations [default: the problem's budget for --problem; else 0, off].
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    umad: Option<f64>,
     /// Append one JSON line per generation to FILE.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
@@ -208,6 +213,15 @@ pub struct EvolveArgs {
     json: bool,
     #[command(flatten)]
     islands: super::evolve_islands::IslandArgs,
+}
+
+/// A rate, 0 to 1.
+fn parse_rate(text: &str) -> std::result::Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| format!("'{text}' is not a rate (0 to 1, e.g. 0.1)"))
 }
 
 /// `--mutation` and `--crossover` applied to `rates`.
@@ -442,6 +456,7 @@ fn resumed_config(args: &EvolveArgs, saved: &Config, path: &Path) -> Result<Conf
     )?;
     same_as_saved("--size-weight", args.size_weight, saved.size_weight, path)?;
     same_as_saved("--init-length", args.init_length, saved.init_length, path)?;
+    same_as_saved("--umad", args.umad, saved.rates.umad, path)?;
     if args.mutation.is_some() || args.crossover.is_some() {
         let given = parse_rates(
             saved.rates.clone(),
@@ -617,11 +632,14 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
                 .init_length
                 .unwrap_or(budget.map_or(0, |b| b.init_length)),
             max_len: args.max_len.unwrap_or(1_024),
-            rates: parse_rates(
-                MutationRates::default(),
-                args.mutation.as_deref(),
-                args.crossover,
-            )?,
+            rates: MutationRates {
+                umad: args.umad.unwrap_or(budget.map_or(0.0, |b| b.umad)),
+                ..parse_rates(
+                    MutationRates::default(),
+                    args.mutation.as_deref(),
+                    args.crossover.or(budget.and_then(|b| b.crossover)),
+                )?
+            },
             ..Config::default()
         },
     };

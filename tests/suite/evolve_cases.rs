@@ -329,3 +329,49 @@ fn conflicting_or_repeated_problem_options_are_refused() {
         super::cli_util::stderr(&o)
     );
 }
+
+/// `--umad RATE` breeds by uniform mutation by addition and deletion: a problem is still
+/// solved with it, the checkpoint records the rate (a resume with another is refused), and
+/// a rate outside 0..=1 is refused naming the option.
+#[test]
+fn umad_variation_solves_is_checkpointed_and_checks_its_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("c.json");
+    let ckpt = ckpt.to_str().unwrap();
+    let r = evolve(&[
+        "evolve",
+        "--problem",
+        "absolute",
+        "--seed",
+        "1",
+        "--umad",
+        "0.1",
+        "--crossover",
+        "0",
+        "--checkpoint",
+        ckpt,
+        "--json",
+    ]);
+    assert_eq!(r["solved"], true, "{r}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt).unwrap()).unwrap();
+    assert_eq!(saved["config"]["rates"]["umad"], 0.1, "{saved}");
+    assert_eq!(saved["config"]["rates"]["crossover_percent"], 0);
+    let o = pxos(&[
+        "evolve",
+        "--problem",
+        "absolute",
+        "--resume",
+        "--checkpoint",
+        ckpt,
+        "--umad",
+        "0.2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--umad"), "{}", stderr(&o));
+    for bad in ["1.5", "-0.1", "x"] {
+        let o = pxos(&["evolve", "--problem", "absolute", "--umad", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--umad"), "{bad}: {}", stderr(&o));
+    }
+}

@@ -86,6 +86,14 @@ pub struct MutationRates {
     pub byte_flip: u32,
     /// Probability (percent) that a child is a crossover of two parents (then mutated).
     pub crossover_percent: u32,
+    /// When above 0, children are varied by [`umad`] with this addition rate (0 to 1)
+    /// instead of by one to three of the operators above (absent in older checkpoints: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub umad: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for MutationRates {
@@ -98,6 +106,7 @@ impl Default for MutationRates {
             duplicate: 5,
             byte_flip: 5,
             crossover_percent: 20,
+            umad: 0.0,
         }
     }
 }
@@ -435,15 +444,27 @@ pub fn mutate_items(
 /// none is read later.
 fn effective(
     rng: &mut ChaCha8Rng,
-    mut insn: Insn,
+    insn: Insn,
     items: &[Item],
     at: usize,
     alphabet: &Alphabet,
 ) -> Insn {
+    if alphabet.outputs.is_empty() {
+        return insn;
+    }
+    effective_given(
+        rng,
+        insn,
+        live_before(items, &alphabet.outputs, at),
+        alphabet,
+    )
+}
+
+/// [`effective`] given the registers `live` where `insn` goes.
+fn effective_given(rng: &mut ChaCha8Rng, mut insn: Insn, live: u8, alphabet: &Alphabet) -> Insn {
     if alphabet.outputs.is_empty() || !writes_first_register(insn.op) || rng.random_bool(0.1) {
         return insn;
     }
-    let live = live_before(items, &alphabet.outputs, at);
     let allowed = live & (u8::MAX >> (8 - alphabet.registers.clamp(1, 8)));
     if allowed != 0 {
         let choices: Vec<u8> = (0..8).filter(|r| allowed & 1 << r != 0).collect();
@@ -482,6 +503,86 @@ pub fn encode_clamped(items: &[Item], alphabet: &Alphabet) -> Vec<u8> {
         bytes.push(Opcode::HALT as u8);
     }
     bytes
+}
+
+/// Uniform mutation by addition and deletion (UMAD; Helmuth, McPhee & Spector, 2018: the
+/// variation behind PushGP's results on the PSB1 and PSB2 suites). Before each item, and
+/// after the last, a new random (usually effective) instruction is inserted with
+/// probability `rate`; then every item is deleted with probability `rate / (1 + rate)`,
+/// so the length is unchanged on average. Many small edits spread over the whole genome
+/// reach variants that one to three point mutations seldom do. Branch targets follow the
+/// items they pointed at (to the next kept item when theirs was deleted); new branches
+/// target items of the parent.
+pub fn umad(rng: &mut ChaCha8Rng, items: &mut Vec<Item>, rate: f64, alphabet: &Alphabet) {
+    let rate = rate.clamp(0.0, 1.0);
+    let delete = rate / (1.0 + rate);
+    let old_len = items.len();
+    // The registers live before each item, for effective insertions.
+    let live: Vec<u8> = (0..=old_len)
+        .map(|at| live_before(items, &alphabet.outputs, at))
+        .collect();
+    // The parent's item starts, and past the end its length.
+    let mut starts = Vec::with_capacity(old_len + 1);
+    let mut addr = 0;
+    for item in items.iter() {
+        starts.push(addr);
+        addr += item.len();
+    }
+    let old_bytes = addr;
+    starts.push(old_bytes);
+    // (item, the parent's index it came from, or None for an inserted one).
+    let mut child: Vec<(Item, Option<usize>)> = Vec::with_capacity(old_len + old_len / 4 + 2);
+    for at in 0..=old_len {
+        if rng.random_bool(rate) {
+            let new = random_insn(rng, items, alphabet);
+            let new = effective_given(rng, new, live[at], alphabet);
+            child.push((Item::Insn(new), None));
+        }
+        if at < old_len {
+            child.push((items[at], Some(at)));
+        }
+    }
+    child.retain(|_| !rng.random_bool(delete));
+    // Where each parent item (or, when deleted, the next kept one) now starts.
+    let mut kept = vec![false; old_len];
+    let mut new_start = vec![0usize; old_len + 1];
+    let mut addr = 0;
+    let mut next_old = 0;
+    for (item, from) in &child {
+        if let Some(k) = from {
+            kept[*k] = true;
+            while next_old <= *k {
+                new_start[next_old] = addr;
+                next_old += 1;
+            }
+        }
+        addr += item.len();
+    }
+    let new_bytes = addr;
+    new_start[next_old..].fill(new_bytes);
+    let map = |target: i32| -> i32 {
+        let Ok(t) = usize::try_from(target) else {
+            return target;
+        };
+        if t >= old_bytes {
+            return (t - old_bytes + new_bytes) as i32;
+        }
+        // The parent item holding byte t, and t's offset in it.
+        let k = starts.partition_point(|&s| s <= t) - 1;
+        let offset = if kept[k] { t - starts[k] } else { 0 };
+        (new_start[k] + offset) as i32
+    };
+    *items = child
+        .into_iter()
+        .map(|(item, _)| match item {
+            Item::Insn(mut insn) if is_branch(insn.op) => {
+                insn.imm = map(insn.imm);
+                Item::Insn(insn)
+            }
+            other => other,
+        })
+        .collect();
+    clamp(items, alphabet)
 }
 
 /// A child of `a` and `b`: `a`'s items before a random boundary, `b`'s from another.
@@ -585,13 +686,82 @@ mod tests {
                 } else {
                     pool[a].clone()
                 };
-                mutate_items(&mut rng, &mut child, &rates, &alphabet);
+                if rng.random_bool(0.2) {
+                    umad(&mut rng, &mut child, 0.1, &alphabet);
+                } else {
+                    mutate_items(&mut rng, &mut child, &rates, &alphabet);
+                }
                 let bytes = encode(&child);
                 assert!(!bytes.is_empty() && bytes.len() <= max_len.max(1));
                 assert_eq!(items(&bytes), child, "max_len {max_len}: {bytes:?}");
                 pool[b] = child;
             }
         }
+    }
+
+    /// UMAD's insertions leave every branch on the instruction it targeted: a loop whose
+    /// instructions all survive, with `NOP`s added anywhere (inside it too), computes what
+    /// it computed before; and a rate of 0 changes nothing.
+    #[test]
+    fn umad_keeps_branches_on_their_instructions() {
+        use pxvm::testkit::code::{halt, imm32, jnz, program, rri, rrr};
+        // R1 = 5; loop (6): R2 += R1; R1 -= 1; JNZ R1, loop; HALT  => R2 = 15
+        let prog = program(&[
+            imm32(1, 5),
+            rrr(Opcode::ADD, 2, 2, 1),
+            rri(Opcode::ADDI, 1, 1, -1),
+            jnz(1, 6),
+            halt(),
+        ]);
+        let original = items(&prog);
+        let nops = Alphabet {
+            opcodes: vec![Opcode::NOP],
+            ..alphabet()
+        };
+        let run = |bytes: &[u8]| {
+            let mut m = pxvm::Machine::new(bytes).unwrap();
+            let exit = pxvm::interp::run(&mut m, &mut pxvm::NullHost, 10_000);
+            (exit, m.regs)
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let mut unchanged = original.clone();
+        umad(&mut rng, &mut unchanged, 0.0, &nops);
+        assert_eq!(unchanged, original);
+        let (mut checked, mut grown) = (0, 0);
+        for _ in 0..300 {
+            let mut child = original.clone();
+            umad(&mut rng, &mut child, 0.3, &nops);
+            let kept: Vec<Item> = child
+                .iter()
+                .copied()
+                .filter(|i| !matches!(i, Item::Insn(insn) if insn.op == Opcode::NOP))
+                .collect();
+            if kept == original {
+                checked += 1;
+                grown += usize::from(child.len() > original.len());
+                assert_eq!(run(&encode(&child)), run(&prog), "{child:?}");
+            }
+        }
+        assert!(
+            checked > 20 && grown > 10,
+            "{checked} children kept every instruction, {grown} grew"
+        );
+    }
+
+    #[test]
+    fn umad_keeps_the_length_on_average() {
+        let mut rng = ChaCha8Rng::seed_from_u64(22);
+        let alphabet = alphabet();
+        let parent = items(&random_kernel(&mut rng, 50, &alphabet));
+        let total: usize = (0..400)
+            .map(|_| {
+                let mut child = parent.clone();
+                umad(&mut rng, &mut child, 0.1, &alphabet);
+                child.len()
+            })
+            .sum();
+        let mean = total as f64 / 400.0;
+        assert!((47.0..=53.0).contains(&mean), "mean length {mean}");
     }
 
     fn hinted() -> Alphabet {

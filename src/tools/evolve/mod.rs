@@ -194,6 +194,12 @@ impl Config {
                 &format!("0..={}", thousands(u64::from(MAX_WEIGHT))),
             )?;
         }
+        if !(0.0..=1.0).contains(&r.umad) {
+            return Err(Invalid {
+                field: "config.rates.umad",
+                problem: format!("is {}; it must be a rate, 0..=1", r.umad),
+            });
+        }
         check(
             "config.rates.crossover_percent",
             r.crossover_percent,
@@ -721,9 +727,14 @@ impl<'g> Evolution<'g> {
             copy.extend_from_slice(pop[a].items());
             copy
         };
-        let mutations = 1 + usize::from(rng.random_bool(0.3)) + usize::from(rng.random_bool(0.1));
-        for _ in 0..mutations {
-            genome::mutate_items(&mut rng, &mut child, &config.rates, &self.alphabet);
+        if config.rates.umad > 0.0 {
+            genome::umad(&mut rng, &mut child, config.rates.umad, &self.alphabet);
+        } else {
+            let mutations =
+                1 + usize::from(rng.random_bool(0.3)) + usize::from(rng.random_bool(0.1));
+            for _ in 0..mutations {
+                genome::mutate_items(&mut rng, &mut child, &config.rates, &self.alphabet);
+            }
         }
         (genome::encode(&child), child)
     }

@@ -6,6 +6,7 @@
 //! best kernel has zero error on both training and held-out cases (a success).
 
 use super::cases::{self, CaseGoal, CasesError};
+use super::genome::MutationRates;
 use super::goal::Goal;
 use super::select::Selection;
 use super::{Config, Evolution};
@@ -48,6 +49,12 @@ pub struct Budget {
     /// Parsimony ([`Config::size_weight`]; absent: 0).
     #[serde(default)]
     pub size_weight: f64,
+    /// UMAD's addition rate ([`super::genome::MutationRates::umad`]; absent: 0, off).
+    #[serde(default)]
+    pub umad: f64,
+    /// Percent of children bred by crossover (absent: the default, 20).
+    #[serde(default)]
+    pub crossover: Option<u32>,
 }
 
 /// A problem's `NAME.json`.
@@ -190,6 +197,15 @@ pub fn config(problem: &Problem, seed: u64, selection: Selection) -> Config {
         size_weight: problem.spec.budget.size_weight,
         engine: EngineKind::Interp,
         selection,
+        rates: MutationRates {
+            umad: problem.spec.budget.umad,
+            crossover_percent: problem
+                .spec
+                .budget
+                .crossover
+                .unwrap_or(MutationRates::default().crossover_percent),
+            ..MutationRates::default()
+        },
         ..Config::default()
     }
 }

@@ -188,7 +188,7 @@ pub struct EvolveArgs {
     /// Vary children by uniform mutation by addition and deletion (UMAD, as PushGP does)
     /// with this addition rate, 0 to 1 (e.g. 0.1), instead of by one to three point
     /// mutations [default: the problem's budget for --problem; else 0, off].
-    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, allow_negative_numbers = true)]
     umad: Option<f64>,
     /// Append one JSON line per generation to FILE.
     #[arg(long, value_name = "FILE")]

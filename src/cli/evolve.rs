@@ -19,8 +19,8 @@ use pxos::runtime::kernel;
 use pxos::store::Store;
 use pxos::tools::evolve::islands::IslandsCheckpoint;
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, Goal, Individual, MAX_GENERATIONS, MAX_INIT_LENGTH,
-    MAX_POPULATION, MAX_WEIGHT, MutationRates, Selection,
+    Checkpoint, Config, Evolution, Goal, GoalMismatch, Individual, MAX_GENERATIONS,
+    MAX_INIT_LENGTH, MAX_POPULATION, MAX_WEIGHT, MutationRates, Selection,
 };
 use pxos::tools::evolve::{cases, problems};
 use pxos::util::userfile;
@@ -628,13 +628,17 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     config.validate()?;
     let goal = goal_from(&args, config.fuel)?;
     if let (Some(saved_goal), Some(path)) = (saved_goal, &args.checkpoint) {
-        match saved_goal {
-            Some(record) if *record != goal.record() => bail!(
+        match saved_goal.map(|record| (record, goal.compare(record))) {
+            Some((_, Err(GoalMismatch::Measure { saved, now }))) => bail!(
+                "the experiment in {} was made with picture measure v{saved}; this pxos uses v{now}, and errors of the two measures cannot be compared: resume it with the pxos that started it, or start a new experiment",
+                path.display()
+            ),
+            Some((record, Err(GoalMismatch::Other))) => bail!(
                 "the experiment in {} pursues goal {record}, not the goal given now, {}; give the same --goal and targets to resume it, or start a new experiment",
                 path.display(),
                 goal.record()
             ),
-            Some(_) => {}
+            Some((_, Ok(()))) => {}
             None => eprintln!(
                 "pxos: warning: {} records no goal (an older checkpoint); it cannot be checked that --goal {} is the one it was started with",
                 path.display(),

@@ -137,5 +137,54 @@ fn impossible_checkpoint_values_are_refused() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+#[test]
+fn a_draw_checkpoint_of_another_picture_measure_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let target = dir.path().join("target.png");
+    let o = pxos(&["run", &seed, "--png", s(&target)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ck = dir.path().join("draw.json");
+    let draw = |extra: &[&str]| {
+        let mut args = vec![
+            "evolve",
+            "--goal",
+            "draw",
+            "--target-png",
+            s(&target),
+            "--checkpoint",
+            s(&ck),
+            "--jobs",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        pxos(&args)
+    };
+    let o = draw(&[
+        &seed,
+        "--generations",
+        "1",
+        "--population",
+        "4",
+        "--engine",
+        "interp",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck).unwrap()).unwrap();
+    assert_eq!(v["goal"]["measure"], 2, "{}", v["goal"]);
+    // A checkpoint without the field (written before it existed) resumes.
+    v["goal"].as_object_mut().unwrap().remove("measure");
+    std::fs::write(&ck, serde_json::to_vec(&v).unwrap()).unwrap();
+    let o = draw(&["--resume", "--generations", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck).unwrap()).unwrap();
+    v["goal"]["measure"] = 1.into();
+    std::fs::write(&ck, serde_json::to_vec(&v).unwrap()).unwrap();
+    let o = draw(&["--resume", "--generations", "3"]);
+    refused(
+        &o,
+        &[s(&ck), "made with picture measure v1", "this pxos uses v2"],
+    );
+}
 
 

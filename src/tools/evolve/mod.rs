@@ -27,7 +27,7 @@ pub mod problems;
 mod select;
 
 pub use genome::{Alphabet, MutationRates, random_kernel};
-pub use goal::{Fitness, Goal, GoalError, GoalRecord, Picture, Reference};
+pub use goal::{Fitness, Goal, GoalError, GoalMismatch, GoalRecord, Picture, Reference};
 pub use select::Selection;
 
 use crate::runtime::engines::EngineKind;

@@ -188,3 +188,9 @@ fn a_draw_checkpoint_of_another_picture_measure_says_so() {
 }
 
 
+#[test]
+fn bench_help_says_samples_are_capped() {
+    let o = pxos(&["bench", "--help"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("30 samples"), "{}", stdout(&o));
+}

@@ -161,8 +161,8 @@ pub struct EvolveArgs {
     /// checkpoint's plan; give it to run further].
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=MAX_GENERATIONS))]
     generations: Option<u64>,
-    /// Instruction budget for each variant's run [default: 1000].
-    #[arg(long)]
+    /// Instruction budget for each variant's run, at least 1 [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     fuel: Option<u64>,
     /// Engine for the runs [default: tiered].
     #[arg(long)]
@@ -586,13 +586,16 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         (_, Some(ring)) => Some(Some(&ring.goal)),
         _ => None,
     };
+    let population = args
+        .population
+        .unwrap_or(budget.map_or(100, |b| b.population));
     let config = match (saved_config, &args.checkpoint) {
         (Some(saved), Some(path)) => resumed_config(&args, saved, path)?,
         _ => Config {
             seed: args.seed.unwrap_or(0),
-            population: args
-                .population
-                .unwrap_or(budget.map_or(100, |b| b.population)),
+            population,
+            // Tournaments of 3, or of the whole population when it is smaller.
+            tournament: Config::default().tournament.min(population),
             generations: args
                 .generations
                 .unwrap_or(budget.map_or(100, |b| b.generations)),

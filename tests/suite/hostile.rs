@@ -187,6 +187,30 @@ fn a_draw_checkpoint_of_another_picture_measure_says_so() {
     );
 }
 
+#[test]
+fn fuel_zero_is_refused_and_population_two_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    // --fuel 0: no variant could run an instruction.
+    let o = pxos(&small(&seed, &["--generations", "1", "--fuel", "0"]));
+    refused(&o, &["--fuel"]);
+    // --population 2 is in the range the help gives: it runs.
+    let o = pxos(&[
+        "evolve",
+        &seed,
+        "--goal",
+        "output",
+        "--target",
+        "1,2,3",
+        "--generations",
+        "2",
+        "--population",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("config."), "{}", stderr(&o));
+}
+
 
 #[test]
 fn bench_help_says_samples_are_capped() {

@@ -524,6 +524,66 @@ pub(super) fn trim_resumed_log(path: &Path, generation: u64) -> Result<()> {
     Ok(())
 }
 
+/// The outputs of an experiment, checked before any work.
+#[derive(Debug)]
+struct Outputs {
+    /// `--out`, opened already if it is a FIFO or device.
+    out: Option<userfile::PreparedOutput>,
+    /// `--plot`, likewise.
+    plot: Option<userfile::PreparedOutput>,
+}
+
+impl Outputs {
+    /// Check every output as its write will: none may name an input or another output,
+    /// each must be writable, a checkpoint must be a regular file (it is replaced every
+    /// generation and read back), and a FIFO `--out` or `--plot` must have a reader now.
+    fn check(args: &EvolveArgs) -> Result<Outputs> {
+        let outputs: Vec<(&str, &Path)> = [
+            ("--checkpoint", &args.checkpoint),
+            ("--log", &args.log),
+            ("--out", &args.out),
+            ("--plot", &args.plot),
+        ]
+        .into_iter()
+        .filter_map(|(option, path)| Some((option, path.as_deref()?)))
+        .collect();
+        let inputs: Vec<(&str, &Path)> = [
+            ("the seed kernel", &args.seed_kernel),
+            ("--target-file", &args.target_file),
+            ("--target-png", &args.target_png),
+            ("--reference", &args.reference),
+            ("--cases", &args.cases),
+            ("--test-cases", &args.test_cases),
+        ]
+        .into_iter()
+        .filter_map(|(what, path)| Some((what, path.as_deref()?)))
+        .collect();
+        userfile::check_distinct(&outputs, &inputs)?;
+        for (option, path) in &outputs {
+            userfile::check_output(path).context(*option)?;
+        }
+        if let Some(path) = &args.checkpoint
+            && let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            bail!(
+                "--checkpoint {} is {}, not a regular file: a checkpoint is replaced after every generation and read back by --resume",
+                path.display(),
+                userfile::describe(&meta)
+            );
+        }
+        let prepare = |option: &str, path: &Option<PathBuf>| {
+            path.as_deref()
+                .map(|p| userfile::prepare_output(p).context(option.to_string()))
+                .transpose()
+        };
+        Ok(Outputs {
+            out: prepare("--out", &args.out)?,
+            plot: prepare("--plot", &args.plot)?,
+        })
+    }
+}
+
 pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     if args.problem_suite {
         return super::evolve_suite::suite(
@@ -553,24 +613,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let budget = problem.as_ref().map(|p| p.spec.budget);
     let cases_goal = args.goal == Some(GoalKind::Cases) || problem.is_some();
     // Every output is checked before any work: a typo must not cost a whole experiment.
-    for (option, path) in [
-        ("--out", &args.out),
-        ("--log", &args.log),
-        ("--checkpoint", &args.checkpoint),
-        ("--plot", &args.plot),
-    ] {
-        if let Some(path) = path {
-            userfile::check_output(path).context(option)?;
-        }
-    }
-    super::plot::check_evolve_plot(
-        args.plot.as_deref(),
-        &[
-            ("--log", args.log.as_deref()),
-            ("--out", args.out.as_deref()),
-            ("--checkpoint", args.checkpoint.as_deref()),
-        ],
-    )?;
+    let outputs = Outputs::check(&args)?;
     // A resumed experiment: one population's, or (with --islands) the islands'.
     let (saved, saved_islands) = match (&args.checkpoint, args.resume, args.islands.islands) {
         (Some(path), true, None) => (Some(load_checkpoint(path)?), None),
@@ -652,18 +695,19 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // A new experiment's seed kernel.
+    let seed = match saved.is_some() || saved_islands.is_some() {
+        true => None,
+        false => Some(seed_kernel(&args, problem.is_some())?),
+    };
     if let Some(islands) = args.islands.islands {
-        let seed;
-        let start = match saved_islands {
-            Some(state) => super::evolve_islands::Start::Resume(Box::new(state)),
-            None => {
-                seed = seed_kernel(&args, problem.is_some())?;
-                super::evolve_islands::Start::Seed(&seed)
-            }
+        let start = match (saved_islands, &seed) {
+            (Some(state), _) => super::evolve_islands::Start::Resume(Box::new(state)),
+            (None, seed) => super::evolve_islands::Start::Seed(seed.as_deref().unwrap_or(&[])),
         };
         let outputs = super::evolve_islands::Outputs {
             log: args.log.as_deref(),
-            out: args.out.as_deref(),
+            out: outputs.out,
             json: args.json,
             checkpoint: args.checkpoint.as_deref(),
         };
@@ -692,12 +736,12 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             Evolution::resume(state, &goal)
         }
         None => {
-            let seed = seed_kernel(&args, problem.is_some())?;
+            let seed = seed.expect("a new experiment has a seed kernel");
             pool.install(|| Evolution::start(config, &goal, &seed))
         }
     };
     let mut log = match &args.log {
-        Some(path) => Some(userfile::open_append(path)?),
+        Some(path) => Some(userfile::open_append(path).context("--log")?),
         None => None,
     };
     let mut lineage = match &args.fs {
@@ -743,7 +787,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         }
         if let (Some(f), Some(path)) = (&mut log, &args.log) {
             writeln!(f, "{}", serde_json::to_string(&line)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+                .with_context(|| format!("--log: cannot write {}", path.display()))?;
         }
         if let Some(path) = &args.checkpoint {
             userfile::write_output(path, &serde_json::to_vec(&evo.state)?)?;
@@ -752,10 +796,10 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let best = evo.best().clone();
     let test_error = evo.evaluator.test_error(&best.genome);
-    if let Some(out) = &args.out {
-        userfile::write_output(out, &best.genome)?;
+    if let Some(out) = outputs.out {
+        out.write(&best.genome).context("--out")?;
     }
-    if let Some(png) = &args.plot {
+    if let Some(png) = outputs.plot {
         let what = match &args.problem {
             Some(name) => format!("--problem {name}"),
             None => format!("--goal {}", goal.name()),

@@ -59,7 +59,8 @@ pub struct IslandArgs {
 #[derive(Debug)]
 pub struct Outputs<'a> {
     pub log: Option<&'a Path>,
-    pub out: Option<&'a Path>,
+    /// `--out`, checked (and opened if a FIFO or device) before the run.
+    pub out: Option<userfile::PreparedOutput>,
     pub json: bool,
     /// `--checkpoint`: saved after every generation.
     pub checkpoint: Option<&'a Path>,
@@ -292,7 +293,7 @@ pub fn run(
         }
     };
     if let Some(out) = outputs.out {
-        userfile::write_output(out, &bests[0].1.genome)?;
+        out.write(&bests[0].1.genome).context("--out")?;
     }
     report(&bests, goal, islands, migration, reached, outputs.json)?;
     Ok(ExitCode::SUCCESS)
@@ -310,7 +311,10 @@ fn island_log(path: &Path, island: usize) -> PathBuf {
 
 fn open_log(path: Option<&Path>) -> Result<Option<(PathBuf, std::fs::File)>> {
     match path {
-        Some(p) => Ok(Some((p.to_path_buf(), userfile::open_append(p)?))),
+        Some(p) => Ok(Some((
+            p.to_path_buf(),
+            userfile::open_append(p).context("--log")?,
+        ))),
         None => Ok(None),
     }
 }

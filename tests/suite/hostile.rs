@@ -60,14 +60,148 @@ fn whole_json_lines(log: &Path) -> usize {
     text.lines().count()
 }
 
+#[test]
+fn an_output_naming_an_input_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let seed_text = std::fs::read(&seed).unwrap();
+    let target = dir.path().join("target.png");
+    let o = pxos(&["run", &seed, "--png", s(&target)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let png = std::fs::read(&target).unwrap();
+    let link = dir.path().join("seed-link.asm");
+    std::os::unix::fs::symlink(&seed, &link).unwrap();
+    let cwd = dir.path().to_path_buf();
+    let run_in_dir = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(args)
+            .current_dir(&cwd)
+            .output()
+            .unwrap()
+    };
+    let draw = |extra: &[&str]| {
+        let mut args = vec![
+            "evolve",
+            "seed.asm",
+            "--goal",
+            "draw",
+            "--target-png",
+            "target.png",
+            "--generations",
+            "1",
+            "--population",
+            "4",
+        ];
+        args.extend_from_slice(extra);
+        run_in_dir(&args)
+    };
+    for option in ["--plot", "--checkpoint", "--log", "--out"] {
+        let o = draw(&[option, "./target.png"]);
+        refused(
+            &o,
+            &[&format!(
+                "{option} ./target.png is the same file as --target-png target.png"
+            )],
+        );
+    }
+    let o = draw(&["--out", "seed-link.asm"]);
+    refused(
+        &o,
+        &["--out seed-link.asm is the same file as the seed kernel seed.asm"],
+    );
+    let o = draw(&["--checkpoint", "c.json", "--log", "./c.json"]);
+    refused(
+        &o,
+        &["--log ./c.json is the same file as --checkpoint c.json"],
+    );
+    assert!(!dir.path().join("c.json").exists());
+    std::fs::write(dir.path().join("lines.txt"), "1\n2\n").unwrap();
+    let o = run_in_dir(&[
+        "evolve",
+        "seed.asm",
+        "--goal",
+        "output",
+        "--target-file",
+        "lines.txt",
+        "--log",
+        "lines.txt",
+    ]);
+    refused(
+        &o,
+        &["--log lines.txt is the same file as --target-file lines.txt"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("lines.txt")).unwrap(),
+        "1\n2\n"
+    );
+    let o = run_in_dir(&["run", "seed.asm", "--png", "./seed.asm"]);
+    refused(
+        &o,
+        &["--png ./seed.asm is the same file as the kernel seed.asm"],
+    );
+    let log = dir.path().join("l.jsonl");
+    let o = pxos(&small(&seed, &["--generations", "2", "--log", s(&log)]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log_text = std::fs::read(&log).unwrap();
+    let o = run_in_dir(&["plot", "l.jsonl", "-o", "./l.jsonl"]);
+    refused(&o, &["-o ./l.jsonl is the same file as the log l.jsonl"]);
+    // Nothing the user did not name as an output was touched.
+    assert_eq!(std::fs::read(&seed).unwrap(), seed_text);
+    assert_eq!(std::fs::read(&target).unwrap(), png);
+    assert_eq!(std::fs::read(&log).unwrap(), log_text);
+}
 
+#[test]
+fn a_fifo_or_folder_output_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    // A run of a billion generations: only a refusal before the run ends in time.
+    for (option, path, what) in [
+        ("--out", &fifo, "FIFO"),
+        ("--plot", &fifo, "FIFO"),
+        ("--log", &fifo, "FIFO"),
+        ("--checkpoint", &fifo, "FIFO"),
+        ("--out", &folder, "folder"),
+        ("--plot", &folder, "folder"),
+    ] {
+        let o = pxos_limited(
+            2048,
+            &small(&seed, &["--generations", "1000000000", option, s(path)]),
+        );
+        refused(&o, &[option, s(path), what]);
+    }
+    assert!(std::fs::read_dir(&folder).unwrap().next().is_none());
+}
 
-
+#[test]
+fn a_fifo_output_with_a_reader_gets_the_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    // Opening the FIFO for reading blocks until pxos opens it: give the reader its time.
+    std::thread::sleep(Duration::from_millis(200));
+    let o = pxos(&small(
+        &seed,
+        &["--generations", "3", "--out", s(&fifo), "--json"],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let best = report["best"]["bytecode_hex"].as_str().unwrap().to_string();
+    assert_eq!(hex_of(&reader.join().unwrap()), best);
+}
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
 
 /// Run a small experiment with a checkpoint; return the checkpoint's path and JSON.
 fn checkpointed(dir: &Path, seed: &str) -> (PathBuf, serde_json::Value) {
@@ -210,7 +344,6 @@ fn fuel_zero_is_refused_and_population_two_runs() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("config."), "{}", stderr(&o));
 }
-
 
 #[test]
 fn bench_help_says_samples_are_capped() {

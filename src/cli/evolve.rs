@@ -524,6 +524,19 @@ pub(super) fn trim_resumed_log(path: &Path, generation: u64) -> Result<()> {
     Ok(())
 }
 
+/// Append `line` to the log `file` (at `path`) as one JSON line, in one write: a line is
+/// never split between two writes, so a reader (or a crash) never sees half of one.
+pub(super) fn write_log_line(
+    file: &mut std::fs::File,
+    path: &Path,
+    line: &pxos::tools::evolve::GenerationLog,
+) -> Result<()> {
+    let mut text = serde_json::to_vec(line)?;
+    text.push(b'\n');
+    file.write_all(&text)
+        .with_context(|| format!("--log: cannot write {}", path.display()))
+}
+
 /// The outputs of an experiment, checked before any work.
 #[derive(Debug)]
 struct Outputs {
@@ -581,6 +594,27 @@ impl Outputs {
             out: prepare("--out", &args.out)?,
             plot: prepare("--plot", &args.plot)?,
         })
+    }
+
+    /// Hold the files the experiment writes all along — the checkpoint and the log (each
+    /// island's log for islands in one process) — for as long as the locks live.
+    fn lock(&self, args: &EvolveArgs) -> Result<Vec<userfile::OutputLock>> {
+        let mut files: Vec<(&str, PathBuf)> = Vec::new();
+        if let Some(path) = &args.checkpoint {
+            files.push(("--checkpoint", path.clone()));
+        }
+        if let Some(log) = &args.log {
+            match (args.islands.islands, args.islands.island) {
+                (Some(n), None) => files
+                    .extend((0..n).map(|i| ("--log", super::evolve_islands::island_log(log, i)))),
+                _ => files.push(("--log", log.clone())),
+            }
+        }
+        let mut locks = Vec::new();
+        for (option, path) in files {
+            locks.extend(userfile::lock_output(&path).context(option)?);
+        }
+        Ok(locks)
     }
 }
 
@@ -700,6 +734,9 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         true => None,
         false => Some(seed_kernel(&args, problem.is_some())?),
     };
+    // Held until the experiment ends: a second pxos on the same log or checkpoint is
+    // refused instead of mixing its lines or states with this one's.
+    let _locks = outputs.lock(&args)?;
     if let Some(islands) = args.islands.islands {
         let start = match (saved_islands, &seed) {
             (Some(state), _) => super::evolve_islands::Start::Resume(Box::new(state)),
@@ -786,8 +823,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             plotted.push(line.clone());
         }
         if let (Some(f), Some(path)) = (&mut log, &args.log) {
-            writeln!(f, "{}", serde_json::to_string(&line)?)
-                .with_context(|| format!("--log: cannot write {}", path.display()))?;
+            write_log_line(f, path, &line)?;
         }
         if let Some(path) = &args.checkpoint {
             userfile::write_output(path, &serde_json::to_vec(&evo.state)?)?;

@@ -22,7 +22,6 @@ use pxos::tools::evolve::islands::{
 };
 use pxos::tools::evolve::{Config, Evolution, GenerationLog, Goal, Individual};
 use pxos::util::userfile;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -300,7 +299,7 @@ pub fn run(
 }
 
 /// The log file of island `i` of an in-process run: `run.jsonl` → `run.island<i>.jsonl`.
-fn island_log(path: &Path, island: usize) -> PathBuf {
+pub(super) fn island_log(path: &Path, island: usize) -> PathBuf {
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
     let name = match path.extension() {
         Some(ext) => format!("{stem}.island{island}.{}", ext.to_string_lossy()),
@@ -321,8 +320,7 @@ fn open_log(path: Option<&Path>) -> Result<Option<(PathBuf, std::fs::File)>> {
 
 fn write_line(log: &mut Option<(PathBuf, std::fs::File)>, line: &GenerationLog) -> Result<()> {
     if let Some((path, file)) = log {
-        writeln!(file, "{}", serde_json::to_string(line)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        super::evolve::write_log_line(file, path, line)?;
     }
     Ok(())
 }

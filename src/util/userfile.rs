@@ -14,7 +14,14 @@
 //! [`check_distinct`] refuses an output that names an input or another output (so no
 //! option can overwrite what another reads or writes), [`prepare_output`] checks an
 //! output at the start of a long job and opens a FIFO or device then (a FIFO nobody
-//! reads is refused before the work, not after it).
+//! reads is refused before the work, not after it), and [`lock_output`] holds a file a
+//! long job writes for the whole job, so a second pxos process given it is refused.
+//!
+//! The lock of a file `NAME` is a sidecar file `.NAME.lock` beside it (beside the link's
+//! target when `NAME` is a symbolic link), locked with `File::try_lock`: the file itself
+//! cannot carry the lock, since an atomic replacement gives it a new inode every time.
+//! The holder removes the lock file when it is done (a process killed leaves it behind,
+//! unlocked and harmless: the next run takes it and removes it).
 
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
@@ -43,6 +50,8 @@ pub enum FileError {
     DanglingLink { path: PathBuf, target: PathBuf },
     #[error("cannot write {}: the folder {} does not exist", path.display(), folder.display())]
     NoFolder { path: PathBuf, folder: PathBuf },
+    #[error("{} is in use by another pxos process (its lock {} is held); wait for it to end, or give another file", path.display(), lock.display())]
+    InUse { path: PathBuf, lock: PathBuf },
     #[error("{option} {} is the same file as {other} {}", path.display(), other_path.display())]
     SameFile {
         option: String,
@@ -455,6 +464,84 @@ pub fn prepare_output(path: &Path) -> Result<PreparedOutput, FileError> {
     })
 }
 
+/// A hold on an output for the whole of a job ([`lock_output`]); released, and its lock
+/// file removed, on drop.
+#[derive(Debug)]
+pub struct OutputLock {
+    file: File,
+    lock: PathBuf,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Removed while still held: whoever opened it meanwhile finds, once it has the
+        // lock, that it locked a removed file, and starts again (see `lock_output`).
+        let _ = fs::remove_file(&self.lock);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Hold the output `path` for as long as the returned lock lives: if another process
+/// (pxos) holds it, [`FileError::InUse`]. A device or a FIFO, written through and owned
+/// by no one, is not locked (`Ok(None)`). See the module's notes for the lock file.
+pub fn lock_output(path: &Path) -> Result<Option<OutputLock>, FileError> {
+    let target = match resolve_output(path)? {
+        Some((_, meta)) if !meta.is_file() => return Ok(None),
+        Some((target, _)) => target,
+        None => path.to_path_buf(),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lock = folder_of(&target).join(format!(".{name}.lock"));
+    let write_err = |error| FileError::Write {
+        path: lock.clone(),
+        error,
+    };
+    loop {
+        let file =
+            super::nofollow::no_follow(OpenOptions::new().create(true).truncate(false).write(true))
+                .open(&lock)
+                .map_err(write_err)?;
+        let meta = file.metadata().map_err(write_err)?;
+        if !meta.is_file() {
+            return Err(FileError::NotRegular {
+                path: lock,
+                what: describe(&meta),
+            });
+        }
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(FileError::InUse {
+                    path: path.to_path_buf(),
+                    lock,
+                });
+            }
+            Err(fs::TryLockError::Error(error)) => return Err(write_err(error)),
+        }
+        // The holder before us removes the file before it lets go: a lock on a file no
+        // longer at `lock` holds nothing.
+        if fs::symlink_metadata(&lock).is_ok_and(|now| same_inode(&now, &meta)) {
+            return Ok(Some(OutputLock { file, lock }));
+        }
+    }
+}
+
+fn same_inode(a: &Metadata, b: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (a.dev(), a.ino()) == (b.dev(), b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
+    }
+}
+
 /// Remove the temporaries that an interrupted atomic write of `path` left in its folder
 /// (`.<name>.tmp.<pid>.<n>`), except those of processes still running. Returns how many
 /// were removed.
@@ -527,6 +614,24 @@ mod tests {
             read_bounded(Path::new("/dev/zero"), 4, "x"),
             Err(FileError::NotRegular { .. })
         ));
+    }
+
+    #[test]
+    fn a_locked_output_is_in_use_until_released_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let first = lock_output(&path).unwrap().expect("a new file is locked");
+        assert!(matches!(
+            lock_output(&dir.path().join(".").join("run.jsonl")),
+            Err(FileError::InUse { .. })
+        ));
+        drop(first);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "lock removed");
+        let again = lock_output(&path).unwrap();
+        assert!(again.is_some());
+        // Devices are written through and owned by no one.
+        #[cfg(unix)]
+        assert!(lock_output(Path::new("/dev/null")).unwrap().is_none());
     }
 
     #[test]

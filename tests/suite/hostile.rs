@@ -61,6 +61,102 @@ fn whole_json_lines(log: &Path) -> usize {
 }
 
 #[test]
+fn a_second_evolve_on_the_same_log_or_checkpoint_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let log = dir.path().join("run.jsonl");
+    let ckpt = dir.path().join("run.ckpt");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(small(
+            &seed,
+            &[
+                "--generations",
+                "1000000000",
+                "--log",
+                s(&log),
+                "--checkpoint",
+                s(&ckpt),
+            ],
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() >= 2) {
+        assert!(start.elapsed() < Duration::from_secs(60), "no log line");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The same log (through a link), the same checkpoint (as ./name), each with a file of
+    // its own for the other.
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&log, &link).unwrap();
+    let other_ckpt = dir.path().join("other.ckpt");
+    let second = pxos(&small(
+        &seed,
+        &[
+            "--generations",
+            "3",
+            "--log",
+            s(&link),
+            "--checkpoint",
+            s(&other_ckpt),
+        ],
+    ));
+    let dotted = format!("{}/./run.ckpt", dir.path().display());
+    let other_log = dir.path().join("other.jsonl");
+    let third = pxos(&small(
+        &seed,
+        &[
+            "--generations",
+            "3",
+            "--log",
+            s(&other_log),
+            "--checkpoint",
+            &dotted,
+        ],
+    ));
+    let still_running = first.try_wait().unwrap().is_none();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(still_running, "the first run ended early");
+    refused(
+        &second,
+        &["--log", s(&link), "is in use by another pxos process"],
+    );
+    refused(
+        &third,
+        &["--checkpoint", &dotted, "is in use by another pxos process"],
+    );
+    assert!(
+        !other_ckpt.exists() && !other_log.exists(),
+        "nothing written"
+    );
+    assert!(whole_json_lines(&log) >= 2);
+    // Once the first has gone, the files are free again, and no lock file is left
+    // after a clean run.
+    let again = pxos(&small(
+        &seed,
+        &[
+            "--generations",
+            "2",
+            "--log",
+            s(&other_log),
+            "--checkpoint",
+            s(&other_ckpt),
+        ],
+    ));
+    assert!(again.status.success(), "{}", stderr(&again));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("other"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["other.ckpt", "other.jsonl"]);
+}
+
+#[test]
 fn an_output_naming_an_input_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let seed = seed_kernel(dir.path());

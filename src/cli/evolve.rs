@@ -176,7 +176,8 @@ pub struct EvolveArgs {
     /// seed kernel and its mutants].
     #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_INIT_LENGTH as u64))]
     init_length: Option<usize>,
-    /// Largest kernel the search may grow, in bytes, 1 to 65,536 [default: 1024].
+    /// Largest kernel the search may grow, in bytes, 1 to 65,536, and at least the seed
+    /// kernel's size [default: 1024].
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=pxvm::MEM_SIZE as u64))]
     max_len: Option<usize>,
     /// Mutation weights, e.g. operand=40,replace=15,insert=15,delete=15,duplicate=5,byte_flip=5.
@@ -729,11 +730,25 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // A new experiment's seed kernel.
+    // A new experiment's seed kernel, which the search must not cut.
     let seed = match saved.is_some() || saved_islands.is_some() {
         true => None,
         false => Some(seed_kernel(&args, problem.is_some())?),
     };
+    if let Some(seed) = &seed
+        && seed.len() > config.max_len
+    {
+        let which = match &args.seed_kernel {
+            Some(path) => format!("the seed kernel {}", path.display()),
+            None => "the seed kernel".to_string(),
+        };
+        bail!(
+            "--max-len {} is smaller than {which} ({} bytes): the search would cut it; give --max-len {} or more",
+            config.max_len,
+            seed.len(),
+            seed.len()
+        );
+    }
     // Held until the experiment ends: a second pxos on the same log or checkpoint is
     // refused instead of mixing its lines or states with this one's.
     let _locks = outputs.lock(&args)?;

@@ -299,6 +299,20 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[test]
+fn max_len_below_the_seed_kernel_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    let out = dir.path().join("best.bin");
+    let o = pxos(&small(
+        &seed,
+        &["--generations", "1", "--max-len", "4", "--out", s(&out)],
+    ));
+    // The seed kernel assembles to 8 bytes (IMM32 6, SYSCALL 2... see the listing).
+    refused(&o, &["--max-len 4", "seed kernel", "bytes"]);
+    assert!(!out.exists());
+}
+
 /// Run a small experiment with a checkpoint; return the checkpoint's path and JSON.
 fn checkpointed(dir: &Path, seed: &str) -> (PathBuf, serde_json::Value) {
     let ck = dir.join("ck.json");
@@ -440,6 +454,7 @@ fn fuel_zero_is_refused_and_population_two_runs() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("config."), "{}", stderr(&o));
 }
+
 
 #[test]
 fn bench_help_says_samples_are_capped() {

@@ -647,6 +647,12 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     };
     let budget = problem.as_ref().map(|p| p.spec.budget);
     let cases_goal = args.goal == Some(GoalKind::Cases) || problem.is_some();
+    if let (true, Some(seed)) = (args.resume, &args.seed_kernel) {
+        eprintln!(
+            "pxos: note: the seed kernel {} is not used: --resume continues the experiment from its checkpoint",
+            seed.display()
+        );
+    }
     // Every output is checked before any work: a typo must not cost a whole experiment.
     let outputs = Outputs::check(&args)?;
     // A resumed experiment: one population's, or (with --islands) the islands'.

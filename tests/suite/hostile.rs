@@ -455,6 +455,33 @@ fn fuel_zero_is_refused_and_population_two_runs() {
     assert!(!stderr(&o).contains("config."), "{}", stderr(&o));
 }
 
+#[test]
+fn a_seed_kernel_given_with_resume_is_said_to_be_unused() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    // A seed kernel given with --resume (the same command line run again, as the island
+    // scripts do) is not used, and pxos says so.
+    let (ck, _) = checkpointed(dir.path(), &seed);
+    let o = pxos(&[
+        "evolve",
+        &seed,
+        "--resume",
+        "--checkpoint",
+        s(&ck),
+        "--goal",
+        "output",
+        "--target",
+        "1,2,3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "pxos: note: the seed kernel {seed} is not used: --resume continues"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
 
 #[test]
 fn bench_help_says_samples_are_capped() {

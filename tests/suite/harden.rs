@@ -60,11 +60,13 @@ fn asm_refuses_to_overwrite_its_own_source() {
     let before = std::fs::read(&src).unwrap();
     let link = dir.path().join("link.bin");
     std::os::unix::fs::symlink(&src, &link).unwrap();
-    for out in [&src, &link] {
+    let dotted = dir.path().join(".").join("k.asm");
+    for out in [&src, &link, &dotted] {
         let o = pxos(&["asm", s(&src), "-o", s(out)]);
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
         assert!(
-            stderr(&o).starts_with("pxos: ") && stderr(&o).contains("source file"),
+            stderr(&o).starts_with("pxos: ")
+                && stderr(&o).contains("is the same file as the source file"),
             "{}",
             stderr(&o)
         );

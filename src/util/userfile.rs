@@ -196,6 +196,12 @@ fn resolve_output(path: &Path) -> Result<Option<(PathBuf, Metadata)>, FileError>
         return Ok(Some((path.to_path_buf(), link)));
     }
     match fs::metadata(path) {
+        // A link to a pipe or a socket (`/dev/stdout` in a pipeline: `/proc/self/fd/1`,
+        // then `pipe:[N]`) has no path to resolve to; it is written through the link.
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Ok(Some((
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            meta,
+        ))),
         Ok(meta) => {
             let target = fs::canonicalize(path).map_err(write_err)?;
             Ok(Some((target, meta)))

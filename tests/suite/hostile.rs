@@ -489,3 +489,25 @@ fn bench_help_says_samples_are_capped() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("30 samples"), "{}", stdout(&o));
 }
+
+#[test]
+fn dev_stdout_as_an_output_writes_through_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_kernel(dir.path());
+    // The test reads pxos's standard output through a pipe: /dev/stdout is a link to a
+    // pipe, which has no path of its own.
+    let o = pxos(&["run", &seed, "--png", "/dev/stdout", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.starts_with(b"\x89PNG"), "{}", stderr(&o));
+    let o = pxos(&small(
+        &seed,
+        &["--generations", "2", "--log", "/dev/stdout", "--json"],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "two log lines and the report: {text}");
+    for line in lines {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}

@@ -279,12 +279,16 @@ fn a_fifo_output_with_a_reader_gets_the_kernel() {
     let seed = seed_kernel(dir.path());
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    // The reading end, open before pxos starts (non-blocking, so that opening it does not
+    // wait for a writer): what pxos writes stays in the pipe until it is read here.
+    let mut reader = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap()
     };
-    // Opening the FIFO for reading blocks until pxos opens it: give the reader its time.
-    std::thread::sleep(Duration::from_millis(200));
     let o = pxos(&small(
         &seed,
         &["--generations", "3", "--out", s(&fifo), "--json"],
@@ -292,7 +296,9 @@ fn a_fifo_output_with_a_reader_gets_the_kernel() {
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let best = report["best"]["bytecode_hex"].as_str().unwrap().to_string();
-    assert_eq!(hex_of(&reader.join().unwrap()), best);
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut got).unwrap();
+    assert_eq!(hex_of(&got), best);
 }
 
 fn hex_of(bytes: &[u8]) -> String {

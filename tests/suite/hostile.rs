@@ -60,28 +60,40 @@ fn whole_json_lines(log: &Path) -> usize {
     text.lines().count()
 }
 
+/// A child process killed when the test lets go of it, however the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn a_second_evolve_on_the_same_log_or_checkpoint_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let seed = seed_kernel(dir.path());
     let log = dir.path().join("run.jsonl");
     let ckpt = dir.path().join("run.ckpt");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_pxos"))
-        .args(small(
-            &seed,
-            &[
-                "--generations",
-                "1000000000",
-                "--log",
-                s(&log),
-                "--checkpoint",
-                s(&ckpt),
-            ],
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = Killed(
+        Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(small(
+                &seed,
+                &[
+                    "--generations",
+                    "1000000000",
+                    "--log",
+                    s(&log),
+                    "--checkpoint",
+                    s(&ckpt),
+                ],
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let start = Instant::now();
     while !std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() >= 2) {
         assert!(start.elapsed() < Duration::from_secs(60), "no log line");
@@ -116,9 +128,8 @@ fn a_second_evolve_on_the_same_log_or_checkpoint_is_refused() {
             &dotted,
         ],
     ));
-    let still_running = first.try_wait().unwrap().is_none();
-    first.kill().unwrap();
-    first.wait().unwrap();
+    let still_running = first.0.try_wait().unwrap().is_none();
+    drop(first);
     assert!(still_running, "the first run ended early");
     refused(
         &second,

@@ -32,13 +32,7 @@ pub fn asm(args: AsmArgs) -> Result<ExitCode> {
     let output = args
         .output
         .unwrap_or_else(|| args.input.with_extension("bin"));
-    if userfile::same_file(&args.input, &output) {
-        anyhow::bail!(
-            "-o {} is the source file {} itself; refusing to overwrite the source with bytecode",
-            output.display(),
-            args.input.display()
-        );
-    }
+    userfile::check_distinct(&[("-o", &output)], &[("the source file", &args.input)])?;
     let bytes = kernel::load(&args.input)?;
     userfile::write_output(&output, &bytes)?;
     println!(

@@ -20,7 +20,9 @@ pub struct BenchArgs {
     #[arg(long)]
     engine: Option<EngineKind>,
     /// Minimum sampling time per measurement, in milliseconds (each engine is measured
-    /// twice: warm, and on a new engine for the first-run time).
+    /// twice: warm, and on a new engine for the first-run time). Sampling also stops at
+    /// 30 samples (each at least about 2 ms of runs), so on small kernels a measurement
+    /// may take less than this.
     #[arg(long, default_value_t = 300)]
     min_ms: u64,
     /// Print one JSON document instead of the table.

@@ -19,8 +19,8 @@ use pxos::runtime::kernel;
 use pxos::store::Store;
 use pxos::tools::evolve::islands::IslandsCheckpoint;
 use pxos::tools::evolve::{
-    Checkpoint, Config, Evolution, Goal, Individual, MAX_GENERATIONS, MAX_INIT_LENGTH,
-    MAX_POPULATION, MAX_WEIGHT, MutationRates, Selection,
+    Checkpoint, Config, Evolution, Goal, GoalMismatch, Individual, MAX_GENERATIONS,
+    MAX_INIT_LENGTH, MAX_POPULATION, MAX_WEIGHT, MutationRates, Selection,
 };
 use pxos::tools::evolve::{cases, problems};
 use pxos::util::userfile;
@@ -161,8 +161,8 @@ pub struct EvolveArgs {
     /// checkpoint's plan; give it to run further].
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=MAX_GENERATIONS))]
     generations: Option<u64>,
-    /// Instruction budget for each variant's run [default: 1000].
-    #[arg(long)]
+    /// Instruction budget for each variant's run, at least 1 [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     fuel: Option<u64>,
     /// Engine for the runs [default: tiered].
     #[arg(long)]
@@ -176,7 +176,8 @@ pub struct EvolveArgs {
     /// seed kernel and its mutants].
     #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_INIT_LENGTH as u64))]
     init_length: Option<usize>,
-    /// Largest kernel the search may grow, in bytes, 1 to 65,536 [default: 1024].
+    /// Largest kernel the search may grow, in bytes, 1 to 65,536, and at least the seed
+    /// kernel's size [default: 1024].
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=pxvm::MEM_SIZE as u64))]
     max_len: Option<usize>,
     /// Mutation weights, e.g. operand=40,replace=15,insert=15,delete=15,duplicate=5,byte_flip=5.
@@ -539,6 +540,100 @@ pub(super) fn trim_resumed_log(path: &Path, generation: u64) -> Result<()> {
     Ok(())
 }
 
+/// Append `line` to the log `file` (at `path`) as one JSON line, in one write: a line is
+/// never split between two writes, so a reader (or a crash) never sees half of one.
+pub(super) fn write_log_line(
+    file: &mut std::fs::File,
+    path: &Path,
+    line: &pxos::tools::evolve::GenerationLog,
+) -> Result<()> {
+    let mut text = serde_json::to_vec(line)?;
+    text.push(b'\n');
+    file.write_all(&text)
+        .with_context(|| format!("--log: cannot write {}", path.display()))
+}
+
+/// The outputs of an experiment, checked before any work.
+#[derive(Debug)]
+struct Outputs {
+    /// `--out`, opened already if it is a FIFO or device.
+    out: Option<userfile::PreparedOutput>,
+    /// `--plot`, likewise.
+    plot: Option<userfile::PreparedOutput>,
+}
+
+impl Outputs {
+    /// Check every output as its write will: none may name an input or another output,
+    /// each must be writable, a checkpoint must be a regular file (it is replaced every
+    /// generation and read back), and a FIFO `--out` or `--plot` must have a reader now.
+    fn check(args: &EvolveArgs) -> Result<Outputs> {
+        let outputs: Vec<(&str, &Path)> = [
+            ("--checkpoint", &args.checkpoint),
+            ("--log", &args.log),
+            ("--out", &args.out),
+            ("--plot", &args.plot),
+        ]
+        .into_iter()
+        .filter_map(|(option, path)| Some((option, path.as_deref()?)))
+        .collect();
+        let inputs: Vec<(&str, &Path)> = [
+            ("the seed kernel", &args.seed_kernel),
+            ("--target-file", &args.target_file),
+            ("--target-png", &args.target_png),
+            ("--reference", &args.reference),
+            ("--cases", &args.cases),
+            ("--test-cases", &args.test_cases),
+        ]
+        .into_iter()
+        .filter_map(|(what, path)| Some((what, path.as_deref()?)))
+        .collect();
+        userfile::check_distinct(&outputs, &inputs)?;
+        for (option, path) in &outputs {
+            userfile::check_output(path).context(*option)?;
+        }
+        if let Some(path) = &args.checkpoint
+            && let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            bail!(
+                "--checkpoint {} is {}, not a regular file: a checkpoint is replaced after every generation and read back by --resume",
+                path.display(),
+                userfile::describe(&meta)
+            );
+        }
+        let prepare = |option: &str, path: &Option<PathBuf>| {
+            path.as_deref()
+                .map(|p| userfile::prepare_output(p).context(option.to_string()))
+                .transpose()
+        };
+        Ok(Outputs {
+            out: prepare("--out", &args.out)?,
+            plot: prepare("--plot", &args.plot)?,
+        })
+    }
+
+    /// Hold the files the experiment writes all along — the checkpoint and the log (each
+    /// island's log for islands in one process) — for as long as the locks live.
+    fn lock(&self, args: &EvolveArgs) -> Result<Vec<userfile::OutputLock>> {
+        let mut files: Vec<(&str, PathBuf)> = Vec::new();
+        if let Some(path) = &args.checkpoint {
+            files.push(("--checkpoint", path.clone()));
+        }
+        if let Some(log) = &args.log {
+            match (args.islands.islands, args.islands.island) {
+                (Some(n), None) => files
+                    .extend((0..n).map(|i| ("--log", super::evolve_islands::island_log(log, i)))),
+                _ => files.push(("--log", log.clone())),
+            }
+        }
+        let mut locks = Vec::new();
+        for (option, path) in files {
+            locks.extend(userfile::lock_output(&path).context(option)?);
+        }
+        Ok(locks)
+    }
+}
+
 pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     if args.problem_suite {
         return super::evolve_suite::suite(
@@ -567,25 +662,14 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     };
     let budget = problem.as_ref().map(|p| p.spec.budget);
     let cases_goal = args.goal == Some(GoalKind::Cases) || problem.is_some();
-    // Every output is checked before any work: a typo must not cost a whole experiment.
-    for (option, path) in [
-        ("--out", &args.out),
-        ("--log", &args.log),
-        ("--checkpoint", &args.checkpoint),
-        ("--plot", &args.plot),
-    ] {
-        if let Some(path) = path {
-            userfile::check_output(path).context(option)?;
-        }
+    if let (true, Some(seed)) = (args.resume, &args.seed_kernel) {
+        eprintln!(
+            "pxos: note: the seed kernel {} is not used: --resume continues the experiment from its checkpoint",
+            seed.display()
+        );
     }
-    super::plot::check_evolve_plot(
-        args.plot.as_deref(),
-        &[
-            ("--log", args.log.as_deref()),
-            ("--out", args.out.as_deref()),
-            ("--checkpoint", args.checkpoint.as_deref()),
-        ],
-    )?;
+    // Every output is checked before any work: a typo must not cost a whole experiment.
+    let outputs = Outputs::check(&args)?;
     // A resumed experiment: one population's, or (with --islands) the islands'.
     let (saved, saved_islands) = match (&args.checkpoint, args.resume, args.islands.islands) {
         (Some(path), true, None) => (Some(load_checkpoint(path)?), None),
@@ -601,13 +685,16 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
         (_, Some(ring)) => Some(Some(&ring.goal)),
         _ => None,
     };
+    let population = args
+        .population
+        .unwrap_or(budget.map_or(100, |b| b.population));
     let config = match (saved_config, &args.checkpoint) {
         (Some(saved), Some(path)) => resumed_config(&args, saved, path)?,
         _ => Config {
             seed: args.seed.unwrap_or(0),
-            population: args
-                .population
-                .unwrap_or(budget.map_or(100, |b| b.population)),
+            population,
+            // Tournaments of 3, or of the whole population when it is smaller.
+            tournament: Config::default().tournament.min(population),
             generations: args
                 .generations
                 .unwrap_or(budget.map_or(100, |b| b.generations)),
@@ -646,13 +733,17 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     config.validate()?;
     let goal = goal_from(&args, config.fuel)?;
     if let (Some(saved_goal), Some(path)) = (saved_goal, &args.checkpoint) {
-        match saved_goal {
-            Some(record) if *record != goal.record() => bail!(
+        match saved_goal.map(|record| (record, goal.compare(record))) {
+            Some((_, Err(GoalMismatch::Measure { saved, now }))) => bail!(
+                "the experiment in {} was made with picture measure v{saved}; this pxos uses v{now}, and errors of the two measures cannot be compared: resume it with the pxos that started it, or start a new experiment",
+                path.display()
+            ),
+            Some((record, Err(GoalMismatch::Other))) => bail!(
                 "the experiment in {} pursues goal {record}, not the goal given now, {}; give the same --goal and targets to resume it, or start a new experiment",
                 path.display(),
                 goal.record()
             ),
-            Some(_) => {}
+            Some((_, Ok(()))) => {}
             None => eprintln!(
                 "pxos: warning: {} records no goal (an older checkpoint); it cannot be checked that --goal {} is the one it was started with",
                 path.display(),
@@ -663,18 +754,36 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // A new experiment's seed kernel, which the search must not cut.
+    let seed = match saved.is_some() || saved_islands.is_some() {
+        true => None,
+        false => Some(seed_kernel(&args, problem.is_some())?),
+    };
+    if let Some(seed) = &seed
+        && seed.len() > config.max_len
+    {
+        let which = match &args.seed_kernel {
+            Some(path) => format!("the seed kernel {}", path.display()),
+            None => "the seed kernel".to_string(),
+        };
+        bail!(
+            "--max-len {} is smaller than {which} ({} bytes): the search would cut it; give --max-len {} or more",
+            config.max_len,
+            seed.len(),
+            seed.len()
+        );
+    }
+    // Held until the experiment ends: a second pxos on the same log or checkpoint is
+    // refused instead of mixing its lines or states with this one's.
+    let _locks = outputs.lock(&args)?;
     if let Some(islands) = args.islands.islands {
-        let seed;
-        let start = match saved_islands {
-            Some(state) => super::evolve_islands::Start::Resume(Box::new(state)),
-            None => {
-                seed = seed_kernel(&args, problem.is_some())?;
-                super::evolve_islands::Start::Seed(&seed)
-            }
+        let start = match (saved_islands, &seed) {
+            (Some(state), _) => super::evolve_islands::Start::Resume(Box::new(state)),
+            (None, seed) => super::evolve_islands::Start::Seed(seed.as_deref().unwrap_or(&[])),
         };
         let outputs = super::evolve_islands::Outputs {
             log: args.log.as_deref(),
-            out: args.out.as_deref(),
+            out: outputs.out,
             json: args.json,
             checkpoint: args.checkpoint.as_deref(),
         };
@@ -703,12 +812,12 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             Evolution::resume(state, &goal)
         }
         None => {
-            let seed = seed_kernel(&args, problem.is_some())?;
+            let seed = seed.expect("a new experiment has a seed kernel");
             pool.install(|| Evolution::start(config, &goal, &seed))
         }
     };
     let mut log = match &args.log {
-        Some(path) => Some(userfile::open_append(path)?),
+        Some(path) => Some(userfile::open_append(path).context("--log")?),
         None => None,
     };
     let mut lineage = match &args.fs {
@@ -753,8 +862,7 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
             plotted.push(line.clone());
         }
         if let (Some(f), Some(path)) = (&mut log, &args.log) {
-            writeln!(f, "{}", serde_json::to_string(&line)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_log_line(f, path, &line)?;
         }
         if let Some(path) = &args.checkpoint {
             userfile::write_output(path, &serde_json::to_vec(&evo.state)?)?;
@@ -763,10 +871,10 @@ pub fn evolve(args: EvolveArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let best = evo.best().clone();
     let test_error = evo.evaluator.test_error(&best.genome);
-    if let Some(out) = &args.out {
-        userfile::write_output(out, &best.genome)?;
+    if let Some(out) = outputs.out {
+        out.write(&best.genome).context("--out")?;
     }
-    if let Some(png) = &args.plot {
+    if let Some(png) = outputs.plot {
         let what = match &args.problem {
             Some(name) => format!("--problem {name}"),
             None => format!("--goal {}", goal.name()),

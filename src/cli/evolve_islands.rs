@@ -22,7 +22,6 @@ use pxos::tools::evolve::islands::{
 };
 use pxos::tools::evolve::{Config, Evolution, GenerationLog, Goal, Individual};
 use pxos::util::userfile;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -59,7 +58,8 @@ pub struct IslandArgs {
 #[derive(Debug)]
 pub struct Outputs<'a> {
     pub log: Option<&'a Path>,
-    pub out: Option<&'a Path>,
+    /// `--out`, checked (and opened if a FIFO or device) before the run.
+    pub out: Option<userfile::PreparedOutput>,
     pub json: bool,
     /// `--checkpoint`: saved after every generation.
     pub checkpoint: Option<&'a Path>,
@@ -292,14 +292,14 @@ pub fn run(
         }
     };
     if let Some(out) = outputs.out {
-        userfile::write_output(out, &bests[0].1.genome)?;
+        out.write(&bests[0].1.genome).context("--out")?;
     }
     report(&bests, goal, islands, migration, reached, outputs.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The log file of island `i` of an in-process run: `run.jsonl` → `run.island<i>.jsonl`.
-fn island_log(path: &Path, island: usize) -> PathBuf {
+pub(super) fn island_log(path: &Path, island: usize) -> PathBuf {
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
     let name = match path.extension() {
         Some(ext) => format!("{stem}.island{island}.{}", ext.to_string_lossy()),
@@ -310,15 +310,17 @@ fn island_log(path: &Path, island: usize) -> PathBuf {
 
 fn open_log(path: Option<&Path>) -> Result<Option<(PathBuf, std::fs::File)>> {
     match path {
-        Some(p) => Ok(Some((p.to_path_buf(), userfile::open_append(p)?))),
+        Some(p) => Ok(Some((
+            p.to_path_buf(),
+            userfile::open_append(p).context("--log")?,
+        ))),
         None => Ok(None),
     }
 }
 
 fn write_line(log: &mut Option<(PathBuf, std::fs::File)>, line: &GenerationLog) -> Result<()> {
     if let Some((path, file)) = log {
-        writeln!(file, "{}", serde_json::to_string(line)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        super::evolve::write_log_line(file, path, line)?;
     }
     Ok(())
 }

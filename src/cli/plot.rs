@@ -4,7 +4,7 @@
 //! plain tree the drawing takes; the drawing itself never sees the store). Every output
 //! is checked to be writable before any work, and written whole or not at all.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use pxos::store::{Db, EventKind, Index, Status};
 use pxos::tools::evolve::GenerationLog;
@@ -62,16 +62,9 @@ fn names(logs: &[PathBuf]) -> Vec<String> {
 }
 
 pub fn plot(args: PlotArgs) -> Result<ExitCode> {
+    let logs: Vec<(&str, &Path)> = args.logs.iter().map(|l| ("the log", l.as_path())).collect();
+    userfile::check_distinct(&[("-o", &args.out)], &logs)?;
     userfile::check_output(&args.out).context("-o")?;
-    for log in &args.logs {
-        if userfile::same_file(log, &args.out) {
-            bail!(
-                "-o {} is the log {}: writing the picture would destroy the log",
-                args.out.display(),
-                log.display()
-            );
-        }
-    }
     let mut runs = Vec::new();
     for (log, name) in args.logs.iter().zip(names(&args.logs)) {
         runs.extend(plot::read_log(log, &name)?);
@@ -96,29 +89,12 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `pxos evolve --plot PNG`, before the run: the picture must not replace another output.
-pub fn check_evolve_plot(png: Option<&Path>, others: &[(&str, Option<&Path>)]) -> Result<()> {
-    let Some(png) = png else {
-        return Ok(());
-    };
-    for (option, other) in others {
-        if let Some(other) = other.filter(|o| *o == png || userfile::same_file(o, png)) {
-            bail!(
-                "--plot {} is the {option} {}: give the picture its own file",
-                png.display(),
-                other.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 /// `pxos evolve --plot PNG`, at the end of the run: the chart of the experiment, from its
 /// `--log` when there is one (it also holds the generations a resumed run did before this
 /// process: the log's last run is drawn), else from `lines`, the generations this process
 /// ran. With no generation at all, a warning and no picture.
 pub fn after_evolve(
-    png: &Path,
+    png: userfile::PreparedOutput,
     log: Option<&Path>,
     lines: &[GenerationLog],
     title: String,
@@ -136,7 +112,7 @@ pub fn after_evolve(
     let Some(mut run) = run.filter(|r| !r.points.is_empty()) else {
         eprintln!(
             "pxos: warning: --plot: no generation ran, so {} was not drawn",
-            png.display()
+            png.path().display()
         );
         return Ok(());
     };
@@ -148,7 +124,7 @@ pub fn after_evolve(
         ..ChartOptions::default()
     };
     let bytes = plot::fitness_png(&[run], &options).context("--plot")?;
-    userfile::write_output(png, &bytes).context("--plot")?;
+    png.write(&bytes).context("--plot")?;
     Ok(())
 }
 

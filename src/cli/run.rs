@@ -57,10 +57,11 @@ impl std::str::FromStr for EngineChoice {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let bytes = kernel::load(&args.kernel)?;
     if let Some(png) = &args.png {
-        userfile::check_output(png)?;
+        userfile::check_distinct(&[("--png", png)], &[("the kernel", &args.kernel)])?;
+        userfile::check_output(png).context("--png")?;
     }
+    let bytes = kernel::load(&args.kernel)?;
     let kind = match args.engine {
         EngineChoice::One(kind) => kind,
         EngineChoice::Both => return run_both(&args, bytes),

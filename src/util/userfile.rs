@@ -11,6 +11,17 @@
 //! device or FIFO is written through (`--png /dev/stdout` works; `/dev/full` gives an
 //! error), a folder is refused. [`check_output`] tells before a long job whether its output
 //! could be written at all, and [`same_file`] whether two paths are one file.
+//! [`check_distinct`] refuses an output that names an input or another output (so no
+//! option can overwrite what another reads or writes), [`prepare_output`] checks an
+//! output at the start of a long job and opens a FIFO or device then (a FIFO nobody
+//! reads is refused before the work, not after it), and [`lock_output`] holds a file a
+//! long job writes for the whole job, so a second pxos process given it is refused.
+//!
+//! The lock of a file `NAME` is a sidecar file `.NAME.lock` beside it (beside the link's
+//! target when `NAME` is a symbolic link), locked with `File::try_lock`: the file itself
+//! cannot carry the lock, since an atomic replacement gives it a new inode every time.
+//! The holder removes the lock file when it is done (a process killed leaves it behind,
+//! unlocked and harmless: the next run takes it and removes it).
 
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
@@ -39,6 +50,15 @@ pub enum FileError {
     DanglingLink { path: PathBuf, target: PathBuf },
     #[error("cannot write {}: the folder {} does not exist", path.display(), folder.display())]
     NoFolder { path: PathBuf, folder: PathBuf },
+    #[error("{} is in use by another pxos process (its lock {} is held); wait for it to end, or give another file", path.display(), lock.display())]
+    InUse { path: PathBuf, lock: PathBuf },
+    #[error("{option} {} is the same file as {other} {}", path.display(), other_path.display())]
+    SameFile {
+        option: String,
+        path: PathBuf,
+        other: String,
+        other_path: PathBuf,
+    },
 }
 
 /// What kind of file `meta` describes, for messages ("a FIFO (named pipe)", "a folder", ...).
@@ -176,6 +196,12 @@ fn resolve_output(path: &Path) -> Result<Option<(PathBuf, Metadata)>, FileError>
         return Ok(Some((path.to_path_buf(), link)));
     }
     match fs::metadata(path) {
+        // A link to a pipe or a socket (`/dev/stdout` in a pipeline: `/proc/self/fd/1`,
+        // then `pipe:[N]`) has no path to resolve to; it is written through the link.
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Ok(Some((
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            meta,
+        ))),
         Ok(meta) => {
             let target = fs::canonicalize(path).map_err(write_err)?;
             Ok(Some((target, meta)))
@@ -312,21 +338,213 @@ pub fn open_append(path: &Path) -> Result<File, FileError> {
     })
 }
 
-/// Whether `a` and `b` name the same existing file (same device and inode, links
-/// followed). `false` if either does not exist.
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::metadata(a), fs::metadata(b)) {
+/// Which file a path names, so that `a`, `./a` and a link to `a` compare equal.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    /// An existing file (links followed): its device and inode (its canonical path where
+    /// there are no inodes). `regular` is false for a device, a FIFO or a folder.
+    Existing {
+        id: (u64, u64, PathBuf),
+        regular: bool,
+    },
+    /// A file not created yet: its canonical folder and its name.
+    New(PathBuf),
+    /// A path that cannot be resolved (its folder is missing): as given.
+    Unknown(PathBuf),
+}
+
+fn identity(path: &Path) -> Identity {
+    if let Ok(meta) = fs::metadata(path) {
         #[cfg(unix)]
-        (Ok(x), Ok(y)) => {
+        let id = {
             use std::os::unix::fs::MetadataExt;
-            (x.dev(), x.ino()) == (y.dev(), y.ino())
-        }
+            (meta.dev(), meta.ino(), PathBuf::new())
+        };
         #[cfg(not(unix))]
-        (Ok(_), Ok(_)) => match (fs::canonicalize(a), fs::canonicalize(b)) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
-        },
-        _ => false,
+        let id = (
+            0,
+            0,
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        );
+        return Identity::Existing {
+            id,
+            regular: meta.is_file(),
+        };
+    }
+    // A dangling link names its target.
+    let path = match fs::read_link(path) {
+        Ok(target) => folder_of(path).join(target),
+        Err(_) => path.to_path_buf(),
+    };
+    match (fs::canonicalize(folder_of(&path)), path.file_name()) {
+        (Ok(folder), Some(name)) => Identity::New(folder.join(name)),
+        _ => Identity::Unknown(path),
+    }
+}
+
+/// Whether `a` and `b` name the same file: the same existing file (same device and
+/// inode, links followed), or the same file to be created (same canonical folder, same
+/// name).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    identity(a) == identity(b)
+}
+
+/// Refuse an output that names an input or an earlier output: each of `outputs` and
+/// `inputs` is (how the message names it, its path) — e.g. `("--out", path)`,
+/// `("the seed kernel", path)`. Paths are compared as files ([`same_file`]): `./a`, `a`
+/// and a link to `a` are one file. Devices and FIFOs, which are written through rather
+/// than replaced, may be named twice (`--out /dev/stdout --plot /dev/stdout`).
+pub fn check_distinct(
+    outputs: &[(&str, &Path)],
+    inputs: &[(&str, &Path)],
+) -> Result<(), FileError> {
+    let ids: Vec<Identity> = outputs.iter().map(|(_, p)| identity(p)).collect();
+    for (k, ((option, path), id)) in outputs.iter().zip(&ids).enumerate() {
+        if matches!(id, Identity::Existing { regular: false, .. }) {
+            continue;
+        }
+        let earlier = outputs[..k].iter().zip(&ids).map(|(o, i)| (o, i == id));
+        let read = inputs.iter().map(|o| (o, same_file(o.1, path)));
+        if let Some(((other, other_path), _)) = read.chain(earlier).find(|(_, same)| *same) {
+            return Err(FileError::SameFile {
+                option: option.to_string(),
+                path: path.to_path_buf(),
+                other: other.to_string(),
+                other_path: other_path.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An output checked at the start of a long job ([`prepare_output`]), written at its end
+/// with [`PreparedOutput::write`].
+#[derive(Debug)]
+pub struct PreparedOutput {
+    path: PathBuf,
+    /// A FIFO or device, opened when the output was prepared.
+    through: Option<File>,
+}
+
+impl PreparedOutput {
+    /// The output's path as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write `bytes` as [`write_output`] does (a FIFO or device through the file opened
+    /// when the output was prepared).
+    pub fn write(self, bytes: &[u8]) -> Result<(), FileError> {
+        let Some(mut file) = self.through else {
+            return write_output(&self.path, bytes);
+        };
+        let write_err = |error| FileError::Write {
+            path: self.path.clone(),
+            error,
+        };
+        file.write_all(bytes).map_err(write_err)?;
+        file.flush().map_err(write_err)
+    }
+}
+
+/// [`check_output`], and for a FIFO or device, opening it now as [`write_output`] would
+/// at the end: a FIFO that no process reads is refused before the job instead of after
+/// it, and one that a process reads stays open (its reader does not see the end of it)
+/// until [`PreparedOutput::write`].
+pub fn prepare_output(path: &Path) -> Result<PreparedOutput, FileError> {
+    check_output(path)?;
+    let through = match resolve_output(path)? {
+        Some((target, meta)) if !meta.is_file() && !meta.is_dir() => Some(
+            open_through(OpenOptions::new().write(true), &target).map_err(|error| {
+                FileError::Write {
+                    path: path.to_path_buf(),
+                    error,
+                }
+            })?,
+        ),
+        _ => None,
+    };
+    Ok(PreparedOutput {
+        path: path.to_path_buf(),
+        through,
+    })
+}
+
+/// A hold on an output for the whole of a job ([`lock_output`]); released, and its lock
+/// file removed, on drop.
+#[derive(Debug)]
+pub struct OutputLock {
+    file: File,
+    lock: PathBuf,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Removed while still held: whoever opened it meanwhile finds, once it has the
+        // lock, that it locked a removed file, and starts again (see `lock_output`).
+        let _ = fs::remove_file(&self.lock);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Hold the output `path` for as long as the returned lock lives: if another process
+/// (pxos) holds it, [`FileError::InUse`]. A device or a FIFO, written through and owned
+/// by no one, is not locked (`Ok(None)`). See the module's notes for the lock file.
+pub fn lock_output(path: &Path) -> Result<Option<OutputLock>, FileError> {
+    let target = match resolve_output(path)? {
+        Some((_, meta)) if !meta.is_file() => return Ok(None),
+        Some((target, _)) => target,
+        None => path.to_path_buf(),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lock = folder_of(&target).join(format!(".{name}.lock"));
+    let write_err = |error| FileError::Write {
+        path: lock.clone(),
+        error,
+    };
+    loop {
+        let file =
+            super::nofollow::no_follow(OpenOptions::new().create(true).truncate(false).write(true))
+                .open(&lock)
+                .map_err(write_err)?;
+        let meta = file.metadata().map_err(write_err)?;
+        if !meta.is_file() {
+            return Err(FileError::NotRegular {
+                path: lock,
+                what: describe(&meta),
+            });
+        }
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(FileError::InUse {
+                    path: path.to_path_buf(),
+                    lock,
+                });
+            }
+            Err(fs::TryLockError::Error(error)) => return Err(write_err(error)),
+        }
+        // The holder before us removes the file before it lets go: a lock on a file no
+        // longer at `lock` holds nothing.
+        if fs::symlink_metadata(&lock).is_ok_and(|now| same_inode(&now, &meta)) {
+            return Ok(Some(OutputLock { file, lock }));
+        }
+    }
+}
+
+fn same_inode(a: &Metadata, b: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (a.dev(), a.ino()) == (b.dev(), b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
     }
 }
 
@@ -402,6 +620,52 @@ mod tests {
             read_bounded(Path::new("/dev/zero"), 4, "x"),
             Err(FileError::NotRegular { .. })
         ));
+    }
+
+    #[test]
+    fn a_locked_output_is_in_use_until_released_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let first = lock_output(&path).unwrap().expect("a new file is locked");
+        assert!(matches!(
+            lock_output(&dir.path().join(".").join("run.jsonl")),
+            Err(FileError::InUse { .. })
+        ));
+        drop(first);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "lock removed");
+        let again = lock_output(&path).unwrap();
+        assert!(again.is_some());
+        // Devices are written through and owned by no one.
+        #[cfg(unix)]
+        assert!(lock_output(Path::new("/dev/null")).unwrap().is_none());
+    }
+
+    #[test]
+    fn distinct_outputs_compare_files_not_spellings() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.asm");
+        fs::write(&input, b"HALT\n").unwrap();
+        let dotted = dir.path().join(".").join("in.asm");
+        let err = check_distinct(&[("--out", &dotted)], &[("the seed kernel", &input)]);
+        assert!(matches!(err, Err(FileError::SameFile { .. })));
+        let new = dir.path().join("new.bin");
+        let new_dotted = dir.path().join("sub").join("..").join("new.bin");
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let err = check_distinct(&[("--out", &new), ("--log", &new_dotted)], &[]);
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            format!(
+                "--log {} is the same file as --out {}",
+                new_dotted.display(),
+                new.display()
+            )
+        );
+        #[cfg(unix)]
+        {
+            let null = Path::new("/dev/null");
+            assert!(check_distinct(&[("--out", null), ("--plot", null)], &[]).is_ok());
+        }
+        assert!(check_distinct(&[("--out", &new)], &[("the seed kernel", &input)]).is_ok());
     }
 
     #[test]

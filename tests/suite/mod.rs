@@ -15,6 +15,8 @@ mod evolve;
 mod evolve_cases;
 pub mod filesys;
 mod harden;
+#[cfg(unix)]
+mod hostile;
 mod invariants;
 mod islands;
 mod kernels;

@@ -385,7 +385,7 @@ fn bad_inputs_are_clear_errors_and_write_nothing() {
     refused(&["plot", arg(&log), "-o", arg(d)], "it is a folder");
     refused(
         &["plot", arg(&log), "-o", arg(&log)],
-        "would destroy the log",
+        "is the same file as the log",
     );
     refused(
         &["plot", arg(&log), "-o", o, "--width", "10"],

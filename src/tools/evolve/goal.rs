@@ -29,6 +29,20 @@ pub struct GoalRecord {
     /// `output`, `draw` or `faster`.
     pub kind: String,
     pub sha256: String,
+    /// For `draw`: the version of the picture error measure the scores were made with
+    /// ([`PICTURE_MEASURE`]; absent in older checkpoints, where the hash tells it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<u32>,
+}
+
+/// Why a checkpoint's goal record is not the goal given now ([`Goal::compare`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoalMismatch {
+    /// The same kind of goal, but the checkpoint's scores were made with another picture
+    /// measure (version `saved`; this pxos has `now`): they cannot be compared.
+    Measure { saved: u32, now: u32 },
+    /// Another goal, or other targets.
+    Other,
 }
 
 impl std::fmt::Display for GoalRecord {
@@ -75,8 +89,25 @@ pub enum GoalError {
 }
 
 /// The version of the `draw` goal's error measure ([`picture_error`]), hashed into the
-/// goal record: scores of different measures cannot be compared.
+/// goal record: scores of different measures cannot be compared. Version 1 (scales 1, 8,
+/// 32) hashed no version text.
 const PICTURE_ERROR_VERSION: &[u8] = b"picture-error-v2: scales 1, 8, 32, 64, whole";
+
+/// The number of [`PICTURE_ERROR_VERSION`], as the goal record's `measure` says it.
+pub const PICTURE_MEASURE: u32 = 2;
+
+/// The goal record's hash of a target picture, scored with the measure `version` names
+/// (`None`: version 1, which hashed no version text).
+fn picture_digest(p: &Picture, version: Option<&[u8]>) -> String {
+    let mut h = Sha256::new();
+    if let Some(v) = version {
+        h.update(v);
+    }
+    h.update(p.width.to_le_bytes());
+    h.update(p.height.to_le_bytes());
+    h.update(&p.rgba);
+    hex::encode(h.finalize())
+}
 
 /// A target picture, as RGBA pixels.
 #[derive(Clone, Debug)]
@@ -177,10 +208,11 @@ impl Goal {
         match self {
             Goal::Output(target) => lines(&mut h, target),
             Goal::Draw(p) => {
-                h.update(PICTURE_ERROR_VERSION);
-                h.update(p.width.to_le_bytes());
-                h.update(p.height.to_le_bytes());
-                h.update(&p.rgba);
+                return GoalRecord {
+                    kind: self.name().to_string(),
+                    sha256: picture_digest(p, Some(PICTURE_ERROR_VERSION)),
+                    measure: Some(PICTURE_MEASURE),
+                };
             }
             Goal::Faster(r) => {
                 lines(&mut h, &r.sysout);
@@ -193,6 +225,34 @@ impl Goal {
         GoalRecord {
             kind: self.name().to_string(),
             sha256: hex::encode(h.finalize()),
+            measure: None,
+        }
+    }
+
+    /// Whether `saved`, a checkpoint's goal record, is this goal: the same kind and
+    /// targets (and for `draw`, the same picture measure — told by the hash in a record
+    /// older than the `measure` field).
+    pub fn compare(&self, saved: &GoalRecord) -> Result<(), GoalMismatch> {
+        let now = self.record();
+        if let Goal::Draw(p) = self
+            && saved.kind == now.kind
+        {
+            let measure = match saved.measure {
+                Some(m) => Some(m),
+                None if saved.sha256 == picture_digest(p, None) => Some(1),
+                None => None,
+            };
+            if let Some(m) = measure.filter(|&m| m != PICTURE_MEASURE) {
+                return Err(GoalMismatch::Measure {
+                    saved: m,
+                    now: PICTURE_MEASURE,
+                });
+            }
+        }
+        if saved.kind == now.kind && saved.sha256 == now.sha256 {
+            Ok(())
+        } else {
+            Err(GoalMismatch::Other)
         }
     }
 
@@ -512,5 +572,42 @@ mod tests {
             Goal::faster_than(&spin, 100),
             Err(GoalError::ReferenceDidNotHalt { .. })
         ));
+    }
+
+    /// A `draw` checkpoint's record is told apart by its picture measure: one written
+    /// before the record had a `measure` (version 1 hashed no version text) is named as
+    /// such, one of this measure without the field still matches.
+    #[test]
+    fn draw_records_tell_the_picture_measure() {
+        let picture = Picture {
+            width: 2,
+            height: 1,
+            rgba: vec![1, 2, 3, 4, 5, 6, 7, 8],
+        };
+        let goal = Goal::Draw(picture.clone());
+        let now = goal.record();
+        assert_eq!(now.measure, Some(PICTURE_MEASURE));
+        assert_eq!(goal.compare(&now), Ok(()));
+        let unmarked = GoalRecord {
+            measure: None,
+            ..now.clone()
+        };
+        assert_eq!(goal.compare(&unmarked), Ok(()));
+        let v1 = GoalRecord {
+            kind: "draw".into(),
+            sha256: picture_digest(&picture, None),
+            measure: None,
+        };
+        let measure = Err(GoalMismatch::Measure { saved: 1, now: 2 });
+        assert_eq!(goal.compare(&v1), measure);
+        let other = Goal::Draw(Picture {
+            rgba: vec![0; 8],
+            ..picture
+        });
+        assert_eq!(other.compare(&now), Err(GoalMismatch::Other));
+        assert_eq!(
+            Goal::Output(lines(&["1"])).compare(&now),
+            Err(GoalMismatch::Other)
+        );
     }
 }

@@ -427,6 +427,12 @@ impl IslandsCheckpoint {
                 field: "states",
                 problem: format!("[{k}] {problem}"),
             };
+            if state.generation != generation {
+                return Err(bad(format!(
+                    "generation is {}; the other islands are at {generation}",
+                    state.generation
+                )));
+            }
             state.validate().map_err(|e| bad(e.to_string()))?;
             if state.config != island_config(&self.config, island) {
                 return Err(bad(format!(
@@ -435,12 +441,6 @@ impl IslandsCheckpoint {
             }
             if state.goal.as_ref() != Some(&self.goal) {
                 return Err(bad("goal is not the experiment's goal".into()));
-            }
-            if state.generation != generation {
-                return Err(bad(format!(
-                    "generation is {}; the other islands are at {generation}",
-                    state.generation
-                )));
             }
         }
         Ok(())

@@ -27,7 +27,7 @@ pub mod problems;
 mod select;
 
 pub use genome::{Alphabet, MutationRates, random_kernel};
-pub use goal::{Fitness, Goal, GoalError, GoalRecord, Picture, Reference};
+pub use goal::{Fitness, Goal, GoalError, GoalMismatch, GoalRecord, Picture, Reference};
 pub use select::Selection;
 
 use crate::runtime::engines::EngineKind;
@@ -318,18 +318,60 @@ impl Checkpoint {
                 ),
             });
         }
+        if self.generation > self.config.generations {
+            return Err(Invalid {
+                field: "generation",
+                problem: format!(
+                    "is {}, past the plan of {} generations (config.generations)",
+                    self.generation, self.config.generations
+                ),
+            });
+        }
         for (field, list) in [("population", &self.population), ("lineage", &self.lineage)] {
             for (i, ind) in list.iter().enumerate() {
-                if ind.genome.is_empty() || ind.genome.len() > pxvm::MEM_SIZE {
-                    return Err(Invalid {
-                        field,
-                        problem: format!(
-                            "[{i}] has a genome of {} bytes; a kernel is 1..=65,536 bytes",
-                            ind.genome.len()
-                        ),
-                    });
-                }
+                ind.check(self.generation).map_err(|problem| Invalid {
+                    field,
+                    problem: format!("[{i}]{problem}"),
+                })?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl Individual {
+    /// What makes a saved individual impossible in an experiment at `generation`: a
+    /// genome that is no kernel, a size that is not the genome's, an error below 0, a
+    /// birth after `generation`. The problem starts with the field (`.born is ...`).
+    fn check(&self, generation: u64) -> Result<(), String> {
+        let len = self.genome.len();
+        if len == 0 || len > pxvm::MEM_SIZE {
+            return Err(format!(
+                " has a genome of {len} bytes; a kernel is 1..=65,536 bytes"
+            ));
+        }
+        if self.fitness.size != len {
+            return Err(format!(
+                ".fitness.size is {}; its genome has {len} bytes",
+                self.fitness.size
+            ));
+        }
+        // `-0.0` is 0; JSON holds no NaN or infinity, but a NaN is refused all the same.
+        let negative = |e: f64| e.is_nan() || e < 0.0;
+        if negative(self.fitness.error) {
+            return Err(format!(
+                ".fitness.error is {}; an error is 0 or more",
+                self.fitness.error
+            ));
+        }
+        if let Some((c, e)) = self.errors.iter().enumerate().find(|(_, e)| negative(**e)) {
+            return Err(format!(".errors[{c}] is {e}; an error is 0 or more"));
+        }
+        if self.born > generation {
+            return Err(format!(
+                ".born is {}, after the checkpoint's generation {generation}",
+                self.born
+            ));
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use clap::Args;
 use pxos::check::difftest::{Scenario, first_divergence, run_reference};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::host::PxHost;
-use pxos::runtime::host::files::{DirFiles, FileStore, MemFiles};
+use pxos::runtime::host::files::{DirFiles, FileStore, MemFiles, OtherFiles};
 use pxos::runtime::kernel;
 use pxos::runtime::run::{DEFAULT_FUEL, run_kernel};
 use pxos::tools::render::{self, RenderOptions};
@@ -83,7 +83,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 /// (exit status 1). With `--fs`, the folder is read but never written.
 fn run_both(args: &RunArgs, bytes: Vec<u8>) -> Result<ExitCode> {
     let files = match &args.fs {
-        Some(dir) => MemFiles::copy_of_dir(dir)
+        Some(dir) => MemFiles::copy_of_dir(dir, OtherFiles::Skip)
             .with_context(|| format!("cannot read {} for --fs", dir.display()))?
             .snapshot()
             .unwrap_or_default(),

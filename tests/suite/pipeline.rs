@@ -853,3 +853,43 @@ fn ab_compares_two_kernels_over_a_workload() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("verdict: worse"), "{}", stdout(&o));
 }
+
+/// A workload scenario's `files/` holding a symbolic link, a FIFO or a folder named like a
+/// guest file is refused, naming the entry, not run without it (the guest would find no
+/// file, and the verdict could pass on a run the user did not ask for); the link's target
+/// is not read.
+#[test]
+fn a_workload_file_that_is_a_link_or_fifo_is_refused_not_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("k.asm");
+    fs::write(&kernel, FAST).unwrap();
+    let secret = dir.path().join("secret.txt");
+    fs::write(&secret, "outside").unwrap();
+    let link = |p: &Path| std::os::unix::fs::symlink("../../../secret.txt", p).unwrap();
+    let fifo = |p: &Path| super::cli_util::mkfifo(p);
+    let makers: [(&str, &dyn Fn(&Path)); 2] = [("link", &link), ("fifo", &fifo)];
+    for (name, make) in makers {
+        let w = dir.path().join(format!("wl-{name}"));
+        fs::create_dir_all(w.join("s1/files")).unwrap();
+        fs::write(w.join("s1/files/file_4"), "kept").unwrap();
+        let bad = w.join("s1/files/file_5");
+        make(&bad);
+        let o = super::cli_util::pxos(&[
+            "ab",
+            kernel.to_str().unwrap(),
+            kernel.to_str().unwrap(),
+            "--workload",
+            w.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(err.starts_with("pxos: "), "{name}: {err}");
+        assert!(err.contains("file_5"), "{name}: {err}");
+        let kind = if name == "link" {
+            "a symbolic link"
+        } else {
+            "a FIFO"
+        };
+        assert!(err.contains(kind), "{name}: {err}");
+    }
+}

@@ -23,7 +23,7 @@
 use super::policy::AbPolicy;
 use crate::check::difftest::{Scenario, run_one};
 use crate::runtime::engines::EngineKind;
-use crate::runtime::host::files::FileStore;
+use crate::runtime::host::files::{FileStore, OtherFiles};
 use pxvm::Exit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -168,10 +168,13 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
                 Err(e) => return Err(io(&files_dir)(e)),
                 Ok(m) if !m.is_dir() => return Err(invalid(&files_dir, "is not a folder".into())),
-                Ok(_) => crate::runtime::host::files::MemFiles::copy_of_dir(&files_dir)
-                    .map_err(io(&files_dir))?
-                    .snapshot()
-                    .unwrap_or_default(),
+                Ok(_) => crate::runtime::host::files::MemFiles::copy_of_dir(
+                    &files_dir,
+                    OtherFiles::Refuse,
+                )
+                .map_err(io(&files_dir))?
+                .snapshot()
+                .unwrap_or_default(),
             };
             total += files.values().map(Vec::len).sum::<usize>();
             if total > MAX_WORKLOAD_BYTES {

@@ -10,6 +10,7 @@
 //! original pxVM had no limits; no kernel that stays under them can tell the difference.)
 
 use super::beneath::{self, Access};
+use crate::util::nofollow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -23,6 +24,16 @@ pub const MAX_TOTAL_BYTES: usize = 64 << 20;
 
 /// Most files a guest can create in one store.
 pub const MAX_FILES: usize = 4096;
+
+/// What [`MemFiles::copy_of_dir`] does with a symbolic link, FIFO, socket or device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtherFiles {
+    /// Leave it out, as a guest running on the folder itself does not see it.
+    Skip,
+    /// Refuse the folder, naming it: the files were given as a run's input, and a run
+    /// without one of them would not be the run the user asked for.
+    Refuse,
+}
 
 /// The path a file id names.
 pub fn path_for_id(id: i32) -> String {
@@ -78,34 +89,56 @@ impl MemFiles {
 
     /// A copy of every regular file under the folder `root` (paths relative to it,
     /// `/`-separated), so a run can start from a folder's files without touching the
-    /// folder. Symbolic links, FIFOs and devices are skipped (never followed or opened).
-    /// Refuses folders holding more than the store limits allow.
-    pub fn copy_of_dir(root: &Path) -> std::io::Result<MemFiles> {
-        fn walk(root: &Path, dir: &Path, out: &mut MemFiles) -> std::io::Result<()> {
+    /// folder. Symbolic links, FIFOs and devices are never followed or opened: `others`
+    /// says whether they are skipped (as a guest run on the folder itself does not see
+    /// them) or refused. Refuses folders holding more than the store limits allow.
+    pub fn copy_of_dir(root: &Path, others: OtherFiles) -> std::io::Result<MemFiles> {
+        fn walk(
+            root: &Path,
+            dir: &Path,
+            out: &mut MemFiles,
+            others: OtherFiles,
+        ) -> std::io::Result<()> {
             let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
             entries.sort_by_key(|e| e.path());
             for entry in entries {
                 let path = entry.path();
                 let kind = entry.file_type()?;
+                let too_much = || {
+                    std::io::Error::other(format!(
+                        "{} holds more than {MAX_FILES} files or {} MiB",
+                        root.display(),
+                        MAX_TOTAL_BYTES >> 20
+                    ))
+                };
                 if kind.is_dir() {
-                    walk(root, &path, out)?;
+                    walk(root, &path, out, others)?;
                 } else if kind.is_file() {
                     let rel = path.strip_prefix(root).map_err(std::io::Error::other)?;
                     let name: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
-                    let size = entry.metadata()?.len() as usize;
-                    if out.files.len() >= MAX_FILES || out.total + size > MAX_TOTAL_BYTES {
-                        return Err(std::io::Error::other(format!(
-                            "{} holds more than {MAX_FILES} files or {MAX_TOTAL_BYTES} bytes",
-                            root.display()
-                        )));
+                    if out.files.len() >= MAX_FILES {
+                        return Err(too_much());
                     }
-                    out.insert(&name.join("/"), fs::read(&path)?);
+                    // Read without following a link (the name may have been replaced
+                    // since it was listed) and no further than the bytes left.
+                    let left = (MAX_TOTAL_BYTES - out.total) as u64;
+                    let bytes = nofollow::read_regular(&path, left)
+                        .map_err(|e| std::io::Error::other(e.to_string()))?
+                        .map_err(|_| too_much())?;
+                    out.insert(&name.join("/"), bytes);
+                } else if others == OtherFiles::Refuse {
+                    let meta = fs::symlink_metadata(&path)?;
+                    return Err(std::io::Error::other(format!(
+                        "{} is {}; guest files are regular files in folders (links are not followed)",
+                        path.display(),
+                        nofollow::kind_of(&meta)
+                    )));
                 }
             }
             Ok(())
         }
         let mut files = MemFiles::new();
-        walk(root, root, &mut files)?;
+        walk(root, root, &mut files, others)?;
         Ok(files)
     }
 
@@ -282,7 +315,7 @@ mod tests {
         assert!(on_disk.create("build/kernel_v2.bin"));
         assert!(on_disk.write("build/kernel_v2.bin", 0, b"\x01\x00"));
         assert!(on_disk.create("file_3"));
-        let copy = MemFiles::copy_of_dir(dir.path()).unwrap();
+        let copy = MemFiles::copy_of_dir(dir.path(), OtherFiles::Skip).unwrap();
         assert_eq!(copy.get("build/kernel_v2.bin"), Some(&b"\x01\x00"[..]));
         assert_eq!(copy.get("file_3"), Some(&b""[..]));
     }

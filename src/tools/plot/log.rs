@@ -5,7 +5,8 @@
 //! (an unloadable population's `f64::MAX` error, a `null`) is a gap in its curve, not a
 //! point. The last line of a log whose experiment was interrupted may be torn: an
 //! unterminated last line that does not parse is ignored, as a resumed run ignores it.
-//! Any other line that is not a generation's is an error naming the line.
+//! Any other line that is not a generation's — or one holding a value no experiment writes,
+//! such as an error below 0 or a diversity above 1 — is an error naming the line.
 
 use super::PlotError;
 use crate::tools::evolve::GenerationLog;
@@ -88,6 +89,30 @@ fn parse_line(text: &[u8]) -> Result<Point, String> {
         return Err("no \"best_error\"".to_string());
     }
     let number = |key: &str| drawable(object.get(key).and_then(serde_json::Value::as_f64));
+    // Values no experiment writes: a log that holds them was not written by one.
+    for (key, range, what) in [
+        (
+            "best_error",
+            0.0..=f64::INFINITY,
+            "an error is never below 0",
+        ),
+        (
+            "mean_error",
+            0.0..=f64::INFINITY,
+            "an error is never below 0",
+        ),
+        (
+            "test_error",
+            0.0..=f64::INFINITY,
+            "an error is never below 0",
+        ),
+        ("best_size", 0.0..=f64::INFINITY, "a size is never below 0"),
+        ("diversity", 0.0..=1.0, "diversity is a share, 0 to 1"),
+    ] {
+        if let Some(v) = number(key).filter(|v| !range.contains(v)) {
+            return Err(format!("\"{key}\" is {v}; {what}"));
+        }
+    }
     Ok(Point {
         generation,
         best_error: number("best_error"),
@@ -216,5 +241,15 @@ mod tests {
         assert!(parse_line(br#"{"generation":1}"#).is_err());
         assert!(parse_line(br#"{"kernel":"a.asm","exit":"halt"}"#).is_err());
         assert!(parse_line(b"[1,2]").is_err());
+        for bad in [
+            r#"{"generation":1,"best_error":-5}"#,
+            r#"{"generation":1,"best_error":1,"mean_error":-0.5}"#,
+            r#"{"generation":1,"best_error":1,"test_error":-1}"#,
+            r#"{"generation":1,"best_error":1,"best_size":-3}"#,
+            r#"{"generation":1,"best_error":1,"diversity":1.5}"#,
+        ] {
+            let e = parse_line(bad.as_bytes()).unwrap_err();
+            assert!(e.contains(" is -") || e.contains("1.5"), "{bad}: {e}");
+        }
     }
 }

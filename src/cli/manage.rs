@@ -170,15 +170,18 @@ pub struct VerifyArgs {
 /// Exit status 0 if the store is consistent (after repairs), 1 if problems remain.
 pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let root = &args.store.fs;
+    let on_wait = &mut |lock: &Path| {
+        eprintln!(
+            "pxos: waiting for another pxos process to release the store lock {}",
+            lock.display()
+        );
+    };
+    // A check waits for writers too: a store read mid-change shows the change's
+    // temporaries and half-done steps as damage.
     let mut store = if args.check {
-        Store::open(root)?
+        Store::open_unchanging(root, on_wait)?
     } else {
-        Store::open_mut(root, false, &mut |lock| {
-            eprintln!(
-                "pxos: waiting for another pxos process to release the store lock {}",
-                lock.display()
-            );
-        })?
+        Store::open_mut(root, false, on_wait)?
     };
     let report = store.verify(!args.check)?;
     if args.json {

@@ -1,6 +1,7 @@
 //! The store's advisory lock: every command that changes a store holds an exclusive
 //! `File::lock` on `<store>/pxos.lock` for as long as it works, so two `pxos` processes
-//! never interleave their writes. The lock is released when the holder exits, however it
+//! never interleave their writes; a command that must see the store whole and unchanged
+//! (`verify --check`) holds a shared lock ([`ReadLock`]), which waits for writers. The lock is released when the holder exits, however it
 //! exits (the operating system drops it with the last file descriptor, kill -9 included).
 //! The lock file itself is never deleted: deleting it would let two processes lock two
 //! different files.
@@ -56,6 +57,57 @@ impl StoreLock {
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// A shared hold on a store, for reading it whole (`pxos verify --check`): no process
+/// changes the store while it is held, and readers do not exclude each other. Released
+/// on drop.
+#[derive(Debug)]
+pub struct ReadLock {
+    _file: File,
+}
+
+impl ReadLock {
+    /// Take a shared lock on the store at `root`, calling `on_wait` once with the lock
+    /// file's path if a writer holds it, then waiting. `Ok(None)` if the store has no lock
+    /// file this process may open (never written by pxOS, or read-only to this user):
+    /// then nothing can be waited for, and the store is read as it is.
+    pub fn acquire(root: &Path, on_wait: &mut dyn FnMut(&Path)) -> Result<Option<ReadLock>> {
+        let path = root.join(LOCK_FILE);
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && !meta.is_file()
+        {
+            return Err(crate::util::FsError::NotRegular {
+                path,
+                kind: nofollow::kind_of(&meta),
+            }
+            .into());
+        }
+        let file = match nofollow::no_follow(OpenOptions::new().read(true)).open(&path) {
+            Ok(file) => file,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(StoreError::io("open the lock file", &path)(e)),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                on_wait(&path);
+                file.lock_shared().map_err(|source| StoreError::Lock {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            Err(TryLockError::Error(source)) => return Err(StoreError::Lock { path, source }),
+        }
+        Ok(Some(ReadLock { _file: file }))
     }
 }
 

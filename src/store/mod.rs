@@ -76,6 +76,8 @@ pub struct Store {
     root: PathBuf,
     db: Db,
     lock: Option<lock::StoreLock>,
+    /// A shared lock held while reading (see [`Store::open_unchanging`]).
+    _reading: Option<lock::ReadLock>,
     /// What loading had to fix in memory (rebuild, sanitize); written back by the next
     /// change.
     problems: Vec<String>,
@@ -105,8 +107,25 @@ impl Store {
             root: root.to_path_buf(),
             db,
             lock: None,
+            _reading: None,
             problems,
             damaged,
+        })
+    }
+
+    /// Open the store at `root` for reading, holding a shared lock for as long as the
+    /// `Store` lives, so that no `pxos` process changes it meanwhile (calling `on_wait`
+    /// first if one is; see [`lock::ReadLock`]). Nothing is written.
+    pub fn open_unchanging(root: &Path, on_wait: &mut dyn FnMut(&Path)) -> Result<Store> {
+        if !Self::exists(root) {
+            return Err(StoreError::NotAStore {
+                root: root.to_path_buf(),
+            });
+        }
+        let reading = lock::ReadLock::acquire(root, on_wait)?;
+        Ok(Store {
+            _reading: reading,
+            ..Self::open(root)?
         })
     }
 
@@ -129,6 +148,7 @@ impl Store {
             root: root.to_path_buf(),
             db,
             lock: Some(lock),
+            _reading: None,
             problems,
             damaged,
         })

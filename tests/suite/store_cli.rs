@@ -338,6 +338,60 @@ fn a_second_process_waits_for_the_lock() {
     assert_eq!(s.current().unwrap().parent_id, Some(1));
 }
 
+/// `verify --check` waits for a process changing the store (it would otherwise report the
+/// change's temporaries and half-done steps as damage), and two checks do not wait for
+/// each other.
+#[test]
+fn a_check_waits_for_a_writer_but_not_for_another_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs_ = arg(dir.path());
+    register(fs_, "v1.0", "kernel_v2.asm", None);
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(["verify", "--check", "--fs", fs_])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let held = pxos::store::StoreLock::try_acquire(dir.path())
+        .unwrap()
+        .expect("lock is free");
+    let mut child = check();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("pxos: waiting for another pxos process to release the store lock"),
+        "{line}"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "checked under a writer"
+    );
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("consistent"));
+    // A shared hold (another check) does not make a check wait.
+    let reading = pxos::store::Store::open_unchanging(dir.path(), &mut |_| {
+        panic!("a check waited for nothing")
+    })
+    .unwrap();
+    let out = check().wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(reading);
+}
+
 #[test]
 fn two_concurrent_boots_serialise_into_one_lineage() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,12 @@ pub fn boot(args: BootArgs) -> Result<ExitCode> {
     if !args.json {
         let why = match summary.stop {
             Stop::Halted => "the kernel halted without asking for a replacement",
+            Stop::Queued => {
+                "the kernel's SELF_MODIFY request went to the pipeline as a candidate (`pxos status` follows it)"
+            }
+            Stop::RolledBack if summary.current.is_none() => {
+                "a version on probation failed and no good version was left to roll back to (`pxos switch --force NAME` puts a version marked bad back on probation)"
+            }
             Stop::RolledBack => "a version on probation failed and was rolled back",
             Stop::Failed => "a good version failed",
             Stop::Limit => "the generation limit was reached",

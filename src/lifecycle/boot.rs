@@ -259,6 +259,9 @@ impl Generation {
 pub enum Stop {
     /// The last kernel halted without asking for anything.
     Halted,
+    /// The last kernel's SELF_MODIFY request went to the pipeline as a candidate (policy
+    /// `self_modify: pipeline`): it is not installed by this cycle.
+    Queued,
     /// The last kernel failed on probation and was rolled back.
     RolledBack,
     /// The last kernel, already good, failed.
@@ -309,7 +312,8 @@ pub fn boot(
         on_generation(&g);
         match g.action {
             Action::Evolved { .. } | Action::Switched { .. } => continue,
-            Action::Halted | Action::Queued { .. } => stop = Stop::Halted,
+            Action::Halted => stop = Stop::Halted,
+            Action::Queued { .. } => stop = Stop::Queued,
             Action::RolledBack { .. } => stop = Stop::RolledBack,
             Action::Failed { .. } => stop = Stop::Failed,
             Action::Canary { .. } => stop = Stop::Canary,

@@ -50,7 +50,7 @@ pub enum StoreError {
     },
 
     /// The store has no current version to boot.
-    #[error("{} has no current version; register one with `pxos register NAME KERNEL`", root.display())]
+    #[error("{} has no current version; register one with `pxos register NAME KERNEL`, or put one marked bad back on probation with `pxos switch --force NAME`", root.display())]
     NoCurrent { root: PathBuf },
 
     /// A kernel file does not hold what versions.json records for it.

@@ -728,6 +728,11 @@ fn self_modify_routed_through_the_pipeline_becomes_a_candidate() {
         out.contains("its SELF_MODIFY request is candidate 1 of the pipeline (queued)"),
         "{out}"
     );
+    // The cycle's summary says the same, not that no replacement was asked for.
+    assert!(
+        out.contains("stopped because the kernel's SELF_MODIFY request went to the pipeline"),
+        "{out}"
+    );
     assert_eq!(current(dir.path()), "v1.1", "nothing is installed directly");
     let c = Store::open(dir.path())
         .unwrap()
@@ -892,4 +897,32 @@ fn a_workload_file_that_is_a_link_or_fifo_is_refused_not_left_out() {
         };
         assert!(err.contains(kind), "{name}: {err}");
     }
+}
+
+/// A version on probation that fails with no good version to fall back on leaves the store
+/// without a current version: the boot's summary says so (not "rolled back"), and the next
+/// boot's refusal names the way back (`switch --force`), which works.
+#[test]
+fn a_failed_only_version_is_reported_with_the_way_back() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path())
+        .register("v1.0", &asm(SLOW), None, "register")
+        .unwrap();
+    let out = pxos_ok(dir.path(), &["boot", "--fuel", "1"]);
+    assert!(out.contains("FAILED on probation"), "{out}");
+    assert!(
+        out.contains("no good version was left to roll back to")
+            && out.contains("pxos switch --force NAME"),
+        "{out}"
+    );
+    let o = pxos_env(dir.path(), &["boot"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("pxos switch --force NAME"),
+        "{}",
+        stderr(&o)
+    );
+    pxos_ok(dir.path(), &["switch", "--force", "v1.0"]);
+    let out = pxos_ok(dir.path(), &["boot"]);
+    assert!(out.contains("current version: v1.0"), "{out}");
 }

@@ -346,18 +346,20 @@ mod tests {
     }
 
     #[test]
-    fn drops_entries_that_could_escape_the_folder() {
+    fn a_file_name_that_could_escape_the_folder_is_restored() {
         let text = SEED.replace("kernel_v2.0.bin", "../../etc/passwd");
         let mut db = Db::parse(text.as_bytes()).unwrap();
         let msgs = db.sanitize();
-        assert_eq!(db.history.len(), 1);
+        assert_eq!(db.history.len(), 2);
         assert!(
             msgs.iter()
-                .any(|m| m.contains("dropped") && m.contains("v2.0")),
+                .any(|m| m.contains("\"../../etc/passwd\"")
+                    && m.contains("set to \"kernel_v2.0.bin\"")),
             "{msgs:?}"
         );
-        // current named the dropped entry: it falls back to what is left.
-        assert_eq!(db.current.as_deref(), Some("v1.0"));
+        assert_eq!(db.history[1].file, "kernel_v2.0.bin");
+        // current named that entry, and still does.
+        assert_eq!(db.current.as_deref(), Some("v2.0"));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The structural checks of a loaded database ([`Db::sanitize`]), each a named function
 //! that fixes what it finds in memory and says so:
 //!
+//! - a file name that does not belong to the entry's version is set to the one the store
+//!   gives it (it follows from the name and id), keeping the entry;
 //! - entries a store could not have written are dropped (their files are left alone):
-//!   [`ENTRY_CHECKS`] — an invalid name, id 0, a file name that does not belong to the
-//!   version, an impossible size, a malformed SHA-256, an id or file used by an earlier
-//!   entry;
+//!   [`ENTRY_CHECKS`] — an invalid name, id 0, an impossible size, a malformed SHA-256,
+//!   an id or file used by an earlier entry;
 //! - a parent that is not older than its child (a version that is its own parent, or a
 //!   parent cycle, which only a hand-edited file can hold) is cleared, the entry kept;
 //! - `latest_id` is raised to the highest id;
@@ -31,7 +32,6 @@ type EntryCheck = fn(&Entry, &Seen) -> Option<String>;
 pub const ENTRY_CHECKS: &[EntryCheck] = &[
     name_is_valid,
     id_is_not_zero,
-    file_belongs_to_the_version,
     size_is_possible,
     sha256_is_well_formed,
     id_is_unique,
@@ -44,15 +44,6 @@ fn name_is_valid(e: &Entry, _: &Seen) -> Option<String> {
 
 fn id_is_not_zero(e: &Entry, _: &Seen) -> Option<String> {
     (e.id == 0).then(|| "id 0 is not a valid id".to_string())
-}
-
-fn file_belongs_to_the_version(e: &Entry, _: &Seen) -> Option<String> {
-    (!names::is_file_of(&e.file, &e.version, e.id)).then(|| {
-        format!(
-            "file {:?} is not a name the store gives this version",
-            e.file
-        )
-    })
 }
 
 fn size_is_possible(e: &Entry, _: &Seen) -> Option<String> {
@@ -103,7 +94,14 @@ fn drop_impossible_entries(db: &mut Db) -> Vec<String> {
     let mut msgs = Vec::new();
     let mut seen = Seen::default();
     let mut kept = Vec::with_capacity(db.history.len());
-    for e in std::mem::take(&mut db.history) {
+    for mut e in std::mem::take(&mut db.history) {
+        if let Some(fixed) = file_name_restored(&e, &seen) {
+            msgs.push(format!(
+                "versions.json: the entry for {:?} (id {}) named the file {:?}, which the store never gives it; set to {fixed:?}",
+                e.version, e.id, e.file
+            ));
+            e.file = fixed;
+        }
         match ENTRY_CHECKS.iter().find_map(|check| check(&e, &seen)) {
             Some(p) => msgs.push(format!(
                 "versions.json: dropped the entry for {:?} (id {}): {p}",
@@ -119,6 +117,20 @@ fn drop_impossible_entries(db: &mut Db) -> Vec<String> {
     kept.sort_by_key(|e| e.id);
     db.history = kept;
     msgs
+}
+
+/// The file name the store gives the entry's version, if the entry names another: a kernel
+/// file's name follows from the version's name and id (`kernel_V.bin`, or `kernel_V@ID.bin`
+/// when an earlier entry has that), so a damaged `file` field is restored rather than the
+/// whole entry dropped (which could make another version current). Whether the file
+/// exists and holds the recorded bytes is checked when the store is verified.
+fn file_name_restored(e: &Entry, seen: &Seen) -> Option<String> {
+    if names::is_file_of(&e.file, &e.version, e.id) || names::validate(&e.version).is_err() {
+        return None;
+    }
+    Some(names::kernel_file(&e.version, e.id, |f| {
+        seen.files.contains(f)
+    }))
 }
 
 /// A parent exists before its child, so a parent id at or above the child's own is

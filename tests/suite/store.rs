@@ -359,7 +359,7 @@ fn a_missing_parent_is_a_warning() {
 }
 
 #[test]
-fn hostile_entries_are_dropped_and_nothing_outside_is_touched() {
+fn hostile_file_names_are_restored_and_nothing_outside_is_touched() {
     let outer = tempfile::tempdir().unwrap();
     let victim = outer.path().join("victim.bin");
     fs::write(&victim, b"keep me").unwrap();
@@ -372,13 +372,18 @@ fn hostile_entries_are_dropped_and_nothing_outside_is_touched() {
     fs::write(&path, text).unwrap();
     let mut s = open(&dir);
     assert!(
-        s.warnings().iter().any(|w| w.contains("dropped")),
+        s.warnings()
+            .iter()
+            .any(|w| w.contains("set to \"kernel_v1.0.bin\"")),
         "{:?}",
         s.warnings()
     );
-    assert!(s.get("v1.0").is_err());
+    // The entry keeps its own file: reading it reads the store's file, never the victim.
+    let v1 = s.get("v1.0").unwrap().clone();
+    assert_eq!(v1.file, "kernel_v1.0.bin");
+    assert_eq!(s.read_kernel(&v1).unwrap(), K1);
     s.verify(true).unwrap();
-    s.register("v1.0", K2, None, "register").unwrap();
+    s.register("v1.1", K2, None, "register").unwrap();
     assert_eq!(fs::read(&victim).unwrap(), b"keep me");
 }
 

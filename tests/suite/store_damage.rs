@@ -390,3 +390,37 @@ fn the_command_line_says_where_the_damaged_file_is_kept() {
     );
     assert!(stderr(&o).contains("marked bad"), "{}", stderr(&o));
 }
+
+/// A version's `file` field pointing elsewhere (`../../x.bin`, another version's file) is
+/// set back to the name the store gives that version, keeping the entry: the current
+/// version is not dropped (which made another version current), and the kernel read is
+/// the version's own file, never the named one.
+#[test]
+fn a_damaged_file_name_is_restored_and_current_stays() {
+    for bad in [
+        "../../x.bin",
+        "kernel_v1.0.bin",
+        "/etc/passwd",
+        "kernel_v4.0_backup.bin",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(four_generations(dir.path()));
+        let path = dir.path().join("versions.json");
+        let mut v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["history"][3]["version"], "v4.0");
+        v["history"][3]["file"] = Value::from(bad);
+        fs::write(&path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+
+        let mut s = open(dir.path());
+        let w = s.warnings().join("\n");
+        assert!(w.contains("set to \"kernel_v4.0.bin\""), "{bad}: {w}");
+        assert!(!w.contains("dropped"), "{bad}: {w}");
+        assert_eq!(s.list().len(), 4, "{bad}");
+        let current = s.current().unwrap();
+        assert_eq!((current.version.as_str(), current.id), ("v4.0", 4), "{bad}");
+        assert_eq!(current.file, "kernel_v4.0.bin");
+        assert_eq!(s.read_kernel(current).unwrap(), K4, "{bad}");
+        let report = s.verify(true).unwrap();
+        assert!(report.consistent(), "{bad}: {:?}", messages(&report));
+    }
+}

@@ -3,7 +3,7 @@
 //! option and store opening shared with `pxos versions` and `pxos boot`. Input is checked
 //! before the store is touched, so a refused command leaves the store as it was.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use pxos::runtime::kernel;
 use pxos::store::verify::Level;
@@ -67,7 +67,9 @@ pub struct RegisterArgs {
 pub fn register(args: RegisterArgs) -> Result<ExitCode> {
     store::validate_name(&args.name)?;
     let bytes = kernel::load(&args.kernel)?;
-    store::validate_kernel(&bytes)?;
+    // The checks the pipeline and SELF_MODIFY apply: assembly text handed over as bytes,
+    // or an undefined opcode on a path from address 0, is no kernel to put on probation.
+    pxvm::vet::vet(&bytes).with_context(|| format!("{} is refused", args.kernel.display()))?;
     let root = &args.store.fs;
     if let Some(parent) = &args.parent
         && !Store::exists(root)

@@ -237,6 +237,11 @@ fn bad_usage_and_input_change_nothing() {
     fs::write(&big, vec![1u8; 65_537]).unwrap();
     let broken = files.path().join("broken.asm");
     fs::write(&broken, "IMM33 R1, 2\n").unwrap();
+    // What the pipeline and SELF_MODIFY refuse is no version either.
+    let text = files.path().join("text.bin");
+    fs::write(&text, "HALT\n").unwrap();
+    let undefined = files.path().join("undefined.bin");
+    fs::write(&undefined, [0xFF, 0xFF]).unwrap();
     let v1 = kernel_path("kernel_v1.asm");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["register", "../x", &v1], "path separator"),
@@ -252,6 +257,11 @@ fn bad_usage_and_input_change_nothing() {
             "kernel is 65,537 bytes; at most 65,536 fit in memory",
         ),
         (vec!["register", "v9", arg(&broken)], "broken.asm:1:"),
+        (vec!["register", "v9", arg(&text)], "assembly source text"),
+        (
+            vec!["register", "v9", arg(&undefined)],
+            "undefined opcode 0xFF at address 0",
+        ),
         (vec!["register", "v9", "no/such.bin"], "no/such.bin"),
         (
             vec!["register", "v9", &v1, "--parent", "v7"],

@@ -11,7 +11,8 @@
 //!   that every parent is in the history;
 //! - `kernel_current.bin` is a copy of the current kernel;
 //! - no temporary files of interrupted writes are left; every kernel file belongs to a
-//!   version.
+//!   version;
+//! - `build/` holds no symbolic link, FIFO or device (never followed: reported).
 //!
 //! Each file is read once and every lookup goes through a hash map, so the diagnosis is
 //! linear in the number of versions.
@@ -55,6 +56,7 @@ impl Store {
         }
         items.extend(self.check_current_copy(&db, &items));
         items.extend(self.check_strays(&db, &listing));
+        items.extend(self.check_build());
         Diagnosis { db, items }
     }
 
@@ -251,6 +253,43 @@ impl Store {
             )
         }));
         items
+    }
+}
+
+impl Store {
+    /// Entries of `build/` that nothing reads: a symbolic link, FIFO or device there is
+    /// never followed or opened — a kernel that looks for its successor there finds none,
+    /// and `pxos watch` refuses it — so a self-evolving kernel would stop evolving without
+    /// a word. Reported, not removed (it was put there by someone).
+    fn check_build(&self) -> Vec<Item> {
+        let build = self.root().join("build");
+        let Ok(entries) = fs::read_dir(&build) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, &'static str)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let meta = fs::symlink_metadata(e.path()).ok()?;
+                (!meta.is_file() && !meta.is_dir()).then(|| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        nofollow::kind_of(&meta),
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out.into_iter()
+            .map(|(name, kind)| {
+                Item::report(
+                    Level::Warning,
+                    format!(
+                        "{} is {kind}: pxOS never follows or opens it, so a kernel reading it finds no file and `pxos watch` refuses it",
+                        build.join(name).display()
+                    ),
+                )
+            })
+            .collect()
     }
 }
 

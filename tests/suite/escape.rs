@@ -226,3 +226,30 @@ fn a_linked_lock_or_versions_file_is_refused() {
         assert_eq!(fs::read(&target).unwrap(), b"{}", "{file}");
     }
 }
+
+/// A link or FIFO planted at `build/kernel_v2.bin` is never followed (a self-evolving
+/// kernel finds no successor and stops evolving), and `verify` says why instead of
+/// calling the store clean; the link's target is untouched and nothing is removed.
+#[test]
+fn verify_reports_what_in_build_is_never_followed() {
+    let outer = store_with(&store_util::kernel("self_evolve.asm"));
+    let store = outer.path().join("s");
+    fs::write(outer.path().join("victim"), b"keep").unwrap();
+    fs::create_dir_all(store.join("build")).unwrap();
+    symlink("../../victim", store.join("build/kernel_v2.bin")).unwrap();
+    mkfifo(&store.join("build/pipe.asm"));
+    let mut s = open(&store);
+    let report = s.verify(true).unwrap();
+    let text: Vec<String> = report.findings.iter().map(|f| f.message.clone()).collect();
+    for (name, kind) in [("kernel_v2.bin", "a symbolic link"), ("pipe.asm", "a FIFO")] {
+        assert!(
+            text.iter()
+                .any(|m| m.contains(&format!("build/{name} is {kind}"))
+                    && m.contains("never follows")),
+            "{name}: {text:?}"
+        );
+    }
+    assert!(report.consistent(), "a warning, not damage: {text:?}");
+    assert!(store.join("build/kernel_v2.bin").symlink_metadata().is_ok());
+    assert_eq!(fs::read(outer.path().join("victim")).unwrap(), b"keep");
+}

@@ -66,10 +66,18 @@ pub struct AbArgs {
     store: StoreArg,
 }
 
-/// A kernel named on the command line: an existing file, else a version of the store.
+/// A kernel named on the command line: an existing file, else a version of the store. A
+/// name that is both (a file `v1.0` in this folder and a version `v1.0`) is refused rather
+/// than guessed: `./v1.0` names the file (a version name has no `/`).
 fn kernel_arg(name: &str, store: &Path) -> Result<(String, Vec<u8>)> {
     let path = Path::new(name);
     if path.exists() {
+        if !name.contains('/') && Store::exists(store) && Store::open(store)?.get(name).is_ok() {
+            bail!(
+                "{name} is both a file here and a version of {}; write ./{name} for the file, or move the file away for the version",
+                store.display()
+            );
+        }
         return Ok((name.to_string(), pxos::runtime::kernel::load(path)?));
     }
     if !Store::exists(store) {

@@ -926,3 +926,37 @@ fn a_failed_only_version_is_reported_with_the_way_back() {
     let out = pxos_ok(dir.path(), &["boot"]);
     assert!(out.contains("current version: v1.0"), "{out}");
 }
+
+/// `pxos ab NAME` with NAME both a file in the current folder and a version of the store
+/// is refused (it silently took the file); `./NAME` takes the file, and the version is
+/// taken when no such file exists.
+#[test]
+fn ab_refuses_a_name_that_is_both_a_file_and_a_version() {
+    let dir = store();
+    fs::write(dir.path().join("v1.0"), asm(FAST)).unwrap();
+    let run = |a: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(["ab", a, "v1.0", "--fs", "."])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = run("v1.0");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("v1.0 is both a file here and a version of"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_pxos"))
+        .args(["ab", "./v1.0", "./v1.0", "--fs", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("A = ./v1.0"), "{}", stdout(&o));
+    fs::remove_file(dir.path().join("v1.0")).unwrap();
+    let o = run("v1.0");
+    assert!(o.status.code() != Some(2), "{}", stderr(&o));
+    assert!(stdout(&o).contains("A = v1.0 (id 1)"), "{}", stdout(&o));
+}

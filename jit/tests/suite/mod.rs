@@ -5,6 +5,7 @@
 mod amortised;
 mod cache;
 mod counted;
+mod direct;
 mod fuel;
 mod hostile;
 mod layers;

@@ -21,6 +21,7 @@
 use super::{Lowerer, host_flags};
 use crate::analysis::{PlannedInsn, RegSet};
 use crate::runtime::abi::off;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
 use pxvm::machine::NUM_REGS;
 
@@ -38,9 +39,11 @@ impl Lowerer<'_> {
         let direct_block = self.b.create_block();
         let generic = self.b.create_block();
         let go_on = self.b.create_block();
-        // The generic path costs a whole helper call: its layout does not matter.
+        // The generic path costs a whole helper call: its layout does not matter. (The
+        // second target of a branch is the one Cranelift lays out next.)
         self.b.set_cold_block(generic);
-        self.b.ins().brif(direct, direct_block, &[], generic, &[]);
+        let none = self.b.ins().icmp_imm_u(IntCC::Equal, direct, 0);
+        self.b.ins().brif(none, generic, &[], direct_block, &[]);
         self.b.switch_to_block(direct_block);
         let host = (self.b.ins()).load(self.env.ptr, host_flags(), ctx, off::HOST);
         let mut args = vec![host];

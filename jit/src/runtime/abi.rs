@@ -147,11 +147,15 @@ pub(crate) fn trampoline_signature(ptr: Type, call_conv: CallConv) -> Signature 
 }
 
 /// Guest addresses `[lo, hi)` that compiled code may store into with no other check: they
-/// lie inside memory and hold no byte any live translation depends on.
+/// lie inside memory and hold no byte any live translation depends on. `spot` is a second,
+/// small such range (empty if `spot.0 == spot.1`): the bytes the region's absolute STOREs
+/// hit when it was compiled, where none of the window's whole pages can be (a loop that
+/// patches its own immediates stores between the bytes its code depends on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StoreWindow {
     pub lo: u32,
     pub hi: u32,
+    pub spot: (u32, u32),
 }
 
 impl StoreWindow {
@@ -161,8 +165,15 @@ impl StoreWindow {
         (self.hi - self.lo).saturating_sub(len - 1)
     }
 
-    /// Whether any byte of `deps` lies inside the window.
+    /// Whether any byte of `deps` lies inside the window or the spot.
     pub fn overlaps(&self, deps: &[(u32, u32)]) -> bool {
-        deps.iter().any(|&(s, e)| s < self.hi && self.lo < e)
+        let (a, b) = self.spot;
+        deps.iter()
+            .any(|&(s, e)| (s < self.hi && self.lo < e) || (s < b && a < e))
+    }
+
+    /// Whether the `len` bytes at `addr` all lie inside the spot.
+    pub fn spot_holds(&self, addr: u32, len: u32) -> bool {
+        self.spot.0 <= addr && u64::from(addr) + u64::from(len) <= u64::from(self.spot.1)
     }
 }

@@ -255,7 +255,8 @@ impl Cache {
                 self.entries = vec![0; ENTRY_COUNT];
             }
         }
-        let window = self.codemap.free_window(&plan.deps);
+        let mut window = self.codemap.free_window(&plan.deps);
+        window.spot = self.codemap.free_spot(&plan);
         let backend = self.backend.as_mut()?;
         // A compile error (out of memory for code, or a bug) must not take the host down:
         // leave this entry to the interpreter from now on. A panic inside Cranelift leaves

@@ -15,6 +15,7 @@ mod opcodes;
 mod random;
 mod smc;
 mod smoke;
+mod spot;
 mod syscalls;
 
 pub use pxvm::testkit::{Code, Recorder, Run, assert_same, recorded, reference};

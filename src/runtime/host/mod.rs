@@ -254,8 +254,9 @@ impl PxHost {
         self.fs_close_open(handle)
     }
 
-    /// FS_CLOSE with some handle open: out of line, so that the common case above needs
-    /// no stack frame.
+    /// FS_CLOSE with some handle open: out of line and cold, so that the common case
+    /// above needs no stack frame and falls straight through to its return.
+    #[cold]
     #[inline(never)]
     fn fs_close_open(&mut self, handle: i32) -> i32 {
         i32::from(self.handles.remove(&handle).is_some())

@@ -7,13 +7,13 @@
 //! so no register goes through memory and there is nothing to check afterwards.
 //!
 //! Otherwise it calls the helper whose address `Ctx` holds (`abi::HostCall`, implemented
-//! by `runtime::hostcall`). Around that call the guest registers go through `ctx.regs`: every register
-//! is stored before it (the host may read any) and loaded after it (the host may write
-//! any). The helper says whether compiled code may go on; if not (the syscall wrote bytes
-//! that translations depend on, or the host panicked), the code leaves at once for the
-//! dispatcher at the instruction after the SYSCALL, with the fuel exact, so that no stale
-//! translation runs (the running one included). That leaving path writes only the fuel
-//! and the pc: `ctx.regs` already holds every register.
+//! by `runtime::hostcall`). Around that call the guest registers go through `ctx.regs`:
+//! every register is stored before it (the host may read any) and loaded after it (the
+//! host may write any). The helper says whether compiled code may go on; if not (the
+//! syscall wrote bytes that translations depend on, or the host panicked), the code
+//! leaves at once for the dispatcher at the instruction after the SYSCALL, with the fuel
+//! exact, so that no stale translation runs (the running one included). That leaving
+//! path writes only the fuel and the pc: `ctx.regs` already holds every register.
 //!
 //! Invariant: a SYSCALL always ends its block (`Flow::Syscall`), so nothing of the block
 //! follows the call and leaving gives back exactly the block's `leave_refund`.

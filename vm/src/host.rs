@@ -1,9 +1,12 @@
 //! The boundary between a guest and its host: the [`Host`] trait through which every
 //! syscall goes, the [`SyscallCtx`] a syscall sees (registers and memory, with guest-memory
-//! writes recorded so that engines caching translations can invalidate them), and the
-//! [`VmEvent`]s the machine itself reports (unknown opcodes, fetch faults).
+//! writes recorded so that engines caching translations can invalidate them), the
+//! [`DirectTable`] of syscalls a host can perform on registers alone (which compiled code
+//! may call with no `SyscallCtx` and no register file in memory), and the [`VmEvent`]s the
+//! machine itself reports (unknown opcodes, fetch faults).
 
 use crate::machine::{MEM_SIZE, Machine, NUM_REGS};
+use std::ffi::c_void;
 use std::fmt;
 use std::ops::Range;
 
@@ -110,11 +113,40 @@ impl fmt::Display for VmEvent {
     }
 }
 
+/// A syscall performed on registers alone: `f(host, r0, r1, r2, r3)` returns the new R0.
+///
+/// # Safety
+///
+/// `host` must be the address of the host (the value itself, not a wrapper around it)
+/// whose [`Host::direct_syscalls`] returned the table holding `f`, valid for exclusive
+/// access for the whole call.
+pub type DirectSyscall = unsafe extern "C" fn(*mut c_void, i32, i32, i32, i32) -> i32;
+
+/// A host's direct syscalls by number (`None`: the syscall goes through [`Host::syscall`]).
+pub type DirectTable = [Option<DirectSyscall>; 256];
+
+/// The table of a host with no direct syscalls.
+pub static NO_DIRECT: DirectTable = [None; 256];
+
 /// The host a guest runs against. Every engine calls it identically: the same syscalls
 /// with the same machine state, and the same events, in the same order.
 pub trait Host {
     /// Perform syscall `num` (the `SYSCALL` instruction's operand).
     fn syscall(&mut self, num: u8, ctx: &mut SyscallCtx<'_>);
+
+    /// The syscalls this host can perform on registers alone, which an engine may call
+    /// instead of [`Host::syscall`] (the JIT does, with no `SyscallCtx` and without
+    /// putting the guest registers in memory). Each entry `f` for a syscall `n` is the
+    /// host's promise that, for every state of the host, `f(self, R0, R1, R2, R3)` does
+    /// exactly what `syscall(n, ctx)` does with those registers: it reads no other
+    /// register and no guest memory, writes no guest memory and no register but R0 (set
+    /// to what `f` returns; a syscall that leaves R0 alone returns R0), and never panics
+    /// (a panic in an `extern "C"` function aborts the process). The functions are called
+    /// with the address of `self`, so a host that wraps another must not hand on the
+    /// inner host's table.
+    fn direct_syscalls(&self) -> &'static DirectTable {
+        &NO_DIRECT
+    }
 
     /// The machine reports an event (its `Display` is the output line the original VM
     /// appended).
@@ -129,6 +161,15 @@ pub struct NullHost;
 impl Host for NullHost {
     fn syscall(&mut self, _num: u8, ctx: &mut SyscallCtx<'_>) {
         ctx.regs[0] = 0;
+    }
+
+    fn direct_syscalls(&self) -> &'static DirectTable {
+        /// Every syscall: R0 = 0.
+        unsafe extern "C" fn zero(_: *mut c_void, _: i32, _: i32, _: i32, _: i32) -> i32 {
+            0
+        }
+        static ALL: DirectTable = [Some(zero as DirectSyscall); 256];
+        &ALL
     }
 
     fn event(&mut self, _event: VmEvent) {}

@@ -24,7 +24,7 @@ mod text;
 pub mod vet;
 
 pub use engine::{Engine, Exit};
-pub use host::{Host, NullHost, SyscallCtx, VmEvent};
+pub use host::{DirectSyscall, DirectTable, Host, NO_DIRECT, NullHost, SyscallCtx, VmEvent};
 pub use insn::{Decoded, Insn, decode};
 pub use interp::{CycleSkippingInterpreter, Interpreter};
 pub use isa::{Layout, Opcode};

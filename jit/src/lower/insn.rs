@@ -95,14 +95,23 @@ impl Lowerer<'_> {
                 };
                 self.set_reg(value_reg, v);
             }
-            // STORE
+            // STORE: into the spot with no check (a live address, if it is still the
+            // compiled one); otherwise checked.
             (None, true) => {
                 let v = self.reg(value_reg);
-                if p.live {
-                    let addr = self.imm(p);
-                    self.store(addr, v, d.width, p.next(), after);
-                } else {
-                    self.store_static(insn.imm, v, p.next(), after);
+                let spot = pxvm::machine::word_index(insn.imm)
+                    .filter(|&a| self.env.window.spot_holds(a as u32, d.width));
+                match (spot, p.live) {
+                    (Some(a), false) => self.store_spot(a, v, d.width),
+                    (Some(a), true) => {
+                        let addr = self.imm(p);
+                        self.store_spot_if(addr, a, v, d.width, (p.next(), after));
+                    }
+                    (None, true) => {
+                        let addr = self.imm(p);
+                        self.store(addr, v, d.width, p.next(), after);
+                    }
+                    (None, false) => self.store_static(insn.imm, v, p.next(), after),
                 }
             }
             // LDW, LDB in a fast copy, from an anchored base register

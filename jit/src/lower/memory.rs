@@ -269,6 +269,41 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Store at guest index `a`, inside the region's spot (`StoreWindow::spot`): in
+    /// memory, and no translation depends on it while this region lives.
+    pub(super) fn store_spot(&mut self, a: usize, v: Value, len: u32) {
+        let p = self.env.mem;
+        self.store_host(p, a as i32, v, len);
+    }
+
+    /// A STORE whose address is read live and was `a` (inside the spot) when compiled:
+    /// while it still is, `store_spot`; otherwise the checked `store`.
+    pub(super) fn store_spot_if(
+        &mut self,
+        addr: Value,
+        a: usize,
+        v: Value,
+        len: u32,
+        (resume, after): (u32, u64),
+    ) {
+        let same = (self.b.ins()).icmp_imm_u(IntCC::Equal, addr, a as i64);
+        let hit = self.b.create_block();
+        let other = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(other);
+        self.b.ins().brif(same, hit, &[], other, &[]);
+        self.b.seal_block(hit);
+        self.b.switch_to_block(hit);
+        self.store_spot(a, v, len);
+        self.b.ins().jump(done, &[]);
+        self.b.seal_block(other);
+        self.b.switch_to_block(other);
+        self.store(addr, v, len, resume, after);
+        self.b.ins().jump(done, &[]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+    }
+
     /// Store at a guest address known when compiling.
     pub(super) fn store_static(&mut self, addr: i32, v: Value, resume: u32, after: u64) {
         if pxvm::machine::word_index(addr).is_none() {

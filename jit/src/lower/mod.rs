@@ -37,7 +37,9 @@ pub(crate) use edges::taken_when_zero;
 
 use crate::analysis::loops::{self, AmortisedLoop};
 use crate::analysis::{Plan, RegSet, liveness};
-use crate::runtime::abi::{StoreWindow, host_call_signature, off, region_signature};
+use crate::runtime::abi::{
+    StoreWindow, direct_signature, host_call_signature, off, region_signature,
+};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Type, Value, types,
@@ -151,6 +153,8 @@ struct Frame {
     region_sig: SigRef,
     /// The signature of the host-call helper (`abi::HostCall`).
     host_sig: SigRef,
+    /// The signature of a direct syscall (`pxvm::DirectSyscall`).
+    direct_sig: SigRef,
     /// The registers the region may write (see `liveness::written`).
     written: RegSet,
 }
@@ -240,6 +244,7 @@ impl<'a> Lowerer<'a> {
         let fuel = b.declare_var(types::I64);
         let region_sig = b.import_signature(region_signature(ptr));
         let host_sig = b.import_signature(host_call_signature(ptr, frontend.default_call_conv));
+        let direct_sig = b.import_signature(direct_signature(ptr, frontend.default_call_conv));
 
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -301,6 +306,7 @@ impl<'a> Lowerer<'a> {
                 self_ref,
                 region_sig,
                 host_sig,
+                direct_sig,
                 written: liveness::written(plan),
             },
             blocks,

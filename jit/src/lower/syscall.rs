@@ -1,12 +1,19 @@
-//! SYSCALL in compiled code: a direct call into the host through the helper whose address
-//! `Ctx` holds (`abi::HostCall`, implemented by `runtime::hostcall`), with no exit to the
-//! dispatcher. Around the call the guest registers go through `ctx.regs`: every register
-//! is stored before it (the host may read any) and loaded after it (the host may write
-//! any). The helper says whether compiled code may go on; if not (the syscall wrote bytes
-//! that translations depend on, or the host panicked), the code leaves at once for the
-//! dispatcher at the instruction after the SYSCALL, with the fuel exact, so that no stale
-//! translation runs (the running one included). That leaving path writes only the fuel
-//! and the pc: `ctx.regs` already holds every register.
+//! SYSCALL in compiled code: a call into the host with no exit to the dispatcher.
+//!
+//! If the host has a direct syscall for the number (`Ctx::direct`, looked up when the
+//! SYSCALL runs, since compiled code outlives any one host), compiled code calls it with
+//! R0..R3 in argument registers and takes R0 from its result: such a syscall reads and
+//! writes nothing else and cannot write memory or panic (`pxvm::Host::direct_syscalls`),
+//! so no register goes through memory and there is nothing to check afterwards.
+//!
+//! Otherwise it calls the helper whose address `Ctx` holds (`abi::HostCall`, implemented
+//! by `runtime::hostcall`). Around that call the guest registers go through `ctx.regs`:
+//! every register is stored before it (the host may read any) and loaded after it (the
+//! host may write any). The helper says whether compiled code may go on; if not (the
+//! syscall wrote bytes that translations depend on, or the host panicked), the code
+//! leaves at once for the dispatcher at the instruction after the SYSCALL, with the fuel
+//! exact, so that no stale translation runs (the running one included). That leaving
+//! path writes only the fuel and the pc: `ctx.regs` already holds every register.
 //!
 //! Invariant: a SYSCALL always ends its block (`Flow::Syscall`), so nothing of the block
 //! follows the call and leaving gives back exactly the block's `leave_refund`.
@@ -14,6 +21,7 @@
 use super::{Lowerer, host_flags};
 use crate::analysis::{PlannedInsn, RegSet};
 use crate::runtime::abi::off;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
 use pxvm::machine::NUM_REGS;
 
@@ -24,6 +32,27 @@ impl Lowerer<'_> {
         let ctx = self.env.ctx;
         self.materialize(RegSet::ALL);
         self.clear_pending();
+        let num = p.insn.imm as u8;
+        let table = (self.b.ins()).load(self.env.ptr, host_flags(), ctx, off::DIRECT);
+        let slot = 8 * i32::from(num);
+        let direct = (self.b.ins()).load(self.env.ptr, host_flags(), table, slot);
+        let direct_block = self.b.create_block();
+        let generic = self.b.create_block();
+        let go_on = self.b.create_block();
+        // The generic path costs a whole helper call: its layout does not matter. (The
+        // second target of a branch is the one Cranelift lays out next.)
+        self.b.set_cold_block(generic);
+        let none = self.b.ins().icmp_imm_u(IntCC::Equal, direct, 0);
+        self.b.ins().brif(none, generic, &[], direct_block, &[]);
+        self.b.switch_to_block(direct_block);
+        let host = (self.b.ins()).load(self.env.ptr, host_flags(), ctx, off::HOST);
+        let mut args = vec![host];
+        args.extend((0..4).map(|r| self.b.use_var(self.env.regs[r])));
+        let call = (self.b.ins()).call_indirect(self.frame.direct_sig, direct, &args);
+        let r0 = self.b.inst_results(call)[0];
+        self.b.def_var(self.env.regs[0], r0);
+        self.b.ins().jump(go_on, &[]);
+        self.b.switch_to_block(generic);
         // Four registers per 16-byte store: the host reads the registers as a whole, and
         // a wide load over several narrow stores cannot be forwarded from the store
         // buffer (measured: a stall that cost a third of a syscall round trip).
@@ -40,7 +69,7 @@ impl Lowerer<'_> {
             (self.b.ins()).store(MemFlagsData::new().with_notrap(), v, ctx, at);
         }
         let helper = (self.b.ins()).load(self.env.ptr, host_flags(), ctx, off::HOST_CALL);
-        let num = self.c32(i32::from(p.insn.imm as u8));
+        let num = self.c32(i32::from(num));
         let call = (self.b.ins()).call_indirect(self.frame.host_sig, helper, &[ctx, num]);
         let status = self.b.inst_results(call)[0];
         for r in 0..NUM_REGS {
@@ -48,7 +77,6 @@ impl Lowerer<'_> {
             self.b.def_var(self.env.regs[r], v);
         }
         let leave = self.b.create_block();
-        let go_on = self.b.create_block();
         self.b.set_cold_block(leave);
         self.b.ins().brif(status, leave, &[], go_on, &[]);
         // Leaving: the registers in `ctx` are the ones just loaded, so unlike the shared

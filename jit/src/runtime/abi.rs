@@ -1,11 +1,12 @@
 //! The contract between the Rust dispatcher and compiled code: the [`Ctx`] block that
 //! compiled code reads and writes (guest registers, remaining fuel, the exit pc, and the
-//! pointers to guest memory, the code map, the entry table and the host-call helper), the
-//! exit reasons compiled code returns, and the three Cranelift signatures (the System V
-//! trampoline the dispatcher calls, the tail-call convention every region function uses
-//! so that regions can chain to each other without growing the stack, and the C-convention
-//! host-call helper compiled code calls for SYSCALL), and the [`StoreWindow`] promise the
-//! code cache makes to each compiled region.
+//! pointers to guest memory, the code map, the entry table, the host-call helper and the
+//! host's direct syscalls), the exit reasons compiled code returns, and the four Cranelift
+//! signatures (the System V trampoline the dispatcher calls, the tail-call convention every
+//! region function uses so that regions can chain to each other without growing the
+//! stack, the C-convention host-call helper compiled code calls for SYSCALL, and the
+//! C-convention direct syscalls it calls instead where the host has one), and the
+//! [`StoreWindow`] promise the code cache makes to each compiled region.
 //!
 //! Invariant: this module depends on nothing else in the crate; the lowering (which emits
 //! code against this contract) and the runtime (which calls that code) both build on it.
@@ -45,6 +46,13 @@ pub(crate) struct Ctx {
     /// What the helper needs beyond `Ctx` (the machine and the host); opaque to compiled
     /// code.
     pub link: *mut std::ffi::c_void,
+    /// The host's direct syscalls (`pxvm::Host::direct_syscalls`; never null): compiled
+    /// code calls entry `n`, if there is one, for `SYSCALL n` instead of [`HostCall`],
+    /// with `host` and R0..R3, and takes R0 from its result.
+    pub direct: *const pxvm::DirectTable,
+    /// The address of the host (the data half of the `&mut dyn Host`), the first
+    /// argument of every direct syscall.
+    pub host: *mut std::ffi::c_void,
 }
 
 /// `host_call(ctx, num)`: perform syscall `num` with the registers in `ctx.regs` (which it
@@ -81,6 +89,8 @@ pub(crate) mod off {
     pub const WRITE_ADDR: i32 = offset_of!(Ctx, write_addr) as i32;
     pub const WRITE_LEN: i32 = offset_of!(Ctx, write_len) as i32;
     pub const HOST_CALL: i32 = offset_of!(Ctx, host_call) as i32;
+    pub const DIRECT: i32 = offset_of!(Ctx, direct) as i32;
+    pub const HOST: i32 = offset_of!(Ctx, host) as i32;
 }
 
 /// The Rust-callable entry into compiled code: `trampoline(ctx, pc, code)` calls the region
@@ -113,6 +123,18 @@ pub(crate) fn host_call_signature(ptr: Type, call_conv: CallConv) -> Signature {
     sig
 }
 
+/// Signature of a direct syscall (`pxvm::DirectSyscall`): `(host, r0, r1, r2, r3) -> r0`,
+/// the platform's C convention.
+pub(crate) fn direct_signature(ptr: Type, call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(ptr));
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(types::I32));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
 /// Signature of the trampoline: `(ctx, pc, code) -> exit reason`, the platform's C
 /// convention (so that Rust can call it as [`Trampoline`]).
 pub(crate) fn trampoline_signature(ptr: Type, call_conv: CallConv) -> Signature {
@@ -125,11 +147,15 @@ pub(crate) fn trampoline_signature(ptr: Type, call_conv: CallConv) -> Signature 
 }
 
 /// Guest addresses `[lo, hi)` that compiled code may store into with no other check: they
-/// lie inside memory and hold no byte any live translation depends on.
+/// lie inside memory and hold no byte any live translation depends on. `spot` is a second,
+/// small such range (empty if `spot.0 == spot.1`): the bytes the region's absolute STOREs
+/// hit when it was compiled, where none of the window's whole pages can be (a loop that
+/// patches its own immediates stores between the bytes its code depends on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StoreWindow {
     pub lo: u32,
     pub hi: u32,
+    pub spot: (u32, u32),
 }
 
 impl StoreWindow {
@@ -139,8 +165,15 @@ impl StoreWindow {
         (self.hi - self.lo).saturating_sub(len - 1)
     }
 
-    /// Whether any byte of `deps` lies inside the window.
+    /// Whether any byte of `deps` lies inside the window or the spot.
     pub fn overlaps(&self, deps: &[(u32, u32)]) -> bool {
-        deps.iter().any(|&(s, e)| s < self.hi && self.lo < e)
+        let (a, b) = self.spot;
+        deps.iter()
+            .any(|&(s, e)| (s < self.hi && self.lo < e) || (s < b && a < e))
+    }
+
+    /// Whether the `len` bytes at `addr` all lie inside the spot.
+    pub fn spot_holds(&self, addr: u32, len: u32) -> bool {
+        self.spot.0 <= addr && u64::from(addr) + u64::from(len) <= u64::from(self.spot.1)
     }
 }

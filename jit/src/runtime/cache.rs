@@ -255,7 +255,8 @@ impl Cache {
                 self.entries = vec![0; ENTRY_COUNT];
             }
         }
-        let window = self.codemap.free_window(&plan.deps);
+        let mut window = self.codemap.free_window(&plan.deps);
+        window.spot = self.codemap.free_spot(&plan);
         let backend = self.backend.as_mut()?;
         // A compile error (out of memory for code, or a bug) must not take the host down:
         // leave this entry to the interpreter from now on. A panic inside Cranelift leaves
@@ -449,6 +450,8 @@ impl Cache {
         // SAFETY: `machine` comes from `m`, a valid exclusive reference; this only takes
         // the address of its memory (no access to the bytes).
         let mem = unsafe { (*machine).mem.as_mut_ptr() };
+        let direct: *const pxvm::DirectTable = host.direct_syscalls();
+        let host = std::ptr::from_mut(host);
         let mut link = Link {
             machine,
             host,
@@ -465,12 +468,16 @@ impl Cache {
             write_len: 0,
             host_call,
             link: std::ptr::addr_of_mut!(link).cast(),
+            direct,
+            host: host.cast(),
         };
         let trampoline = backend.trampoline();
         self.stats.entries += 1;
         // Compiled code calls `ctx.host_call` with `ctx` itself, whose `link` points to
         // `link` (alive until after the call) holding this very machine, as `host_call`
         // requires; the helper catches every panic, so none unwinds through compiled code.
+        // Direct syscalls get `ctx.host`, the address of the host whose table `ctx.direct`
+        // is, as `pxvm::DirectSyscall` requires (a panic in one aborts: it is `extern "C"`).
         // SAFETY: `code` comes from `self.entries` (or a compile just now), so it is the
         // finalized entry of a region function of `backend`'s module, which stays alive
         // (no flush can happen during the call). The region code only dereferences:

@@ -8,14 +8,19 @@
 //! Each region is also compiled with a [`StoreWindow`] (the type is part of `abi`): whole pages on which, when it was
 //! compiled, no translation (and not the region itself) depended. A store inside its
 //! window needs neither the bounds check nor the code-map load — one compare does both.
-//! The cache keeps this true by dropping a region whose window a newer region's code
-//! lands in.
+//! The same holds for its spot: the few bytes its absolute STOREs hit as compiled, if no
+//! translation depended on them then (a loop patching its own immediates, which are read
+//! live and so are no dependency). The cache keeps both true by dropping a region whose
+//! window or spot a newer region's code lands in.
 //!
 //! Nothing is allocated until the first region is added: an engine that never compiles
 //! pays nothing here.
 
 use super::abi::StoreWindow;
+use crate::analysis::Plan;
 use pxvm::MEM_SIZE;
+use pxvm::isa::Memory;
+use pxvm::machine::word_index;
 use std::ops::Range;
 
 const PAGE_SHIFT: u32 = 8;
@@ -47,6 +52,9 @@ pub(crate) fn covered(bytes: &[u8], range: &Range<usize>) -> bool {
     let end = range.end.min(bytes.len());
     range.start < end && bytes[range.start..end].iter().any(|&b| b != 0)
 }
+
+/// The widest spot (see `free_spot`): a few words, not a second window.
+const SPOT_MAX: u32 = 64;
 
 fn overlaps(deps: &[(u32, u32)], start: u32, end: u32) -> bool {
     deps.iter().any(|&(s, e)| s < end && start < e)
@@ -86,7 +94,29 @@ impl CodeMap {
         StoreWindow {
             lo: (best.0 << PAGE_SHIFT) as u32,
             hi: (best.1 << PAGE_SHIFT) as u32,
+            spot: (0, 0),
         }
+    }
+
+    /// The spot of a region with plan `plan` (see `StoreWindow::spot`): the span of the
+    /// words its absolute STOREs address as compiled, if no registered region and none of
+    /// the plan's own dependencies touch it; else empty.
+    pub(crate) fn free_spot(&self, plan: &Plan) -> (u32, u32) {
+        let targets = (plan.blocks.iter().flat_map(|b| &b.insns))
+            .filter(|p| p.insn.op.memory() == Memory::StoreAbs && p.insn.regs_valid())
+            .filter_map(|p| word_index(p.insn.imm).map(|a| a as u32));
+        let Some((lo, hi)) = targets.fold(None, |span: Option<(u32, u32)>, a| {
+            Some(span.map_or((a, a + 4), |(lo, hi)| (lo.min(a), hi.max(a + 4))))
+        }) else {
+            return (0, 0);
+        };
+        if hi - lo > SPOT_MAX
+            || self.any(&(lo as usize..hi as usize))
+            || overlaps(&plan.deps, lo, hi)
+        {
+            return (0, 0);
+        }
+        (lo, hi)
     }
 
     /// Whether no region is registered.
@@ -205,6 +235,7 @@ mod tests {
         let all = StoreWindow {
             lo: 0,
             hi: MEM_SIZE as u32,
+            spot: (0, 0),
         };
         assert_eq!(map.free_window(&[]), all);
         let low_code = map.free_window(&[(0, 100)]);
@@ -212,7 +243,8 @@ mod tests {
             low_code,
             StoreWindow {
                 lo: 256,
-                hi: MEM_SIZE as u32
+                hi: MEM_SIZE as u32,
+                spot: (0, 0),
             }
         );
         assert_eq!((low_code.limit(1), low_code.limit(4)), (65_280, 65_277));
@@ -223,11 +255,22 @@ mod tests {
             w,
             StoreWindow {
                 lo: 256,
-                hi: 39_936
+                hi: 39_936,
+                spot: (0, 0),
             }
         );
         assert!(!w.overlaps(&[(0, 100), (40_000, 40_010)]));
         assert!(w.overlaps(&[(1_000, 1_001)]));
+        // A spot counts as much as the window.
+        let spotted = StoreWindow {
+            spot: (40, 48),
+            ..w
+        };
+        assert!(spotted.overlaps(&[(0, 41)]));
+        assert!(spotted.overlaps(&[(47, 100)]));
+        assert!(!spotted.overlaps(&[(0, 40), (48, 100)]));
+        assert!(spotted.spot_holds(40, 4) && spotted.spot_holds(44, 4));
+        assert!(!spotted.spot_holds(45, 4) && !spotted.spot_holds(39, 4));
         map.remove(1);
         assert_eq!(map.free_window(&[]), all);
         // Code on every page leaves no window: no store is inside it.

@@ -24,7 +24,9 @@ pub(crate) struct Link<'a> {
     /// The machine being run (its registers are out of date while compiled code runs:
     /// the current ones are in `Ctx::regs`).
     pub machine: *mut Machine,
-    pub host: &'a mut dyn Host,
+    /// The host (raw, because direct syscalls reach it through `Ctx::host`, an address
+    /// derived from this same pointer: neither access invalidates the other).
+    pub host: *mut (dyn Host + 'a),
     /// A panic of the host, to be resumed once compiled code has returned.
     pub panic: Option<Box<dyn Any + Send>>,
 }
@@ -49,7 +51,10 @@ pub(crate) unsafe extern "C" fn host_call(ctx: *mut Ctx, num: u32) -> u32 {
     // compiled code only touches it through `ctx.mem`, and it is suspended in this call
     // until the reference below is dropped.
     let machine = unsafe { &mut *link.machine };
-    let host = &mut *link.host;
+    // SAFETY: `link.host` comes from the `&mut dyn Host` `Cache::enter` holds for the
+    // call; compiled code is suspended in this call, so no direct syscall (the only other
+    // user, through `Ctx::host`) runs until the reference below is dropped.
+    let host = unsafe { &mut *link.host };
     // The host works on `ctx.regs` in place (compiled code stored every register there
     // and reloads them after the call); `machine.regs` is stale until `Cache::enter`
     // copies them back.

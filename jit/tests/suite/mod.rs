@@ -5,6 +5,7 @@
 mod amortised;
 mod cache;
 mod counted;
+mod direct;
 mod fuel;
 mod hostile;
 mod layers;
@@ -14,6 +15,7 @@ mod opcodes;
 mod random;
 mod smc;
 mod smoke;
+mod spot;
 mod syscalls;
 
 pub use pxvm::testkit::{Code, Recorder, Run, assert_same, recorded, reference};

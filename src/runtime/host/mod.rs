@@ -5,6 +5,7 @@
 //! performing a replacement belongs to the version store.
 
 pub mod beneath;
+mod direct;
 pub mod files;
 pub mod tables;
 
@@ -176,6 +177,13 @@ impl PxHost {
         }
     }
 
+    fn print_int(&mut self, value: i32) {
+        self.emit_with(|line| {
+            line.push_str(itoa::Buffer::new().format(value));
+            Ok(())
+        });
+    }
+
     fn print(&mut self, r: &[i32; 8]) {
         let id = r[1];
         self.emit_with(|line| match tables::message(id) {
@@ -238,6 +246,19 @@ impl PxHost {
     }
 
     fn fs_close(&mut self, handle: i32) -> i32 {
+        // With no handle open (the common case of closing a handle twice, or one never
+        // opened) this answers without the out-of-line B-tree search.
+        if self.handles.is_empty() {
+            return 0;
+        }
+        self.fs_close_open(handle)
+    }
+
+    /// FS_CLOSE with some handle open: out of line and cold, so that the common case
+    /// above needs no stack frame and falls straight through to its return.
+    #[cold]
+    #[inline(never)]
+    fn fs_close_open(&mut self, handle: i32) -> i32 {
         i32::from(self.handles.remove(&handle).is_some())
     }
 
@@ -332,6 +353,10 @@ impl PxHost {
 }
 
 impl Host for PxHost {
+    fn direct_syscalls(&self) -> &'static pxvm::DirectTable {
+        &direct::TABLE
+    }
+
     fn syscall(&mut self, num: u8, ctx: &mut SyscallCtx<'_>) {
         let r = *ctx.regs;
         let r0 = match num {
@@ -339,12 +364,7 @@ impl Host for PxHost {
             SYS_RECT => return self.rect(&r),
             SYS_TEXT => return self.text(&r),
             SYS_LAYER_USE => return self.layer_use(&r),
-            SYS_PRINT_INT => {
-                return self.emit_with(|line| {
-                    line.push_str(itoa::Buffer::new().format(r[1]));
-                    Ok(())
-                });
-            }
+            SYS_PRINT_INT => return self.print_int(r[1]),
             SYS_FS_OPEN => self.fs_open(r[1], r[2]),
             SYS_FS_CLOSE => self.fs_close(r[1]),
             SYS_FS_READ => self.fs_read(ctx, r[1], r[2], r[3]),

@@ -20,4 +20,4 @@ pub use agree::{
 };
 pub use code::{Code, Label};
 pub use generate::{Rng, Scenario, scenario, soup};
-pub use host::{Recorder, SYS_COPY, SYS_POKE};
+pub use host::{Recorder, SYS_COPY, SYS_MIX, SYS_POKE};

@@ -1,4 +1,4 @@
-//! [`PooledCode`]: where a [`Backend`](super::backend::Backend)'s module puts its machine
+//! [`PooledCode`]: where a `Backend`'s module puts its machine
 //! code. Code goes into 64 KiB chunks of anonymous memory, one function after another,
 //! each finalize making the pages written since the last one readable and executable (one
 //! `mprotect`) and starting a fresh page. Freeing the module makes its chunks writable

@@ -62,7 +62,7 @@ impl Chunk {
 
     /// Set the protection of `[at, at + len)` of this chunk (`at`, `len` page multiples).
     fn protect(&self, at: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
-        debug_assert!(at % PAGE == 0 && len % PAGE == 0 && at + len <= self.len);
+        debug_assert!(at.is_multiple_of(PAGE) && len.is_multiple_of(PAGE) && at + len <= self.len);
         if len == 0 {
             return Ok(());
         }

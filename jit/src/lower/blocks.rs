@@ -91,8 +91,11 @@ impl Lowerer<'_> {
         }
         self.b.switch_to_block(self.blocks[i].body);
         self.start_block(i);
-        // A counted self-loop first tries its fast copy; its ordinary body follows.
-        let counted = (!block.folded).then(|| counted::analyse(block)).flatten();
+        // A counted self-loop first tries its fast copy (optimised code only); its
+        // ordinary body follows.
+        let counted = (!block.folded && self.fast_loops)
+            .then(|| counted::analyse(block))
+            .flatten();
         if let Some(plain) = counted.and_then(|cl| self.emit_fast_loop(i, &cl)) {
             self.b.switch_to_block(plain);
             self.cur.back_edge = Some((i, plain));

@@ -1,4 +1,5 @@
-//! The fast copy of a counted self-loop (see `analysis::counted`): at the loop's entry, from the
+//! The fast copy of a counted self-loop (see `analysis::counted`), in optimised code only
+//! (`lower::build`'s `loop_copies`): at the loop's entry, from the
 //! register values there, compute the iteration count `n`, check that every address each
 //! access will use in the `n` iterations is inside memory (loads) or inside the
 //! region's store window (stores), and that the fuel covers all `n` iterations; if so, take

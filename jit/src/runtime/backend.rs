@@ -6,6 +6,12 @@
 //! cache flush drops the whole [`Backend`] (its `Drop` frees the executable memory) and the
 //! next compile builds a new one.
 //!
+//! What a dropped backend leaves is reused by the next one in the process, so that a fresh
+//! engine's first compile does not start from nothing: Cranelift's compilation contexts
+//! (kept in a small pool, with their grown buffers) and, on x86-64 Unix, the chunks its
+//! code was written into (`codemem`). Nothing compiled is shared: every backend compiles
+//! its own code.
+//!
 //! The tier only chooses Cranelift's settings (optimisation level, register allocator);
 //! both tiers compile the same IR from the same plan, so their code has the same
 //! semantics. The module's own ISA is the quick one; an optimised function is compiled by
@@ -24,7 +30,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Module, ModuleError, ModuleReloc, default_libcall_names};
 use std::mem::ManuallyDrop;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Host pages are assumed to be this large when accounting for executable memory: every
 /// finalize starts a fresh page.
@@ -87,13 +93,52 @@ pub(crate) struct Compiled {
     pub bytes: usize,
 }
 
+/// Cranelift's reusable compilation state: the function being built and compiled with
+/// every buffer of the compile passes (register allocator included), and the frontend's
+/// SSA state. Their buffers grow to fit the largest function compiled so far and are
+/// kept, so a compile that fits allocates little.
+struct Contexts {
+    ctx: cranelift_codegen::Context,
+    fctx: FunctionBuilderContext,
+}
+
+/// Contexts of dropped backends, kept for the next [`Backend`] of the process (a fresh
+/// engine's first compile would otherwise grow every buffer from nothing: measured, about a
+/// tenth of the first run of `kernel_v1` on `jit`). At most [`SPARE_CONTEXTS`], one per
+/// engine compiling at the same time.
+static SPARE: Mutex<Vec<Box<Contexts>>> = Mutex::new(Vec::new());
+const SPARE_CONTEXTS: usize = 8;
+
+/// A spare context set, or a new one.
+fn take_contexts(module: &JITModule) -> Box<Contexts> {
+    let spare = SPARE.lock().ok().and_then(|mut spare| spare.pop());
+    spare.unwrap_or_else(|| {
+        Box::new(Contexts {
+            ctx: module.make_context(),
+            fctx: FunctionBuilderContext::new(),
+        })
+    })
+}
+
+/// Keep `contexts` for a later backend (dropped if enough are kept already).
+fn give_back(mut contexts: Box<Contexts>) {
+    contexts.ctx.clear();
+    if let Ok(mut spare) = SPARE.lock()
+        && spare.len() < SPARE_CONTEXTS
+    {
+        spare.push(contexts);
+    }
+}
+
 /// One JIT module and the reusable compilation contexts.
 pub(crate) struct Backend {
     /// Taken out only by `Drop`, which frees its memory.
     module: ManuallyDrop<JITModule>,
     trampoline: Trampoline,
-    ctx: cranelift_codegen::Context,
-    fctx: FunctionBuilderContext,
+    /// Taken out only by `Drop`, which gives them back to [`SPARE`] unless a compile
+    /// panicked (`poisoned`), leaving them in an unknown state.
+    contexts: ManuallyDrop<Box<Contexts>>,
+    poisoned: bool,
     ptr: Type,
     /// The optimising ISA, built on the first optimised compile.
     optimised: Option<OwnedTargetIsa>,
@@ -116,13 +161,19 @@ impl Backend {
         let trampoline = shared_trampoline()?;
         let isa = host_isa(Tier::Quick)?;
         let ptr = isa.pointer_type();
-        let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-        let ctx = module.make_context();
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        // Code in pooled chunks (x86-64 Unix hosts; elsewhere cranelift-jit's provider).
+        #[cfg(all(unix, target_arch = "x86_64"))]
+        if let Some(memory) = super::codemem::PooledCode::new() {
+            builder.memory_provider(Box::new(memory));
+        }
+        let module = JITModule::new(builder);
+        let contexts = take_contexts(&module);
         Some(Backend {
             module: ManuallyDrop::new(module),
             trampoline,
-            ctx,
-            fctx: FunctionBuilderContext::new(),
+            contexts: ManuallyDrop::new(contexts),
+            poisoned: false,
             ptr,
             optimised: None,
             code_bytes: 0,
@@ -144,16 +195,19 @@ impl Backend {
             self.optimised = host_isa(Tier::Optimised);
         }
         let module = &mut *self.module;
+        let Contexts { ctx, fctx } = &mut **self.contexts;
+        // Cleared again below once the compile returns; a panic skips that.
+        self.poisoned = true;
         let sig = region_signature(self.ptr);
         let id = module.declare_anonymous_function(&sig)?;
-        module.clear_context(&mut self.ctx);
-        self.ctx.func.signature = sig;
-        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
-        let self_ref = module.declare_func_in_func(id, &mut self.ctx.func);
+        module.clear_context(ctx);
+        ctx.func.signature = sig;
+        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let self_ref = module.declare_func_in_func(id, &mut ctx.func);
         let frontend = module.target_config();
         lower::build(
-            &mut self.ctx.func,
-            &mut self.fctx,
+            &mut ctx.func,
+            fctx,
             plan,
             window,
             self.ptr,
@@ -162,20 +216,17 @@ impl Backend {
             tier == Tier::Optimised,
         );
         let dump = dump::dir();
-        self.ctx.set_disasm(dump.is_some());
+        ctx.set_disasm(dump.is_some());
         let defined = match (tier, &self.optimised) {
-            (Tier::Optimised, Some(isa)) => define_with(module, id, &mut self.ctx, &**isa),
-            _ => (module.define_function(id, &mut self.ctx)).map_err(Box::new),
+            (Tier::Optimised, Some(isa)) => define_with(module, id, ctx, &**isa),
+            _ => (module.define_function(id, ctx)).map_err(Box::new),
         };
         let listing = match dump {
-            Some(_) => (self.ctx.compiled_code()).and_then(|c| c.vcode.clone()),
+            Some(_) => (ctx.compiled_code()).and_then(|c| c.vcode.clone()),
             None => None,
         };
-        let size = self
-            .ctx
-            .compiled_code()
-            .map_or(0, |c| c.code_buffer().len());
-        module.clear_context(&mut self.ctx);
+        let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        module.clear_context(ctx);
         defined?;
         module.finalize_definitions()?;
         let addr = module.get_finalized_function(id) as usize;
@@ -188,6 +239,7 @@ impl Backend {
         }
         let bytes = size.div_ceil(PAGE).max(1) * PAGE;
         self.code_bytes += bytes;
+        self.poisoned = false;
         Ok(Compiled { addr, bytes })
     }
 }
@@ -201,6 +253,11 @@ impl Drop for Backend {
         // this backend, and the cache clears every table holding code addresses of this
         // module whenever it drops the backend.
         unsafe { module.free_memory() };
+        // SAFETY: `self.contexts` is not used again after this take (we are in `drop`).
+        let contexts = unsafe { ManuallyDrop::take(&mut self.contexts) };
+        if !self.poisoned {
+            give_back(contexts);
+        }
     }
 }
 

@@ -16,10 +16,11 @@
 //! so the same semantics; only the machine code differs).
 
 use super::abi::StoreWindow;
-use super::abi::{Ctx, ENTRY_COUNT, EXIT_CODE_WRITE, EXIT_FUEL};
+use super::abi::{Ctx, EXIT_CODE_WRITE, EXIT_FUEL};
 use super::backend::{Backend, Compiled, Tier};
 use super::codemap::CodeMap;
 use super::hostcall::{Link, host_call};
+use super::zeroed::EntryTable;
 use crate::analysis::Plan;
 use crate::analysis::scan::{BlockMode, RegionLimits, plan_region};
 use pxvm::{Host, MEM_SIZE, Machine};
@@ -110,7 +111,7 @@ pub(crate) struct Cache {
     optimise_after: Option<u64>,
     backend: Option<Box<Backend>>,
     /// `ENTRY_COUNT` code addresses once a backend exists, else empty.
-    entries: Vec<usize>,
+    entries: EntryTable,
     codemap: CodeMap,
     regions: Slots<Region>,
     /// Live regions by code address.
@@ -252,7 +253,7 @@ impl Cache {
                 }
             }
             if self.entries.is_empty() {
-                self.entries = vec![0; ENTRY_COUNT];
+                self.entries = EntryTable::zeroed();
             }
         }
         let mut window = self.codemap.free_window(&plan.deps);
@@ -317,7 +318,7 @@ impl Cache {
         let blocks = plan.blocks.iter().map(|b| (b.start, b.next)).collect();
         // Folded blocks are entered only from their predecessor inside the region.
         for b in plan.blocks.iter().filter(|b| !b.folded) {
-            self.entries[b.start as usize] = code;
+            self.entries.set(b.start, code);
         }
         let id = self.regions.insert(Region {
             root,
@@ -365,7 +366,7 @@ impl Cache {
         self.by_code.remove(&region.code);
         for &(start, _) in &region.blocks {
             if self.entries.get(start as usize) == Some(&region.code) {
-                self.entries[start as usize] = 0;
+                self.entries.set(start, 0);
             }
         }
         self.codemap.remove(id);
@@ -421,7 +422,8 @@ impl Cache {
     pub fn flush(&mut self) {
         self.regions.clear();
         self.by_code.clear();
-        self.entries.fill(0);
+        // A fresh table (made with the next backend) rather than clearing every page.
+        self.entries = EntryTable::default();
         self.codemap.clear();
         self.dead_bytes = 0;
         // Dropping the backend frees its module; no table refers to its code any more.

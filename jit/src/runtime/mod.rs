@@ -1,7 +1,8 @@
 //! The runtime layer: everything that exists while guest code runs. `abi` is the contract
 //! between compiled code and Rust (the `Ctx` block, exit reasons, signatures, the store
-//! window); `backend` owns the Cranelift module and compiles plans through `lower`;
-//! `codemap` and `cache` keep the compiled regions, the entry table and invalidation;
+//! window); `backend` owns the Cranelift module and compiles plans through `lower`, with
+//! its code in `codemem`'s pooled chunks; `codemap` and `cache` keep the compiled regions,
+//! the entry table (`zeroed`: recycled between engines) and invalidation;
 //! `hostcall` is the helper compiled code calls for SYSCALL, straight into the host;
 //! `dispatch` is the Rust loop that owns a run; `engine` is the public `pxvm::Engine`;
 //! `dump` writes compiled regions out for profiling.
@@ -14,7 +15,10 @@ pub(crate) mod abi;
 mod backend;
 pub(crate) mod cache;
 mod codemap;
+#[cfg(all(unix, target_arch = "x86_64"))]
+mod codemem;
 pub(crate) mod dispatch;
 mod dump;
 pub(crate) mod engine;
 mod hostcall;
+mod zeroed;

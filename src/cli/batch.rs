@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pxos::runtime::engines::EngineKind;
 use pxos::runtime::run::DEFAULT_FUEL;
 use pxos::tools::batch::{self, BatchOptions, Shard};
-use pxos::util::userfile;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
@@ -68,10 +67,12 @@ pub fn batch(args: BatchArgs) -> Result<ExitCode> {
         threads: args
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        shard: args.shard,
     };
     let (done, mut sink): (HashSet<String>, Box<dyn Write>) = match &args.out {
         Some(path) => {
             let out = batch::open_output(path)?;
+            out.check(&all, &options)?;
             (out.done, Box::new(std::io::BufWriter::new(out.file)))
         }
         None => (HashSet::new(), Box::new(std::io::stdout().lock())),
@@ -124,7 +125,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode> {
         text.push('\n');
     }
     match &args.out {
-        Some(path) => userfile::write_output(path, text.as_bytes())?,
+        Some(path) => batch::write_locked(path, text.as_bytes())?,
         None => print!("{text}"),
     }
     eprintln!("merge: {} records", records.len());

@@ -177,12 +177,26 @@ fn merge_with_expect_shards_names_the_missing_shards_and_writes_nothing() {
         assert!(!merged.exists(), "nothing written");
     }
     // Records of several shards in one file: not the output of one --shard K/4.
+    let mixed = dir.path().join("mixed.jsonl");
+    let text =
+        std::fs::read_to_string(&files[0]).unwrap() + &std::fs::read_to_string(&files[1]).unwrap();
+    std::fs::write(&mixed, text).unwrap();
+    let o = merge_shards(&[mixed.to_str().unwrap().to_string()], 4, &merged);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("pxos: ") && stderr(&o).contains("holds records of shards"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!merged.exists(), "nothing written");
+    // An unsharded batch's records: no shard at all.
     let whole = dir.path().join("whole.jsonl");
     batch_into(input, &whole, &[]);
     let o = merge_shards(&[whole.to_str().unwrap().to_string()], 4, &merged);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).starts_with("pxos: ") && stderr(&o).contains("holds records of shards"),
+        stderr(&o).starts_with(&format!("pxos: {}:1: the record of ", whole.display()))
+            && stderr(&o).contains("has no \"shard\" field"),
         "{}",
         stderr(&o)
     );
@@ -325,7 +339,36 @@ fn bad_batch_options_and_manifests_are_clear_errors() {
     let o = pxos(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("two different records"),
+        stderr(&o).contains(&format!(
+            "two different records ({}:1 and {}:1)",
+            a.display(),
+            b.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // Within one file, the two lines are named.
+    let dup = dir.path().join("dup.jsonl");
+    std::fs::write(
+        &dup,
+        "{\"kernel\":\"k\",\"exit\":\"halt\",\"wall_ms\":1}\n\n{\"kernel\":\"k\",\"exit\":\"fuel\",\"wall_ms\":1}\n",
+    )
+    .unwrap();
+    let o = pxos(&["merge", dup.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let d = dup.display();
+    assert!(
+        stderr(&o).contains(&format!("({d}:1 and {d}:3)")),
+        "{}",
+        stderr(&o)
+    );
+    // A kernel with no result is not a record.
+    let bare = dir.path().join("bare.jsonl");
+    std::fs::write(&bare, "{\"kernel\":\"/y\"}\n").unwrap();
+    let o = pxos(&["merge", bare.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("pxos: {}:1: not a batch record", bare.display())),
         "{}",
         stderr(&o)
     );
@@ -336,7 +379,11 @@ fn a_second_batch_on_a_locked_output_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
     // A torn last line, which a batch that got the file would cut.
-    std::fs::write(&out, "{\"kernel\":\"a\"}\n{\"kernel\":\"b").unwrap();
+    std::fs::write(
+        &out,
+        "{\"kernel\":\"a\",\"error\":\"x\",\"wall_ms\":0}\n{\"kernel\":\"b",
+    )
+    .unwrap();
     let before = std::fs::read(&out).unwrap();
     let holder = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
     holder.try_lock().unwrap();
@@ -474,4 +521,290 @@ fn cluster_docs_show_the_job_scripts_ci_runs_and_kubernetes_runs_the_same_comman
     // --expect-shards N.
     assert!(batch.contains("--shard \"$JOB_COMPLETION_INDEX/$PXOS_SHARDS\" --out \"$PXOS_RESULTS/shard-$JOB_COMPLETION_INDEX.jsonl\""), "{batch}");
     assert!(command(&merge, "pxos merge").contains("--expect-shards \"$PXOS_SHARDS\""));
+}
+
+/// A running `pxos batch`, killed (SIGKILL) and reaped however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_pxos(args: &[&str]) -> Running {
+    Running(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run pxos"),
+    )
+}
+
+/// Wait (up to 60 s) until `done` holds, checking every 10 ms.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed().as_secs() < 60, "timed out waiting: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A kernel counting `n` down to 0 (3 instructions a step).
+fn countdown(n: u64) -> String {
+    format!("IMM32 R0, {n}\nL:\nADDI R0, R0, -1\nJNZ R0, L\nHALT\n")
+}
+
+/// A folder `k` of 3 quick kernels (a*) then 3 that run until their fuel (1 s and more
+/// each in a debug build, interpreted, at the fuel `SLOW_FUEL`).
+fn quick_then_slow(dir: &Path) -> String {
+    let k = dir.join("k");
+    std::fs::create_dir(&k).unwrap();
+    for i in 0..3 {
+        std::fs::write(k.join(format!("a{i}.asm")), countdown(10 + i)).unwrap();
+    }
+    for i in 0..3 {
+        std::fs::write(k.join(format!("b{i}.asm")), countdown(1_000_000_000 + i)).unwrap();
+    }
+    k.to_str().unwrap().to_string()
+}
+
+const SLOW_FUEL: &str = "30000000";
+
+fn lines_of(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn records_are_on_disk_as_kernels_finish_so_a_killed_small_batch_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = quick_then_slow(dir.path());
+    let out = dir.path().join("out.jsonl");
+    let args = |out: &Path| {
+        vec![
+            "batch".to_string(),
+            k.clone(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--jobs".into(),
+            "1".into(),
+            "--engine".into(),
+            "interp".into(),
+            "--fuel".into(),
+            SLOW_FUEL.into(),
+        ]
+    };
+    let argv = args(&out);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut batch = spawn_pxos(&argv);
+    wait_until("the 3 quick records on disk", || lines_of(&out) >= 3);
+    assert!(
+        batch.0.try_wait().unwrap().is_none(),
+        "the batch was still running the slow kernels when its first records were on disk"
+    );
+    batch.0.kill().unwrap(); // SIGKILL
+    batch.0.wait().unwrap();
+    let kept = lines_of(&out);
+    assert!((3..6).contains(&kept), "{kept} records kept");
+    let o = pxos(&argv);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{} kernels run", 6 - kept))
+            && stderr(&o).contains(&format!("{kept} already done")),
+        "{}",
+        stderr(&o)
+    );
+    let whole = dir.path().join("whole.jsonl");
+    let argv = args(&whole);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let o = pxos(&argv);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The same records in the same order as one uninterrupted run.
+    let strip = |p: &Path| -> Vec<Value> {
+        records(&std::fs::read_to_string(p).unwrap())
+            .iter()
+            .map(without_wall_time)
+            .collect()
+    };
+    assert_eq!(strip(&out), strip(&whole));
+}
+
+#[test]
+fn merge_refuses_an_out_that_a_running_batch_holds_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = quick_then_slow(dir.path());
+    let other = dir.path().join("other.jsonl");
+    batch_into("kernels/kernel_v2.asm", &other, &[]);
+    let out = dir.path().join("out.jsonl");
+    let mut batch = spawn_pxos(&[
+        "batch",
+        &k,
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--engine",
+        "interp",
+        "--fuel",
+        SLOW_FUEL,
+    ]);
+    wait_until("the batch's first records", || lines_of(&out) >= 1);
+    let before = std::fs::read(&out).unwrap();
+    let merge = |out: &Path| {
+        pxos(&[
+            "merge",
+            other.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = merge(&out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "pxos: {} is being written by another pxos batch",
+            out.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        batch.0.try_wait().unwrap().is_none(),
+        "the batch ran all along"
+    );
+    // The batch's file is the one at `out` still, and has all it had.
+    let now = std::fs::read(&out).unwrap();
+    assert!(now.starts_with(&before), "the batch's records kept");
+    batch.0.kill().unwrap();
+    batch.0.wait().unwrap();
+    // Once the batch is gone, the merge replaces the file.
+    let o = merge(&out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(records(&std::fs::read_to_string(&out).unwrap()).len(), 1);
+    // A merge that fails creates no --out.
+    let nowhere = dir.path().join("none.jsonl");
+    let o = pxos(&[
+        "merge",
+        dir.path().join("missing.jsonl").to_str().unwrap(),
+        "--out",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!nowhere.exists());
+}
+
+#[test]
+fn merge_expect_shards_refuses_shards_of_another_count_and_unsharded_records() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let input = dir.path().to_str().unwrap();
+    let six: Vec<String> = (0..6)
+        .map(|k| {
+            let out = dir.path().join(format!("six/s6-{k}.jsonl"));
+            batch_into(input, &out, &["--shard", &format!("{k}/6"), "--jobs", "1"]);
+            out.to_str().unwrap().to_string()
+        })
+        .collect();
+    for r in records(&std::fs::read_to_string(&six[2]).unwrap()) {
+        assert_eq!(r["shard"], "2/6", "{r}");
+    }
+    let merged = dir.path().join("all.jsonl");
+    // Shards 0, 1, 2 of 6 are not the shards of 3 (though each of their kernels may
+    // hash to one shard of 3).
+    let o = merge_shards(&six[..3], 3, &merged);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("pxos: {}:1: the record of ", six[0]))
+            && stderr(&o).contains("was made by --shard 0/6, a batch of 6 shards, not 3"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!merged.exists(), "nothing written");
+    // --expect-shards 1 wants the output of --shard 0/1, not of an unsharded batch.
+    let whole = dir.path().join("whole.jsonl");
+    batch_into(input, &whole, &[]);
+    let o = merge_shards(&[whole.to_str().unwrap().to_string()], 1, &merged);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has no \"shard\" field"),
+        "{}",
+        stderr(&o)
+    );
+    let one = dir.path().join("one.jsonl");
+    batch_into(input, &one, &["--shard", "0/1"]);
+    let o = merge_shards(&[one.to_str().unwrap().to_string()], 1, &merged);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // All six merge, and equal the unsharded run (no shard field in the merged records).
+    let o = merge_shards(&six, 6, &merged);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let merged = records(&std::fs::read_to_string(&merged).unwrap());
+    assert!(merged.iter().all(|r| r.get("shard").is_none()));
+    assert_eq!(
+        comparable(merged),
+        comparable(records(&std::fs::read_to_string(&whole).unwrap()))
+    );
+}
+
+#[test]
+fn resume_refuses_a_line_that_is_not_a_record_and_records_of_other_options() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let input = dir.path().to_str().unwrap();
+    let out = dir.path().join("out.jsonl");
+    batch_into(input, &out, &[]);
+    let good = std::fs::read(&out).unwrap();
+    let refused = |extra: &[&str], what: &str| {
+        let before = std::fs::read(&out).unwrap();
+        let mut args = vec!["batch", input, "--out", out.to_str().unwrap()];
+        if !extra.contains(&"--fuel") {
+            args.extend(["--fuel", FUEL]);
+        }
+        args.extend_from_slice(extra);
+        let o = pxos(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("pxos: ") && stderr(&o).contains(what),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            before,
+            "nothing written or cut"
+        );
+    };
+    // A line that is not a record, then a torn line (which is never reached).
+    let mut bad = good.clone();
+    bad.extend_from_slice(b"garbage\n{\"kernel\":\"/x\"}\n{\"ker");
+    std::fs::write(&out, &bad).unwrap();
+    refused(&[], &format!("{}:43: not a batch record", out.display()));
+    let mut bare = good.clone();
+    bare.extend_from_slice(b"{\"kernel\":\"/x\"}\n");
+    std::fs::write(&out, &bare).unwrap();
+    refused(&[], &format!("{}:43: not a batch record", out.display()));
+    // Records made with another fuel, engine or shard.
+    std::fs::write(&out, &good).unwrap();
+    let mut args = vec!["--fuel", "30000"];
+    refused(&args, &format!("{}:1: the record of ", out.display()));
+    refused(
+        &args,
+        "was made with fuel 20000, but this batch runs with fuel 30000",
+    );
+    args = vec!["--engine", "interp"];
+    refused(
+        &args,
+        "was made with --engine tiered, but this batch runs with --engine interp",
+    );
+    refused(
+        &["--shard", "0/1"],
+        "was made with no --shard, but this batch runs with --shard 0/1",
+    );
+    // The same options resume: all done.
+    let o = batch_into(input, &out, &[]);
+    assert!(stderr(&o).contains("42 already done"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), good);
 }

@@ -69,3 +69,55 @@ fn a_batch_manifest_fs_never_creates_missing_parents() {
     assert!(!dir.path().join("no").exists(), "no parent is created");
 }
 
+#[test]
+fn fuzz_seeds_never_wrap_and_out_is_checked_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("found");
+    let o = pxos(&[
+        "fuzz",
+        "--seconds",
+        "5",
+        "--seed",
+        "18446744073709551615",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{}",
+        stderr(&o)
+    );
+    let text = stdout(&o);
+    assert!(text.starts_with("1 program in "), "{text}");
+    assert!(
+        text.contains("every seed up to 18446744073709551615 tried"),
+        "{text}"
+    );
+
+    let file = dir.path().join("afile");
+    std::fs::write(&file, b"x").unwrap();
+    let fifo = dir.path().join("fifo");
+    super::cli_util::mkfifo(&fifo);
+    for (bad, why) in [
+        (
+            file.clone(),
+            format!("{} is a regular file, not a folder", file.display()),
+        ),
+        (
+            fifo.clone(),
+            format!("{} is a FIFO (named pipe), not a folder", fifo.display()),
+        ),
+        (
+            dir.path().join("no/such/dir"),
+            format!(
+                "{}: the folder {} does not exist",
+                dir.path().join("no/such/dir").display(),
+                dir.path().join("no/such").display()
+            ),
+        ),
+    ] {
+        let o = pxos(&["fuzz", "--seconds", "60", "--out", s(&bad)]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(stderr(&o), format!("pxos: --out {why}\n"));
+    }
+}

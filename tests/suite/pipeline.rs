@@ -853,3 +853,45 @@ fn ab_compares_two_kernels_over_a_workload() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("verdict: worse"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_build_that_is_not_a_folder_is_named_for_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path())
+        .register(
+            "v1.0",
+            &super::store_util::kernel("kernel_v1.asm"),
+            None,
+            "register",
+        )
+        .unwrap();
+    let build = dir.path().join("build");
+    let target = dir.path().join("elsewhere");
+    fs::create_dir(&target).unwrap();
+    for (make, what) in [
+        (0, "is a regular file, not a folder"),
+        (1, "is a FIFO (named pipe), not a folder"),
+        (
+            2,
+            "is a symbolic link, not a folder (links are never followed)",
+        ),
+    ] {
+        let _ = fs::remove_dir_all(&build);
+        let _ = fs::remove_file(&build);
+        match make {
+            0 => fs::write(&build, b"x").unwrap(),
+            1 => super::cli_util::mkfifo(&build),
+            _ => std::os::unix::fs::symlink(&target, &build).unwrap(),
+        }
+        let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("pxos: ") && err.contains(&format!("{} {what}", build.display())),
+            "{err}"
+        );
+        if make != 2 {
+            assert!(!err.contains("follow"), "{err}");
+        }
+    }
+}

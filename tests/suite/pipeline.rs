@@ -855,6 +855,38 @@ fn ab_compares_two_kernels_over_a_workload() {
 }
 
 #[test]
+fn policy_keys_show_the_bounds_that_set_enforces() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path())
+        .register(
+            "v1.0",
+            &super::store_util::kernel("kernel_v1.asm"),
+            None,
+            "register",
+        )
+        .unwrap();
+    let keys = pxos_ok(dir.path(), &["policy", "keys"]);
+    for (key, lo, hi) in pxos::lifecycle::pipeline::BOUNDS {
+        let line = keys
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(*key))
+            .unwrap_or_else(|| panic!("{key} listed: {keys}"));
+        assert!(line.ends_with(&format!("({lo} ..= {hi})")), "{line}");
+        for bad in [lo - 1, hi + 1] {
+            let o = pxos_env(dir.path(), &["policy", "set", key, &bad.to_string()], &[]);
+            assert_eq!(o.status.code(), Some(2), "{key} {bad}");
+            assert!(
+                stderr(&o).contains(&format!("must be {lo} ..= {hi}")),
+                "{}",
+                stderr(&o)
+            );
+        }
+        pxos_ok(dir.path(), &["policy", "set", key, &hi.to_string()]);
+    }
+    assert!(!keys.contains("(1 ..)"), "{keys}");
+}
+
+#[test]
 fn a_build_that_is_not_a_folder_is_named_for_what_it_is() {
     let dir = tempfile::tempdir().unwrap();
     open(dir.path())

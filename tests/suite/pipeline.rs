@@ -927,3 +927,57 @@ fn a_build_that_is_not_a_folder_is_named_for_what_it_is() {
         }
     }
 }
+
+#[test]
+fn a_damaged_background_checkpoint_is_reported_and_kept_aside() {
+    // Garbage in a regular file: a warning naming it, the file kept aside, a fresh run.
+    let dir = evolving_store("2");
+    let evolve = dir.path().join("evolve");
+    fs::create_dir(&evolve).unwrap();
+    let ck = evolve.join("checkpoint.json");
+    fs::write(&ck, b"not json").unwrap();
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("finished"), "{}", stdout(&o));
+    let aside = evolve.join("checkpoint.json.damaged-1");
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "pxos: warning: {} is not a checkpoint",
+            ck.display()
+        )) && err.contains(&format!("kept as {}", aside.display())),
+        "{err}"
+    );
+    assert_eq!(fs::read(&aside).unwrap(), b"not json");
+
+    // A symbolic link and a FIFO: removed (never followed or opened), with a warning.
+    for fifo in [false, true] {
+        let dir = evolving_store("2");
+        let evolve = dir.path().join("evolve");
+        fs::create_dir(&evolve).unwrap();
+        let ck = evolve.join("checkpoint.json");
+        let outside = dir.path().join("outside.json");
+        fs::write(&outside, b"keep").unwrap();
+        if fifo {
+            super::cli_util::mkfifo(&ck);
+        } else {
+            std::os::unix::fs::symlink(&outside, &ck).unwrap();
+        }
+        let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let kind = if fifo {
+            "a FIFO (named pipe)"
+        } else {
+            "a symbolic link"
+        };
+        assert!(
+            stderr(&o).contains(&format!(
+                "pxos: warning: {} was {kind}, not a checkpoint file; it was removed",
+                ck.display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(fs::read(&outside).unwrap(), b"keep");
+    }
+}

@@ -45,11 +45,8 @@ pub fn asm(args: AsmArgs) -> Result<ExitCode> {
 }
 
 pub fn disasm(args: DisasmArgs) -> Result<ExitCode> {
-    let bytes = if kernel::is_assembly(&args.input) {
-        kernel::load(&args.input)?
-    } else {
-        kernel::read_bytecode(&args.input)?
-    };
+    // As `run` and `register` read a kernel: an empty one is refused, not listed.
+    let bytes = kernel::load(&args.input)?;
     print!("{}", pxvm::disasm::disassemble(&bytes));
     Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@ use pxos::runtime::host::files::MemFiles;
 use pxos::runtime::run::run_kernel;
 use pxos::store::{self, EventKind, Status, Store};
 use pxos::tools::render::{self, RenderOptions};
+use pxos::util::userfile;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,11 +78,17 @@ fn boot_one(store: &mut Store, engine: EngineKind) -> Result<Generation> {
 }
 
 pub fn demo(args: DemoArgs) -> Result<ExitCode> {
-    // The pictures' folder is checked before the store is touched.
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the folder {}", args.out.display()))?;
-    if !args.out.is_dir() {
-        bail!("--out {} is not a folder", args.out.display());
+    // Every output — the store, the pictures' folder, the pictures — is checked before the
+    // store is touched: a bad one is refused with nothing changed.
+    userfile::check_folder("--fs", &args.fs)?;
+    userfile::make_folder("--out", &args.out)?;
+    let pictures = [
+        args.out.join("evolution_v1.png"),
+        args.out.join("evolution_v2.png"),
+    ];
+    userfile::check_distinct(&[("--out", &pictures[0]), ("--out", &pictures[1])], &[])?;
+    for picture in &pictures {
+        userfile::check_output(picture)?;
     }
     let rule = "=".repeat(70);
     println!("{rule}\npxOS Self-Evolution Demonstration\n{rule}");
@@ -199,18 +206,17 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     );
 
     println!("\n[6] Comparing kernel outputs...");
-    for (sysout, version, name, what) in [
-        (&first_sysout, "v1.0", "evolution_v1.png", "original kernel"),
+    for (sysout, version, path, what) in [
+        (&first_sysout, "v1.0", &pictures[0], "original kernel"),
         (
             &second.sysout,
             second.version.as_str(),
-            "evolution_v2.png",
+            &pictures[1],
             "evolved kernel",
         ),
     ] {
-        let path = args.out.join(name);
         let title = Some(format!("kernel {version}"));
-        render::render_png_with(sysout, &path, &RenderOptions { title })?;
+        render::render_png_with(sysout, path, &RenderOptions { title })?;
         println!("✓ Rendered {} ({what})", path.display());
     }
     let new_lines: Vec<_> = second

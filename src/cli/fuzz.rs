@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use pxos::check::fuzz::{Finding, check_seed};
+use pxos::util::userfile;
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -15,10 +16,10 @@ pub struct FuzzArgs {
     /// How long to fuzz.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// The first seed; programs use seeds S, S+1, S+2, ...
+    /// The first seed; programs use seeds S, S+1, S+2, ... up to 18446744073709551615.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Where to write divergent programs.
+    /// Where to write divergent programs: a folder, or one to be made in an existing folder.
     #[arg(long, value_name = "DIR", default_value = "fuzz-out")]
     out: PathBuf,
 }
@@ -26,6 +27,9 @@ pub struct FuzzArgs {
 const BATCH: u64 = 256;
 
 pub fn fuzz(args: FuzzArgs) -> Result<ExitCode> {
+    // A missing --out is made when the first divergence is written, but whether it can be
+    // is checked now, not after the run.
+    userfile::check_folder("--out", &args.out)?;
     let engines: Vec<_> = pxos::runtime::engines::EngineKind::ALL
         .iter()
         .map(|k| k.name())
@@ -38,16 +42,20 @@ pub fn fuzz(args: FuzzArgs) -> Result<ExitCode> {
     );
     let start = Instant::now();
     let limit = Duration::from_secs(args.seconds);
-    let mut next = args.seed;
+    // The next seed to try; `None` once u64::MAX has been tried (seeds never wrap).
+    let mut next = Some(args.seed);
     let mut programs = 0u64;
     let mut findings = 0usize;
-    while start.elapsed() < limit {
-        let batch: Vec<Finding> = (next..next.saturating_add(BATCH))
+    while let Some(first) = next
+        && start.elapsed() < limit
+    {
+        let last = first.saturating_add(BATCH - 1);
+        let batch: Vec<Finding> = (first..=last)
             .into_par_iter()
             .filter_map(check_seed)
             .collect();
-        programs += BATCH;
-        next = next.saturating_add(BATCH);
+        programs += last - first + 1;
+        next = last.checked_add(1);
         for finding in &batch {
             let path = write_finding(&args.out, finding)?;
             eprintln!(
@@ -60,9 +68,14 @@ pub fn fuzz(args: FuzzArgs) -> Result<ExitCode> {
         findings += batch.len();
     }
     let secs = start.elapsed().as_secs_f64();
+    let next = match next {
+        Some(seed) => format!("next seed {seed}"),
+        None => format!("every seed up to {} tried", u64::MAX),
+    };
     println!(
-        "{programs} programs in {secs:.1} s ({:.0} programs/s), {findings} divergent; next seed {next}",
-        programs as f64 / secs
+        "{programs} program{} in {secs:.1} s ({:.0} programs/s), {findings} divergent; {next}",
+        if programs == 1 { "" } else { "s" },
+        programs as f64 / secs.max(1e-9)
     );
     Ok(if findings == 0 {
         ExitCode::SUCCESS
@@ -72,7 +85,7 @@ pub fn fuzz(args: FuzzArgs) -> Result<ExitCode> {
 }
 
 fn write_finding(dir: &Path, f: &Finding) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    userfile::make_folder("--out", dir)?;
     let bin = dir.join(format!("seed-{}.bin", f.seed));
     std::fs::write(&bin, &f.minimised.kernel)
         .with_context(|| format!("cannot write {}", bin.display()))?;

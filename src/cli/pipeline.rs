@@ -6,7 +6,7 @@ use super::manage::StoreArg;
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use pxos::lifecycle::pipeline::{
-    KEYS, POLICY_FILE, Policy, WatchOptions, ab_test, load_workload, side_by_side_png,
+    POLICY_FILE, Policy, WatchOptions, ab_test, keys, load_workload, side_by_side_png,
     watch as run_watch, window,
 };
 use pxos::store::Store;
@@ -159,7 +159,7 @@ pub fn policy(args: PolicyArgs) -> Result<ExitCode> {
     let root = &args.store.fs;
     match args.action {
         PolicyAction::Keys => {
-            for (key, value) in KEYS {
+            for (key, value) in keys() {
                 println!("{key:<28} {value}");
             }
         }

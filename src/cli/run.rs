@@ -61,6 +61,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         userfile::check_distinct(&[("--png", png)], &[("the kernel", &args.kernel)])?;
         userfile::check_output(png).context("--png")?;
     }
+    if let Some(dir) = &args.fs {
+        userfile::check_folder("--fs", dir)?;
+    }
     let bytes = kernel::load(&args.kernel)?;
     let kind = match args.engine {
         EngineChoice::One(kind) => kind,

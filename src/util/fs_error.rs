@@ -18,7 +18,7 @@ pub enum FsError {
     },
 
     /// A folder that is a link or not a folder at all.
-    #[error("{} is {kind}, not a folder; pxOS does not follow it (nothing was written)", path.display())]
+    #[error("{} {}; nothing was written", path.display(), super::nofollow::not_a_folder(kind))]
     NotAFolder { path: PathBuf, kind: &'static str },
 
     /// A file that is a link, a FIFO, a device or a folder.

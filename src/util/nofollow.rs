@@ -46,6 +46,17 @@ pub fn kind_of(meta: &fs::Metadata) -> &'static str {
     }
 }
 
+/// Why a file of kind `kind` ([`kind_of`]) cannot stand where a folder belongs, for
+/// messages: "is a regular file, not a folder"; for a symbolic link it adds that links
+/// are never followed (and only then).
+pub fn not_a_folder(kind: &str) -> String {
+    if kind == "a symbolic link" {
+        format!("is {kind}, not a folder (links are never followed)")
+    } else {
+        format!("is {kind}, not a folder")
+    }
+}
+
 /// Refuse `dir` if it exists as anything but a real folder (a symbolic link above all).
 pub fn check_folder(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {

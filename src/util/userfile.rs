@@ -52,6 +52,31 @@ pub enum FileError {
     NoFolder { path: PathBuf, folder: PathBuf },
     #[error("{} is in use by another pxos process (its lock {} is held); wait for it to end, or give another file", path.display(), lock.display())]
     InUse { path: PathBuf, lock: PathBuf },
+    #[error("{option} {} is {what}, not a folder", path.display())]
+    NotAFolder {
+        option: String,
+        path: PathBuf,
+        what: &'static str,
+    },
+    #[error("{option} {}: the folder {} does not exist", path.display(), folder.display())]
+    NoParent {
+        option: String,
+        path: PathBuf,
+        folder: PathBuf,
+    },
+    #[error("{option} {}: {} is {what}, not a folder", path.display(), folder.display())]
+    ParentNotAFolder {
+        option: String,
+        path: PathBuf,
+        folder: PathBuf,
+        what: &'static str,
+    },
+    #[error("{option} {}: cannot create the folder: {error}", path.display())]
+    CreateFolder {
+        option: String,
+        path: PathBuf,
+        error: io::Error,
+    },
     #[error("{option} {} is the same file as {other} {}", path.display(), other_path.display())]
     SameFile {
         option: String,
@@ -256,6 +281,72 @@ pub fn check_output(path: &Path) -> Result<(), FileError> {
             error,
         })?;
     let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Check a folder the user names (`--fs DIR`, `--out DIR`; `option` names it in
+/// messages): it is a folder (a symbolic link to one is followed), or it is missing and
+/// its parent folder exists, so that [`make_folder`] can create it — only its last
+/// component: a mistyped parent is refused, never created. Returns whether it exists.
+/// Nothing is created.
+pub fn check_folder(option: &str, path: &Path) -> Result<bool, FileError> {
+    let not_a_folder = |path: &Path, meta: &Metadata| FileError::NotAFolder {
+        option: option.to_string(),
+        path: path.to_path_buf(),
+        what: describe(meta),
+    };
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Ok(true),
+        Ok(meta) => return Err(not_a_folder(path, &meta)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(FileError::CreateFolder {
+                option: option.to_string(),
+                path: path.to_path_buf(),
+                error: e,
+            });
+        }
+        Err(_) => {}
+    }
+    // Missing, or a symbolic link to nothing.
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(FileError::DanglingLink {
+            path: path.to_path_buf(),
+            target: fs::read_link(path).unwrap_or_default(),
+        });
+    }
+    let folder = folder_of(path);
+    match fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => Ok(false),
+        Ok(meta) => Err(FileError::ParentNotAFolder {
+            option: option.to_string(),
+            path: path.to_path_buf(),
+            folder: folder.to_path_buf(),
+            what: describe(&meta),
+        }),
+        Err(_) => Err(FileError::NoParent {
+            option: option.to_string(),
+            path: path.to_path_buf(),
+            folder: folder.to_path_buf(),
+        }),
+    }
+}
+
+/// [`check_folder`], then create the folder if it is missing (its last component only).
+pub fn make_folder(option: &str, path: &Path) -> Result<(), FileError> {
+    if !check_folder(option, path)? {
+        match fs::create_dir(path) {
+            Ok(()) => {}
+            // Made meanwhile by someone else: fine if it is a folder.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(error) => {
+                return Err(FileError::CreateFolder {
+                    option: option.to_string(),
+                    path: path.to_path_buf(),
+                    error,
+                });
+            }
+        }
+    }
     Ok(())
 }
 

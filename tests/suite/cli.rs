@@ -207,3 +207,18 @@ fn fuzz_reports_its_rate_and_finds_no_divergence() {
     );
     assert!(!out.exists(), "nothing to write without a divergence");
 }
+
+#[test]
+fn disasm_refuses_an_empty_kernel_as_run_and_register_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+    let path = empty.to_str().unwrap();
+    let want = format!("pxos: {path}: kernel is empty\n");
+    for args in [vec!["disasm", path], vec!["run", path]] {
+        let o = pxos(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert_eq!(stderr(&o), want, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    }
+}

@@ -116,3 +116,51 @@ fn a_bad_picture_folder_is_refused_before_the_store_changes() {
         "the store is untouched"
     );
 }
+
+#[test]
+fn every_output_is_checked_before_the_store_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pxos"))
+            .args(["demo", "--engine", "interp"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run pxos demo")
+    };
+    let untouched = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+        assert!(stderr(o).starts_with("pxos: "), "{}", stderr(o));
+        assert!(
+            !dir.path().join("pxos_fs").exists(),
+            "the store is untouched"
+        );
+        assert!(!dir.path().join("evolution_v1.png").exists(), "no picture");
+    };
+    // A picture that cannot be written: refused before step 1.
+    std::fs::create_dir(dir.path().join("evolution_v2.png")).unwrap();
+    let o = run(&[]);
+    untouched(&o);
+    assert!(
+        stderr(&o).contains("evolution_v2.png: it is a folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("[1]"), "{}", stdout(&o));
+    std::fs::remove_dir(dir.path().join("evolution_v2.png")).unwrap();
+    // --fs naming a file, and --out in a folder that does not exist.
+    std::fs::write(dir.path().join("afile"), b"x").unwrap();
+    let o = run(&["--fs", "afile"]);
+    untouched(&o);
+    assert_eq!(
+        stderr(&o),
+        "pxos: --fs afile is a regular file, not a folder\n"
+    );
+    let o = run(&["--out", "no/such"]);
+    untouched(&o);
+    assert_eq!(
+        stderr(&o),
+        "pxos: --out no/such: the folder no does not exist\n"
+    );
+    assert!(!dir.path().join("no").exists(), "no parent is created");
+}

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod batch;
+mod checks_first;
 mod cli;
 pub mod cli_util;
 mod crash;

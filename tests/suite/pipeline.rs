@@ -961,3 +961,131 @@ fn ab_refuses_a_name_that_is_both_a_file_and_a_version() {
     assert!(o.status.code() != Some(2), "{}", stderr(&o));
     assert!(stdout(&o).contains("A = v1.0 (id 1)"), "{}", stdout(&o));
 }
+
+#[test]
+fn policy_keys_show_the_bounds_that_set_enforces() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path())
+        .register(
+            "v1.0",
+            &super::store_util::kernel("kernel_v1.asm"),
+            None,
+            "register",
+        )
+        .unwrap();
+    let keys = pxos_ok(dir.path(), &["policy", "keys"]);
+    for (key, lo, hi) in pxos::lifecycle::pipeline::BOUNDS {
+        let line = keys
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(*key))
+            .unwrap_or_else(|| panic!("{key} listed: {keys}"));
+        assert!(line.ends_with(&format!("({lo} ..= {hi})")), "{line}");
+        for bad in [lo - 1, hi + 1] {
+            let o = pxos_env(dir.path(), &["policy", "set", key, &bad.to_string()], &[]);
+            assert_eq!(o.status.code(), Some(2), "{key} {bad}");
+            assert!(
+                stderr(&o).contains(&format!("must be {lo} ..= {hi}")),
+                "{}",
+                stderr(&o)
+            );
+        }
+        pxos_ok(dir.path(), &["policy", "set", key, &hi.to_string()]);
+    }
+    assert!(!keys.contains("(1 ..)"), "{keys}");
+}
+
+#[test]
+fn a_build_that_is_not_a_folder_is_named_for_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path())
+        .register(
+            "v1.0",
+            &super::store_util::kernel("kernel_v1.asm"),
+            None,
+            "register",
+        )
+        .unwrap();
+    let build = dir.path().join("build");
+    let target = dir.path().join("elsewhere");
+    fs::create_dir(&target).unwrap();
+    for (make, what) in [
+        (0, "is a regular file, not a folder"),
+        (1, "is a FIFO (named pipe), not a folder"),
+        (
+            2,
+            "is a symbolic link, not a folder (links are never followed)",
+        ),
+    ] {
+        let _ = fs::remove_dir_all(&build);
+        let _ = fs::remove_file(&build);
+        match make {
+            0 => fs::write(&build, b"x").unwrap(),
+            1 => super::cli_util::mkfifo(&build),
+            _ => std::os::unix::fs::symlink(&target, &build).unwrap(),
+        }
+        let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("pxos: ") && err.contains(&format!("{} {what}", build.display())),
+            "{err}"
+        );
+        if make != 2 {
+            assert!(!err.contains("follow"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_damaged_background_checkpoint_is_reported_and_kept_aside() {
+    // Garbage in a regular file: a warning naming it, the file kept aside, a fresh run.
+    let dir = evolving_store("2");
+    let evolve = dir.path().join("evolve");
+    fs::create_dir(&evolve).unwrap();
+    let ck = evolve.join("checkpoint.json");
+    fs::write(&ck, b"not json").unwrap();
+    let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("finished"), "{}", stdout(&o));
+    let aside = evolve.join("checkpoint.json.damaged-1");
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "pxos: warning: {} is not a checkpoint",
+            ck.display()
+        )) && err.contains(&format!("kept as {}", aside.display())),
+        "{err}"
+    );
+    assert_eq!(fs::read(&aside).unwrap(), b"not json");
+
+    // A symbolic link and a FIFO: removed (never followed or opened), with a warning.
+    for fifo in [false, true] {
+        let dir = evolving_store("2");
+        let evolve = dir.path().join("evolve");
+        fs::create_dir(&evolve).unwrap();
+        let ck = evolve.join("checkpoint.json");
+        let outside = dir.path().join("outside.json");
+        fs::write(&outside, b"keep").unwrap();
+        if fifo {
+            super::cli_util::mkfifo(&ck);
+        } else {
+            std::os::unix::fs::symlink(&outside, &ck).unwrap();
+        }
+        let o = pxos_env(dir.path(), &["watch", "--once"], &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let kind = if fifo {
+            "a FIFO (named pipe)"
+        } else {
+            "a symbolic link"
+        };
+        assert!(
+            stderr(&o).contains(&format!(
+                "pxos: warning: {} was {kind}, not a checkpoint file; it was removed",
+                ck.display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(fs::read(&outside).unwrap(), b"keep");
+    }
+}

@@ -107,7 +107,7 @@ pub fn load_workload(dir: Option<&Path>, fuel: u64) -> Result<Vec<AbScenario>, W
         Ok(m) if !m.is_dir() => {
             return Err(invalid(
                 dir,
-                "is not a folder (symlinks are not followed)".into(),
+                crate::util::nofollow::not_a_folder(crate::util::nofollow::kind_of(&m)),
             ));
         }
         Ok(_) => {}

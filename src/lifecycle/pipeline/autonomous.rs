@@ -46,6 +46,68 @@ pub enum EvolveStep {
     },
 }
 
+/// Largest checkpoint read.
+const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
+
+/// The checkpoint at `path`, if there is a readable one. A damaged one is never lost
+/// without a word: a warning on stderr names it and says what was wrong; a regular file
+/// that is not a checkpoint is kept aside as `checkpoint.json.damaged-<n>`; a symbolic
+/// link, a FIFO or a device is removed (never followed or opened). Either way a fresh run
+/// starts.
+fn load_checkpoint(path: &Path) -> Option<RunFile> {
+    use crate::util::nofollow;
+    let warn = |what: String| {
+        eprintln!(
+            "pxos: warning: {} {what}; background evolution starts a fresh run",
+            path.display()
+        );
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            warn(format!("cannot be inspected ({e})"));
+            return None;
+        }
+    };
+    if meta.is_dir() {
+        warn("is a folder, not a checkpoint file; it is left alone".into());
+        return None;
+    }
+    if !meta.is_file() {
+        let kind = nofollow::kind_of(&meta);
+        match std::fs::remove_file(path) {
+            Ok(()) => warn(format!(
+                "was {kind}, not a checkpoint file; it was removed (never followed or opened)"
+            )),
+            Err(e) => warn(format!(
+                "is {kind}, not a checkpoint file, and cannot be removed ({e})"
+            )),
+        }
+        return None;
+    }
+    let why = match nofollow::read_regular(path, MAX_CHECKPOINT_BYTES) {
+        Ok(Ok(bytes)) => match serde_json::from_slice(&bytes) {
+            Ok(run) => return Some(run),
+            Err(e) => format!("is not a checkpoint ({e})"),
+        },
+        Ok(Err(size)) => format!("is {size} bytes, more than a checkpoint can be"),
+        Err(e) => {
+            warn(format!("cannot be read ({e})"));
+            return None;
+        }
+    };
+    let aside = (1u32..)
+        .map(|n| path.with_file_name(format!("checkpoint.json.damaged-{n}")))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .expect("a free name");
+    match std::fs::rename(path, &aside) {
+        Ok(()) => warn(format!("{why}; it was kept as {}", aside.display())),
+        Err(e) => warn(format!("{why}; it could not be kept aside ({e})")),
+    }
+    None
+}
+
 fn goal_for(policy: &EvolvePolicy, kernel: &[u8]) -> Result<Goal, String> {
     match policy.goal {
         EvolveGoal::Faster => Goal::faster_than(kernel, policy.fuel).map_err(|e| e.to_string()),
@@ -83,13 +145,9 @@ pub fn step(root: &Path, policy: &EvolvePolicy) -> Result<Option<EvolveStep>, Pi
     let dir = root.join("evolve");
     crate::util::nofollow::check_folder(&dir)?;
     let path = dir.join("checkpoint.json");
-    let saved: Option<RunFile> = crate::util::nofollow::read_regular(&path, 256 << 20)
-        .ok()
-        .and_then(Result::ok)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|r: &RunFile| {
-            r.from_id == current.id && r.policy == *policy && !r.state.population.is_empty()
-        });
+    let saved: Option<RunFile> = load_checkpoint(&path).filter(|r: &RunFile| {
+        r.from_id == current.id && r.policy == *policy && !r.state.population.is_empty()
+    });
     let mut evo = match saved {
         Some(run) => Evolution::resume(run.state, &goal),
         None => {

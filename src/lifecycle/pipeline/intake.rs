@@ -48,18 +48,9 @@ pub struct BuildScan {
 /// The build folder of the store at `root`; refuses a `build` that is not a real folder.
 pub fn build_dir(root: &Path) -> Result<PathBuf, PipelineError> {
     let dir = root.join("build");
-    match fs::symlink_metadata(&dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            atomic::create_dir(&dir)?;
-            Ok(dir)
-        }
-        Err(e) => Err(PipelineError::io("read", &dir, e)),
-        Ok(m) if m.is_dir() => Ok(dir),
-        Ok(_) => Err(PipelineError::Unsafe {
-            path: dir,
-            why: "is not a folder (a symlink is never followed)",
-        }),
-    }
+    crate::util::nofollow::check_folder(&dir)?;
+    atomic::create_dir(&dir)?;
+    Ok(dir)
 }
 
 /// Look at `build/`: which entries can be claimed now.
@@ -377,7 +368,10 @@ fn compile(path: &Path, source: &str) -> Result<(Vec<u8>, bool), String> {
         return Err("a folder, not a kernel file".into());
     }
     if !kind.is_file() {
-        return Err("not a regular file (a FIFO, socket or device)".into());
+        return Err(format!(
+            "{}, not a kernel file",
+            crate::util::nofollow::kind_of(&meta)
+        ));
     }
     let ext = Path::new(source)
         .extension()

@@ -33,7 +33,7 @@ pub use ab::{
     store_workload,
 };
 pub use intake::submit;
-pub use policy::{KEYS, MAX_FUEL, POLICY_FILE, Policy, PolicyError, SelfModifyRoute};
+pub use policy::{BOUNDS, KEYS, MAX_FUEL, POLICY_FILE, Policy, PolicyError, SelfModifyRoute, keys};
 pub use service::{Did, Idle, Outcome, step};
 pub use watch::{WATCH_LOCK, WatchOptions, watch};
 

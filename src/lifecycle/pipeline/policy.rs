@@ -162,15 +162,36 @@ pub enum PolicyError {
     Key { key: String, message: String },
 }
 
-/// Every key `pxos policy set` accepts, with what its value looks like.
+/// The bounds of each numeric key, inclusive: what [`Policy::check`] enforces and what
+/// `pxos policy keys` shows ([`keys`]), from this one table.
+pub const BOUNDS: &[(&str, u64, u64)] = &[
+    ("fuel", 1, MAX_FUEL),
+    ("rollout.boots_per_stage", 1, 1_000_000),
+    ("evolve.generations", 1, 1_000_000),
+    ("evolve.population", 2, 100_000),
+    ("evolve.fuel", 1, MAX_EVOLVE_FUEL),
+];
+
+/// `value` of the numeric key `key` within its [`BOUNDS`], or (key, what is wrong).
+fn check_bounds(key: &'static str, value: u64) -> Result<(), (&'static str, String)> {
+    match BOUNDS.iter().find(|b| b.0 == key) {
+        Some(&(_, lo, hi)) if !(lo..=hi).contains(&value) => {
+            Err((key, format!("must be {lo} ..= {hi}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every key `pxos policy set` accepts, with what its value looks like (a numeric key's
+/// bounds are added by [`keys`]).
 pub const KEYS: &[(&str, &str)] = &[
     ("self_modify", "direct | pipeline"),
-    ("fuel", "instructions (1 ..= 1000000000)"),
+    ("fuel", "instructions"),
     ("workload", "folder relative to the store"),
     ("ab.max_cycles_ratio", "number >= 0, e.g. 1.0"),
     ("ab.allow_different_output", "true | false"),
     ("rollout.stages", "percentages, e.g. 10,50,100"),
-    ("rollout.boots_per_stage", "clean boots (1 ..)"),
+    ("rollout.boots_per_stage", "clean boots"),
     (
         "windows",
         "`always` or windows separated by `;`, e.g. daily 02:00-04:00 UTC; sat 00:00-06:00 UTC",
@@ -178,14 +199,21 @@ pub const KEYS: &[(&str, &str)] = &[
     ("evolve", "off"),
     ("evolve.goal", "faster | output"),
     ("evolve.target", "comma-separated output lines"),
-    ("evolve.generations", "generations per run (1 ..)"),
-    ("evolve.population", "kernels per generation (2 .. 100000)"),
+    ("evolve.generations", "generations per run"),
+    ("evolve.population", "kernels per generation"),
     ("evolve.seed", "integer"),
-    (
-        "evolve.fuel",
-        "instructions per evaluation (1 ..= 10000000)",
-    ),
+    ("evolve.fuel", "instructions per evaluation"),
 ];
+
+/// [`KEYS`] as `pxos policy keys` shows them: numeric keys with their [`BOUNDS`].
+pub fn keys() -> Vec<(&'static str, String)> {
+    KEYS.iter()
+        .map(|&(key, what)| match BOUNDS.iter().find(|b| b.0 == key) {
+            Some((_, lo, hi)) => (key, format!("{what} ({lo} ..= {hi})")),
+            None => (key, what.to_string()),
+        })
+        .collect()
+}
 
 impl Policy {
     /// The policy of the store at `root` (the defaults if it has no policy file).
@@ -225,9 +253,7 @@ impl Policy {
 
     /// Check the values that serde cannot: (field, what is wrong).
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.fuel == 0 || self.fuel > MAX_FUEL {
-            return Err(("fuel", format!("must be 1 ..= {MAX_FUEL}")));
-        }
+        check_bounds("fuel", self.fuel)?;
         if !(self.ab.max_cycles_ratio >= 0.0 && self.ab.max_cycles_ratio.is_finite()) {
             return Err(("ab.max_cycles_ratio", "must be a finite number >= 0".into()));
         }
@@ -245,9 +271,7 @@ impl Policy {
         if s.len() > 10 {
             return Err(("rollout.stages", "at most 10 stages".into()));
         }
-        if self.rollout.boots_per_stage == 0 || self.rollout.boots_per_stage > 1_000_000 {
-            return Err(("rollout.boots_per_stage", "must be 1 ..= 1000000".into()));
-        }
+        check_bounds("rollout.boots_per_stage", self.rollout.boots_per_stage)?;
         if Path::new(&self.workload).is_absolute()
             || self.workload.split(['/', '\\']).any(|c| c == "..")
         {
@@ -257,15 +281,9 @@ impl Policy {
             ));
         }
         if let Some(e) = &self.evolve {
-            if e.generations == 0 || e.generations > 1_000_000 {
-                return Err(("evolve.generations", "must be 1 ..= 1000000".into()));
-            }
-            if !(2..=100_000).contains(&e.population) {
-                return Err(("evolve.population", "must be 2 ..= 100000".into()));
-            }
-            if e.fuel == 0 || e.fuel > MAX_EVOLVE_FUEL {
-                return Err(("evolve.fuel", format!("must be 1 ..= {MAX_EVOLVE_FUEL}")));
-            }
+            check_bounds("evolve.generations", e.generations)?;
+            check_bounds("evolve.population", e.population as u64)?;
+            check_bounds("evolve.fuel", e.fuel)?;
             if e.goal == EvolveGoal::Output && e.target.is_empty() {
                 return Err(("evolve.target", "the output goal needs target lines".into()));
             }

@@ -208,9 +208,35 @@ pub struct DirFiles {
 }
 
 impl DirFiles {
-    /// A store rooted at `root` (created if missing).
+    /// A store rooted at `root`. A missing folder is created if its parent folder exists
+    /// (only its last component: a mistyped parent is an error, never created); a file
+    /// that is not a folder is refused.
     pub fn open(root: &Path) -> std::io::Result<DirFiles> {
-        fs::create_dir_all(root)?;
+        use std::io::{Error, ErrorKind};
+        match fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(meta) => {
+                return Err(Error::other(format!(
+                    "it is {}, not a folder",
+                    crate::util::nofollow::kind_of(&meta)
+                )));
+            }
+            Err(_) => match fs::create_dir(root) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists && root.is_dir() => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    let parent = root
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(Path::new("."));
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!("the folder {} does not exist", parent.display()),
+                    ));
+                }
+                Err(e) => return Err(e),
+            },
+        }
         Ok(DirFiles {
             root: root.to_path_buf(),
             created: 0,

@@ -164,6 +164,28 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Whether block `j` can reach itself through the region's static edges (it is in a
+    /// loop of the region).
+    pub fn in_cycle(&self, j: usize) -> bool {
+        let succs = |k: usize| {
+            self.blocks[k]
+                .succs
+                .iter()
+                .filter_map(|pc| self.index.get(pc).copied())
+        };
+        let mut seen = vec![false; self.blocks.len()];
+        let mut stack: Vec<usize> = succs(j).collect();
+        while let Some(k) = stack.pop() {
+            if k == j {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[k], true) {
+                stack.extend(succs(k));
+            }
+        }
+        false
+    }
+
     /// The fuel the checked entry of block `j` takes: the root's `need`, less what the
     /// path from the root to `j` would already have taken (0 for a root). The value may
     /// wrap for a folded block (compiled code subtracts it modulo 2^64); every exit from

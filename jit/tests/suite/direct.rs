@@ -156,3 +156,41 @@ fn compiled_code_takes_the_direct_path() {
     assert_eq!(exit, Exit::Halt);
     assert_eq!(m.regs[5], 20_000);
 }
+
+/// A direct syscall outside every loop of its region passes R1..R7 through `ctx.regs`
+/// (so that no value is live across its call); one in a loop keeps them in registers.
+/// Both ways every register the call must not touch comes back intact, at every budget,
+/// when the syscall sits between two loops that keep all eight registers busy.
+#[test]
+fn a_direct_syscall_between_loops_keeps_every_register() {
+    let mut c = Code::new();
+    for r in 1..8u8 {
+        c.imm(r, 100 * i32::from(r));
+    }
+    c.imm(6, 9);
+    let first = c.here();
+    for r in 1..6u8 {
+        c.rrr(ADD, r, r, r + 1);
+    }
+    c.rri(ADDI, 6, 6, -1);
+    c.jnz(6, first);
+    c.sys(SYS_MIX); // outside both loops: through memory
+    c.rrr(ADD, 7, 7, 0);
+    c.imm(6, 7);
+    let second = c.here();
+    for r in 1..6u8 {
+        c.rrr(XOR, r, r, 7);
+    }
+    c.sys(SYS_MIX); // in the loop: live across the call
+    c.rri(ADDI, 6, 6, -1);
+    c.jnz(6, second);
+    c.halt();
+    let end = reference(&c.bytes, 1_000_000);
+    assert_eq!(end.exit, Exit::Halt);
+    for fuel in 0..=end.machine.cycles + 1 {
+        agree(&c.bytes, fuel);
+    }
+    let mut engine = JitEngine::jit();
+    let got = recorded(&mut engine, &c.bytes, 1_000_000);
+    assert_same(&end, &got, "jit");
+}

@@ -4,10 +4,10 @@
 //! SYSCALL runs, since compiled code outlives any one host), compiled code calls it with
 //! R0..R3 in argument registers and takes R0 from its result: such a syscall reads and
 //! writes nothing else and cannot write memory or panic (`pxvm::Host::direct_syscalls`),
-//! so there is nothing to check afterwards. In a loop of the region no register goes
-//! through memory; outside every loop R1..R7 are stored before the call and loaded after
-//! it, so that no value is live across a call there (that would cost the region's loops
-//! their registers).
+//! so there is nothing to check afterwards. In a loop of the region, or in a region
+//! without loops, no register goes through memory; outside the loops of a region that
+//! has some, R1..R7 are stored before the call and loaded after it, so that no value is
+//! live across a call there (that would cost the loops their registers).
 //!
 //! Otherwise it calls the helper whose address `Ctx` holds (`abi::HostCall`, implemented
 //! by `runtime::hostcall`). Around that call the guest registers go through `ctx.regs`:
@@ -57,7 +57,7 @@ impl Lowerer<'_> {
         // sieve 3.0 → 4.5 ms, memcpy 0.51 → 0.85 ms), so there R1..R7 go through
         // `ctx.regs` instead (the direct syscall does not touch them) and nothing is live
         // across the call.
-        let through_memory = !self.in_region_loop(p);
+        let through_memory = self.region_loops() && !self.in_region_loop(p);
         if through_memory {
             for r in 1..NUM_REGS {
                 let v = self.b.use_var(self.env.regs[r]);
@@ -105,6 +105,18 @@ impl Lowerer<'_> {
         (self.b.ins()).store(host_flags(), pc, ctx, off::PC);
         self.b.ins().return_(&[status]);
         self.b.switch_to_block(go_on);
+    }
+
+    /// Whether the region may hold a loop: some edge goes back to a block at or before
+    /// its own start (every cycle has one). Without one, values live across a call cost
+    /// nothing, and storing and loading the registers would only lengthen the code.
+    fn region_loops(&self) -> bool {
+        let plan = self.plan;
+        plan.blocks.iter().any(|b| {
+            b.succs
+                .iter()
+                .any(|&s| s <= b.start && plan.index.contains_key(&s))
+        })
     }
 
     /// Whether the block that SYSCALL `p` ends is in a loop of the region.

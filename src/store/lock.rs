@@ -26,32 +26,15 @@ impl StoreLock {
     /// once with the lock file's path and then this waits until the lock is free.
     pub fn acquire(root: &Path, on_wait: &mut dyn FnMut(&Path)) -> Result<StoreLock> {
         let (file, path) = open_lock_file(root)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                on_wait(&path);
-                file.lock().map_err(|source| StoreError::Lock {
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-            Err(TryLockError::Error(source)) => {
-                return Err(StoreError::Lock { path, source });
-            }
-        }
+        hold(&file, &path, Hold::Exclusive, Some(on_wait))?;
         Ok(StoreLock { _file: file, path })
     }
 
     /// Lock the store at `root` only if no one else holds it: `Ok(None)` if someone does.
     pub fn try_acquire(root: &Path) -> Result<Option<StoreLock>> {
-        let mut busy = false;
         let (file, path) = open_lock_file(root)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => busy = true,
-            Err(TryLockError::Error(source)) => return Err(StoreError::Lock { path, source }),
-        }
-        Ok((!busy).then_some(StoreLock { _file: file, path }))
+        let taken = hold(&file, &path, Hold::Exclusive, None)?;
+        Ok(taken.then_some(StoreLock { _file: file, path }))
     }
 
     /// The lock file.
@@ -74,16 +57,7 @@ impl ReadLock {
     /// file this process may open (never written by pxOS, or read-only to this user):
     /// then nothing can be waited for, and the store is read as it is.
     pub fn acquire(root: &Path, on_wait: &mut dyn FnMut(&Path)) -> Result<Option<ReadLock>> {
-        let path = root.join(LOCK_FILE);
-        if let Ok(meta) = std::fs::symlink_metadata(&path)
-            && !meta.is_file()
-        {
-            return Err(crate::util::FsError::NotRegular {
-                path,
-                kind: nofollow::kind_of(&meta),
-            }
-            .into());
-        }
+        let path = lock_path(root)?;
         let file = match nofollow::no_follow(OpenOptions::new().read(true)).open(&path) {
             Ok(file) => file,
             Err(e)
@@ -96,25 +70,58 @@ impl ReadLock {
             }
             Err(e) => return Err(StoreError::io("open the lock file", &path)(e)),
         };
-        match file.try_lock_shared() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                on_wait(&path);
-                file.lock_shared().map_err(|source| StoreError::Lock {
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-            Err(TryLockError::Error(source)) => return Err(StoreError::Lock { path, source }),
-        }
+        hold(&file, &path, Hold::Shared, Some(on_wait))?;
         Ok(Some(ReadLock { _file: file }))
     }
 }
 
-/// Open (creating it if needed) the lock file of the store at `root`: a regular file,
-/// not reached through a link (a link would make pxOS create or lock a file outside the
-/// store) and never a FIFO (which would block).
-fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
+/// Which lock a process takes on the lock file.
+#[derive(Clone, Copy)]
+enum Hold {
+    /// A writer's: no one else holds any.
+    Exclusive,
+    /// A reader's: no writer holds one.
+    Shared,
+}
+
+/// Take `hold` on the open lock file `file`: at once if it is free; else, with `on_wait`,
+/// after calling it once and waiting, and without, not at all (`Ok(false)`).
+fn hold(
+    file: &File,
+    path: &Path,
+    hold: Hold,
+    on_wait: Option<&mut dyn FnMut(&Path)>,
+) -> Result<bool> {
+    let lock_error = |source| StoreError::Lock {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tried = match hold {
+        Hold::Exclusive => file.try_lock(),
+        Hold::Shared => file.try_lock_shared(),
+    };
+    match tried {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => {
+            let Some(on_wait) = on_wait else {
+                return Ok(false);
+            };
+            on_wait(path);
+            match hold {
+                Hold::Exclusive => file.lock(),
+                Hold::Shared => file.lock_shared(),
+            }
+            .map_err(lock_error)?;
+            Ok(true)
+        }
+        Err(TryLockError::Error(source)) => Err(lock_error(source)),
+    }
+}
+
+/// The lock file's path in the store at `root`, refused if something other than a
+/// regular file is there: a link would make pxOS create or lock a file outside the store,
+/// and a FIFO would block.
+fn lock_path(root: &Path) -> Result<PathBuf> {
     let path = root.join(LOCK_FILE);
     if let Ok(meta) = std::fs::symlink_metadata(&path)
         && !meta.is_file()
@@ -125,6 +132,13 @@ fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
         }
         .into());
     }
+    Ok(path)
+}
+
+/// Open (creating it if needed) the lock file of the store at `root` (see [`lock_path`]),
+/// without following a link.
+fn open_lock_file(root: &Path) -> Result<(File, PathBuf)> {
+    let path = lock_path(root)?;
     let file = nofollow::no_follow(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&path)
         .map_err(StoreError::io("open the lock file", &path))?;
